@@ -1,0 +1,235 @@
+"""The Schedule contract shared by every family: steps in, learning rates out.
+
+A schedule is a frozen, slotted dataclass. ``Schedule.__call__`` validates the steps and
+handles scalar-versus-array once; each family only writes ``_values(t)``, the formula on a
+float64 array of valid steps. Representation, equality, hashing, pickling and the config
+form come from the dataclass fields, so a new family gets them by declaring its fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from lrsched import _registry
+
+_FUNCTION = {"function": True}
+
+
+def function_field(default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field holding a user function (stored in configs by registered name)."""
+    return dataclasses.field(default=default, metadata=_FUNCTION)
+
+
+class Tail(NamedTuple):
+    """Where a schedule stops changing: for t >= start, s(t) = s(start) (period None)
+    or s(t) = s(start + (t - start) % period). Adapters use it to bound lookup tables."""
+
+    start: float
+    period: float | None = None
+
+
+def _bad_step(value: Any) -> ValueError:
+    return ValueError(f"step must be a finite number >= 0, got {value!r}")
+
+
+def as_steps(step: Any) -> tuple[np.ndarray, bool]:
+    """Validate steps; return them as a float64 array and whether the input was a scalar."""
+    kind = type(step)
+    if kind is int or kind is float:
+        # The scalar fast path: adapters call with one Python number per optimizer step.
+        try:
+            value = float(step)
+        except OverflowError:
+            raise _bad_step(step) from None
+        if not 0.0 <= value < math.inf:
+            raise _bad_step(step)
+        return np.array([value]), True
+    if isinstance(step, (bool, np.bool_)):
+        raise TypeError(f"step must be a number or an array of numbers, got {step!r}")
+    try:
+        array = np.asarray(step)
+    except (ValueError, TypeError) as error:
+        raise TypeError(f"step must be a number or an array of numbers, got {step!r}") from error
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"step must be a number or an array of real numbers, got dtype {array.dtype} "
+            f"({_shorten(step)})"
+        )
+    steps = array.astype(np.float64, copy=False)
+    if steps.size:
+        lowest, highest = steps.min(), steps.max()
+        # NaN fails both comparisons, so two reductions catch negative, NaN and inf steps.
+        if not (lowest >= 0.0 and highest < math.inf):
+            bad = ~((steps >= 0.0) & (steps < math.inf))
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"step must be a finite number >= 0, got {steps[where]!r} at index {where}"
+            )
+    if array.ndim == 0:
+        # Formulas work in place on arrays; a numpy 0-d result would be an immutable scalar.
+        return steps.reshape(1), True
+    return steps, False
+
+
+def _shorten(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _encode(value: Any, field: dataclasses.Field) -> Any:
+    if field.metadata.get("function") and value is not None:
+        name = _registry.name_of_function(value)
+        if name is None:
+            raise ValueError(
+                f"to_config(): {field.name}={_registry.describe_function(value)} is not "
+                "registered; register it with lrsched.register_function so the config can "
+                "name it"
+            )
+        return name
+    if isinstance(value, ValueObject):
+        return value.to_config()
+    if isinstance(value, tuple):
+        return [_encode(item, field) for item in value]
+    return value
+
+
+def _show(value: Any, field: dataclasses.Field) -> str:
+    if field.metadata.get("function") and value is not None:
+        return _registry.describe_function(value)
+    if isinstance(value, tuple):
+        inner = ", ".join(_show(item, field) for item in value)
+        return f"[{inner}]"
+    return repr(value)
+
+
+class ValueObject:
+    """Shared by schedules and the plateau state machine: repr, config, registration."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_") and cls.__name__[0].islower():
+            _registry.register_family(cls)
+
+    def _set(self, **normalised: Any) -> None:
+        """Store validated, normalised parameters on the frozen instance."""
+        for name, value in normalised.items():
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        parts = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            has_default = field.default is not dataclasses.MISSING
+            if has_default and _same(value, field.default):
+                continue
+            parts.append(f"{field.name}={_show(value, field)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def to_config(self) -> dict:
+        """A JSON-safe dict that ``lrsched.from_config`` turns back into an equal object.
+
+        >>> import lrsched
+        >>> lrsched.cosine(base_lr=0.1, total_steps=100).to_config()
+        {'type': 'cosine', 'base_lr': 0.1, 'total_steps': 100, 'min_lr': 0.0, 'periodic': False}
+        """
+        config = {"type": type(self).__name__}
+        for field in dataclasses.fields(self):
+            config[field.name] = _encode(getattr(self, field.name), field)
+        return config
+
+
+def _same(value: Any, default: Any) -> bool:
+    return type(value) is type(default) and value == default or (
+        isinstance(value, numbers.Real) and isinstance(default, numbers.Real)
+        and not isinstance(value, bool) and value == default
+    )
+
+
+class Schedule(ValueObject):
+    """Base class of every schedule: a pure, vectorized function of the optimizer step.
+
+    ``s(step)`` takes a Python number, a numpy scalar, a list or an ndarray of any shape.
+    A scalar gives a Python float; an array gives a float64 ndarray of the same shape.
+    Steps must be finite and >= 0; fractional steps are allowed.
+
+    >>> import lrsched
+    >>> s = lrsched.step(base_lr=1.0, step_size=2, gamma=0.5)
+    >>> s(3)
+    0.5
+    >>> s([0, 1, 2, 3, 4])
+    array([1.  , 1.  , 0.5 , 0.5 , 0.25])
+    """
+
+    __slots__ = ()
+
+    def __call__(self, step: Any) -> float | np.ndarray:
+        steps, scalar = as_steps(step)
+        values = self._values(steps)
+        if scalar:
+            return float(values[0])
+        return values
+
+    def _values(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def tail(self) -> Tail | None:
+        """Where the schedule becomes constant or periodic, or None if it never provably does.
+
+        >>> import lrsched
+        >>> lrsched.cosine(base_lr=0.1, total_steps=100).tail()
+        Tail(start=100.0, period=None)
+        """
+        return None
+
+    # Composition. The combinator classes live in _compose; imported lazily to avoid a cycle.
+    def __mul__(self, other: Any) -> Schedule:
+        from lrsched._compose import product
+
+        if isinstance(other, (Schedule, numbers.Real)) and not isinstance(other, bool):
+            return product((self, other))
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def clip(self, min_lr: float = 0.0, max_lr: float = math.inf) -> Schedule:
+        """Limit the learning rate to [min_lr, max_lr] (see ``lrsched.clip``)."""
+        from lrsched._compose import clip
+
+        return clip(self, min_lr=min_lr, max_lr=max_lr)
+
+    def shift(self, steps: float) -> Schedule:
+        """Start the schedule ``steps`` steps in (see ``lrsched.shift``)."""
+        from lrsched._compose import shift
+
+        return shift(self, steps)
+
+    def per_epoch(self, steps_per_epoch: float, staircase: bool = False) -> Schedule:
+        """Use an epoch-defined schedule per optimizer step (see ``lrsched.per_epoch``)."""
+        from lrsched._compose import per_epoch
+
+        return per_epoch(self, steps_per_epoch, staircase=staircase)
+
+
+def frozen(cls: type) -> type:
+    """Make a family class a frozen, slotted dataclass with the base class's repr."""
+    return dataclasses.dataclass(frozen=True, slots=True, repr=False)(cls)
+
+
+def user_function(func: str, name: str, value: Any, *, optional: bool = False) -> Callable | None:
+    """A callable, or the registered name of one."""
+    if value is None and optional:
+        return None
+    if isinstance(value, str):
+        return _registry.function_named(func, name, value)
+    if not callable(value) or isinstance(value, Schedule):
+        from lrsched._validation import fail
+
+        fail(func, name, "a callable or the name of a registered function", value, TypeError)
+    return value

@@ -1,0 +1,154 @@
+"""Rebuilding schedules from configs and from their text form, without running code."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from typing import Any
+
+from lrsched._base import Schedule, ValueObject
+from lrsched._registry import FAMILIES
+
+MAX_DEPTH = 64
+MAX_TEXT = 100_000
+# Methods the text form may call on a schedule: the ones its repr uses.
+_METHODS = ("clip", "shift", "per_epoch", "momentum")
+
+
+def _family(name: Any, where: str) -> type:
+    if not isinstance(name, str) or name not in FAMILIES:
+        known = ", ".join(sorted(FAMILIES))
+        raise ValueError(f"{where}: unknown schedule type {name!r}; valid types: {known}")
+    return FAMILIES[name]
+
+
+def from_config(config: dict) -> ValueObject:
+    """Rebuild the schedule (or plateau) that ``to_config()`` described.
+
+    >>> import lrsched
+    >>> s = lrsched.warmup(lrsched.cosine(base_lr=0.1, total_steps=100), steps=10)
+    >>> lrsched.from_config(s.to_config()) == s
+    True
+    """
+    return _from_config(config, 0)
+
+
+def _from_config(config: Any, depth: int) -> ValueObject:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"from_config(): config nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(config, dict):
+        raise TypeError(f"from_config(): config must be a dict with a 'type' key, got "
+                        f"{type(config).__name__}")
+    if "type" not in config:
+        raise ValueError(f"from_config(): config must have a 'type' key, got keys "
+                         f"{sorted(map(str, config))}")
+    cls = _family(config["type"], "from_config()")
+    names = [field.name for field in dataclasses.fields(cls)]
+    unknown = sorted(map(str, set(config) - set(names) - {"type"}))
+    if unknown:
+        raise ValueError(f"from_config(): unknown key(s) {unknown} for {cls.__name__}; "
+                         f"valid keys: {names}")
+    kwargs = {key: _decode(value, depth + 1) for key, value in config.items() if key != "type"}
+    return cls(**kwargs)
+
+
+def _decode(value: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"from_config(): config nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        return _from_config(value, depth)
+    if isinstance(value, list):
+        return tuple(_decode(item, depth + 1) for item in value)
+    return value
+
+
+def parse(text: str) -> ValueObject:
+    """Build a schedule from its text form: the syntax of its repr, never evaluated.
+
+    Calls of family names with numbers, strings, lists and schedules as arguments,
+    ``*`` between schedules and numbers, and the methods ``.clip``, ``.shift``,
+    ``.per_epoch`` and ``.momentum``. Bare names refer to functions registered with
+    ``lrsched.register_function``. Nothing else is accepted: no attributes, no
+    imports, no arbitrary calls.
+
+    >>> import lrsched
+    >>> lrsched.parse("warmup(cosine(base_lr=0.1, total_steps=1000), steps=100)")
+    warmup(schedule=cosine(base_lr=0.1, total_steps=1000), steps=100)
+    >>> lrsched.parse("step(0.1, 30) * 0.5")(30)
+    0.005000000000000001
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse(): text must be a str, got {type(text).__name__}")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"parse(): text must be at most {MAX_TEXT} characters, "
+                         f"got {len(text)}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"parse(): invalid schedule text at column {error.offset}: "
+                         f"{error.msg} in {text.strip()[:80]!r}") from None
+    except (RecursionError, MemoryError):
+        raise ValueError(f"parse(): text nested deeper than {MAX_DEPTH} levels") from None
+    return _build(tree.body, 0, text)
+
+
+def _build(node: ast.AST, depth: int, text: str) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"parse(): text nested deeper than {MAX_DEPTH} levels")
+    where = f"parse(): at column {getattr(node, 'col_offset', 0) + 1}"
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (int, float, str, bool)) or node.value is None:
+            return node.value
+        raise ValueError(f"{where}: unsupported literal {node.value!r}")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        operand = _build(node.operand, depth + 1, text)
+        if isinstance(operand, (int, float)) and not isinstance(operand, bool):
+            return -operand if isinstance(node.op, ast.USub) else operand
+        raise ValueError(f"{where}: a sign applies to numbers only")
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_build(item, depth + 1, text) for item in node.elts]
+    if isinstance(node, ast.Name):
+        if node.id in ("inf", "nan"):
+            return float(node.id)
+        return node.id  # a registered function's name; the family checks it
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        left = _build(node.left, depth + 1, text)
+        right = _build(node.right, depth + 1, text)
+        if not (isinstance(left, Schedule) or isinstance(right, Schedule)):
+            raise ValueError(f"{where}: '*' needs a schedule on one side")
+        try:
+            return left * right
+        except TypeError:
+            raise ValueError(f"{where}: cannot multiply {left!r} by {right!r}") from None
+    if isinstance(node, ast.Call):
+        args = [_build(arg, depth + 1, text) for arg in node.args]
+        kwargs = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise ValueError(f"{where}: '**' is not allowed")
+            kwargs[keyword.arg] = _build(keyword.value, depth + 1, text)
+        if isinstance(node.func, ast.Name):
+            return _call(_family(node.func.id, where), args, kwargs, where)
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _METHODS:
+            target = _build(node.func.value, depth + 1, text)
+            method = getattr(target, node.func.attr, None)
+            if not isinstance(target, Schedule) or method is None:
+                raise ValueError(f"{where}: .{node.func.attr}() needs a schedule that has it")
+            return _call(method, args, kwargs, where)
+        raise ValueError(f"{where}: only schedule families and the methods "
+                         f"{', '.join(_METHODS)} can be called")
+    raise ValueError(f"{where}: unsupported syntax {type(node).__name__} in "
+                     f"{text.strip()[:80]!r}")
+
+
+def _call(target: Any, args: list, kwargs: dict, where: str) -> Any:
+    args = [tuple(arg) if isinstance(arg, list) else arg for arg in args]
+    kwargs = {key: tuple(value) if isinstance(value, list) else value
+              for key, value in kwargs.items()}
+    try:
+        return target(*args, **kwargs)
+    except TypeError as error:
+        message = str(error)
+        if "()" in message and ":" in message.split("()")[1][:3]:
+            raise  # already one of ours, naming the parameter
+        raise TypeError(f"{where}: {message}") from None

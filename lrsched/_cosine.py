@@ -1,0 +1,244 @@
+"""Cosine families: cosine annealing, SGDR warm restarts, warmup-stable-decay."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lrsched import _validation as check
+from lrsched._base import Schedule, Tail, frozen
+
+
+def half_cosine(fraction: np.ndarray, high: float, low: float) -> np.ndarray:
+    """low + (high - low) * (1 + cos(pi * fraction)) / 2, in place on ``fraction``."""
+    fraction *= math.pi
+    np.cos(fraction, out=fraction)
+    fraction += 1.0
+    fraction *= (high - low) / 2.0
+    fraction += low
+    return fraction
+
+
+@frozen
+class cosine(Schedule):
+    r"""Half a cosine from ``base_lr`` down to ``min_lr`` over ``total_steps``.
+
+    .. math:: \eta_t = \text{min\_lr} + \frac{\text{base\_lr} - \text{min\_lr}}{2}
+              \left(1 + \cos\frac{\pi \min(t, T)}{T}\right)
+
+    After ``total_steps`` it holds ``min_lr``. With ``periodic=True`` it is torch's closed
+    form without the ``min``: the cosine rises again after T and repeats every 2T, which
+    is what ``CosineAnnealingLR`` does when stepped past ``T_max``.
+
+    Args:
+        base_lr: learning rate at step 0, >= 0.
+        total_steps: T, a positive integer.
+        min_lr: learning rate at T, >= 0.
+        periodic: keep following the cosine past T.
+
+    Torch ``CosineAnnealingLR(T_max, eta_min)``; Keras ``CosineDecay(decay_steps, alpha)``
+    is ``cosine(lr, decay_steps, min_lr=alpha * lr)``.
+
+    >>> import lrsched
+    >>> lrsched.cosine(base_lr=1.0, total_steps=10)([0, 5, 10, 20])
+    array([1. , 0.5, 0. , 0. ])
+    >>> lrsched.cosine(base_lr=1.0, total_steps=10, periodic=True)(20)
+    1.0
+    """
+
+    base_lr: float
+    total_steps: int
+    min_lr: float = 0.0
+    periodic: bool = False
+
+    def __post_init__(self):
+        self._set(
+            base_lr=check.non_negative("cosine", "base_lr", self.base_lr),
+            total_steps=check.integer("cosine", "total_steps", self.total_steps, minimum=1),
+            min_lr=check.non_negative("cosine", "min_lr", self.min_lr),
+            periodic=check.boolean("cosine", "periodic", self.periodic),
+        )
+
+    def _values(self, t):
+        period = self.total_steps
+        if self.periodic:
+            # cos is 2T-periodic in t; reducing first keeps huge steps exact.
+            fraction = np.fmod(t, 2.0 * period)
+        else:
+            fraction = np.minimum(t, period)
+        fraction /= period
+        return half_cosine(fraction, self.base_lr, self.min_lr)
+
+    def tail(self):
+        if self.periodic:
+            return Tail(0.0, 2.0 * self.total_steps)
+        return Tail(float(self.total_steps))
+
+
+@frozen
+class warm_restarts(Schedule):
+    r"""SGDR: cosine annealing that restarts at ``base_lr``, with growing periods.
+
+    Cycle i lasts :math:`T_i = \text{period}\cdot\text{period\_mult}^i` steps and starts at
+    :math:`S_i = \sum_{j<i} T_j`. With :math:`t_i = t - S_i` inside cycle i:
+
+    .. math:: \eta_t = \text{min\_lr} + (\text{base\_lr} - \text{min\_lr})\,
+              \text{decay}^i\,\frac{1 + \cos(\pi t_i / T_i)}{2}
+
+    The cycle index is computed exactly: a first guess from a logarithm is corrected
+    against the cycle starts, so every restart happens exactly at :math:`S_i` (torch's
+    ``step(epoch)`` derives it from a float log alone and misplaces some restarts).
+
+    Args:
+        base_lr: learning rate at each restart (before ``decay``), >= 0.
+        period: length of the first cycle, > 0.
+        period_mult: growth of each cycle's length, >= 1.
+        min_lr: floor of every cycle, >= 0.
+        decay: factor on the height of each later cycle, in (0, 1].
+
+    Torch ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)``; Keras
+    ``CosineDecayRestarts(first_decay_steps, t_mul, m_mul=decay)`` with ``alpha=0``
+    (Keras also decays its floor ``alpha``; see the migration guide).
+
+    >>> import lrsched
+    >>> lrsched.warm_restarts(1.0, period=2, period_mult=2)([0, 1, 2, 4, 6])
+    array([1. , 0.5, 1. , 0. , 1. ])
+    """
+
+    base_lr: float
+    period: float
+    period_mult: float = 1
+    min_lr: float = 0.0
+    decay: float = 1.0
+
+    def __post_init__(self):
+        func = "warm_restarts"
+        self._set(
+            base_lr=check.non_negative(func, "base_lr", self.base_lr),
+            period=check.whole_if_integral(check.positive(func, "period", self.period)),
+            period_mult=check.whole_if_integral(check.in_range(func, "period_mult", self.period_mult,
+                                              1.0, math.inf, high_open=True)),
+            min_lr=check.non_negative(func, "min_lr", self.min_lr),
+            decay=check.in_range(func, "decay", self.decay, 0.0, 1.0, low_open=True),
+        )
+
+    def cycle_starts(self, cycles: np.ndarray) -> np.ndarray:
+        """S_i, the step at which cycle i begins (exact for whole periods and multipliers)."""
+        mult = self.period_mult
+        if mult == 1:
+            return cycles * self.period
+        return self.period * (np.power(mult, cycles) - 1.0) / (mult - 1.0)
+
+    def _values(self, t):
+        period, mult = self.period, self.period_mult
+        if mult == 1:
+            cycle = np.floor_divide(t, period)
+            within = np.fmod(t, period)
+            length = period
+        else:
+            cycle = np.floor(np.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
+            # The log may land one cycle off at exact restarts; fix it against S_i.
+            cycle -= t < self.cycle_starts(cycle)
+            cycle += t >= self.cycle_starts(cycle + 1.0)
+            within = t - self.cycle_starts(cycle)
+            length = period * np.power(mult, cycle)
+        fraction = within / length
+        values = half_cosine(fraction, 1.0, 0.0)
+        if self.decay != 1.0:
+            with np.errstate(under="ignore"):
+                values *= np.power(self.decay, cycle)
+        values *= self.base_lr - self.min_lr
+        values += self.min_lr
+        return values
+
+    def tail(self):
+        if self.period_mult == 1 and self.decay == 1.0:
+            return Tail(0.0, float(self.period))
+        return None
+
+
+@frozen
+class wsd(Schedule):
+    r"""Warmup-stable-decay: ramp up, hold ``base_lr``, then decay to ``min_lr``.
+
+    Steps ``[0, W)`` warm up as ``lrsched.warmup`` does (linear, never 0 at step 0);
+    ``[W, W+S)`` hold ``base_lr``; the next ``D`` steps decay with u = progress in [0, 1]:
+
+    .. math:: \eta = \text{min\_lr} + (\text{base\_lr} - \text{min\_lr})\, g(u),\quad
+              g(u) = 1-u \;\big|\; \tfrac{1+\cos\pi u}{2} \;\big|\; 1-\sqrt{u}
+
+    for ``decay_shape`` ``"linear"``, ``"cosine"`` and ``"1-sqrt"``; then holds ``min_lr``.
+
+    Args:
+        base_lr: the stable learning rate, >= 0.
+        warmup_steps: W, an integer >= 0.
+        stable_steps: S, an integer >= 0.
+        decay_steps: D, a positive integer.
+        min_lr: final learning rate, >= 0.
+        decay_shape: ``"linear"``, ``"cosine"`` or ``"1-sqrt"`` (MiniCPM's choice).
+
+    transformers ``get_wsd_schedule`` (whose warmup starts at 0).
+
+    >>> import lrsched
+    >>> s = lrsched.wsd(1.0, warmup_steps=0, stable_steps=2, decay_steps=4)
+    >>> s([0, 1, 2, 4, 6, 9])
+    array([1. , 1. , 1. , 0.5, 0. , 0. ])
+    """
+
+    base_lr: float
+    warmup_steps: int
+    stable_steps: int
+    decay_steps: int
+    min_lr: float = 0.0
+    decay_shape: str = "linear"
+
+    def __post_init__(self):
+        func = "wsd"
+        self._set(
+            base_lr=check.non_negative(func, "base_lr", self.base_lr),
+            warmup_steps=check.integer(func, "warmup_steps", self.warmup_steps, minimum=0),
+            stable_steps=check.integer(func, "stable_steps", self.stable_steps, minimum=0),
+            decay_steps=check.integer(func, "decay_steps", self.decay_steps, minimum=1),
+            min_lr=check.non_negative(func, "min_lr", self.min_lr),
+            decay_shape=check.choice(func, "decay_shape", self.decay_shape,
+                                     ("linear", "cosine", "1-sqrt")),
+        )
+
+    def _composed(self) -> Schedule:
+        from lrsched._basic import constant, linear
+        from lrsched._compose import sequence, warmup
+
+        if self.decay_shape == "linear":
+            decay = linear(self.base_lr, self.min_lr, self.decay_steps)
+        elif self.decay_shape == "cosine":
+            decay = cosine(self.base_lr, self.decay_steps, min_lr=self.min_lr)
+        else:
+            decay = _one_minus_sqrt(self.base_lr, self.min_lr, self.decay_steps)
+        body = decay if self.stable_steps == 0 else sequence(
+            [constant(self.base_lr), decay], [self.stable_steps])
+        return warmup(body, self.warmup_steps) if self.warmup_steps else body
+
+    def _values(self, t):
+        return self._composed()._values(t)
+
+    def tail(self):
+        return Tail(float(self.warmup_steps + self.stable_steps + self.decay_steps))
+
+
+@frozen
+class _one_minus_sqrt(Schedule):
+    """The 1-sqrt decay shape of ``wsd``: min + (high - min) * (1 - sqrt(min(t, T)/T))."""
+
+    high: float
+    low: float
+    total_steps: int
+
+    def _values(self, t):
+        fraction = np.minimum(t, self.total_steps)
+        fraction /= self.total_steps
+        np.sqrt(fraction, out=fraction)
+        fraction *= self.low - self.high
+        fraction += self.high
+        return fraction
+

@@ -1,0 +1,286 @@
+"""Cyclical policies: Smith's cyclic LR, the 1cycle policy, and their momentum cycles."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from lrsched import _validation as check
+from lrsched._base import Schedule, Tail, frozen, function_field, user_function
+from lrsched._basic import apply_user_function
+
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+@frozen
+class cyclic(Schedule):
+    r"""Smith's cyclical learning rate: triangles between ``base_lr`` and ``max_lr``.
+
+    With :math:`C = \text{up} + \text{down}`, cycle :math:`c = \lfloor t/C \rfloor + 1`,
+    position :math:`x = (t \bmod C)/C` and :math:`r = \text{up}/C`:
+
+    .. math:: \eta_t = \text{base\_lr} + (\text{max\_lr} - \text{base\_lr})\,h(x)\,
+              \sigma, \quad h(x) = \begin{cases} x/r & x \le r \\ (x-1)/(r-1) & x > r
+              \end{cases}
+
+    where the scale :math:`\sigma` is 1 (``"triangular"``), :math:`2^{1-c}`
+    (``"triangular2"``), :math:`\gamma^t` (``"exp_range"``), or ``scale_fn`` of c
+    (``scale_mode="cycle"``) or of t (``"iterations"``). As in torch, the built-in modes
+    choose their own scale_mode; ``scale_mode`` only applies to a ``scale_fn``.
+
+    Args:
+        base_lr: lower bound of each cycle, >= 0.
+        max_lr: upper bound, >= 0.
+        step_size_up: steps from base to max, > 0.
+        step_size_down: steps from max back to base (default ``step_size_up``), >= 0.
+        mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+        gamma: ``exp_range`` factor per step, in (0, 1].
+        scale_fn: user function of the cycle or step (or a registered name); overrides mode.
+        scale_mode: ``"cycle"`` or ``"iterations"``, the argument passed to ``scale_fn``.
+
+    Torch ``CyclicLR``; ``.momentum(base, max)`` gives its ``cycle_momentum`` trajectory.
+
+    >>> import lrsched
+    >>> lrsched.cyclic(0.1, 1.0, step_size_up=2)([0, 1, 2, 3, 4])
+    array([0.1 , 0.55, 1.  , 0.55, 0.1 ])
+    """
+
+    base_lr: float
+    max_lr: float
+    step_size_up: float = 2000
+    step_size_down: float | None = None
+    mode: str = "triangular"
+    gamma: float = 1.0
+    scale_fn: Callable | None = function_field(None)
+    scale_mode: str = "cycle"
+
+    def __post_init__(self):
+        func = "cyclic"
+        down = self.step_size_down
+        self._set(
+            base_lr=check.non_negative(func, "base_lr", self.base_lr),
+            max_lr=check.non_negative(func, "max_lr", self.max_lr),
+            step_size_up=check.whole_if_integral(check.positive(func, "step_size_up", self.step_size_up)),
+            step_size_down=None if down is None else check.whole_if_integral(
+                check.non_negative(func, "step_size_down", down)),
+            mode=check.choice(func, "mode", self.mode, _CYCLIC_MODES),
+            gamma=check.in_range(func, "gamma", self.gamma, 0.0, 1.0, low_open=True),
+            scale_fn=user_function(func, "scale_fn", self.scale_fn, optional=True),
+            scale_mode=check.choice(func, "scale_mode", self.scale_mode,
+                                    ("cycle", "iterations")),
+        )
+
+    def _cycle_shape(self, t: np.ndarray) -> np.ndarray:
+        """h(x) * sigma: where in [0, 1] the schedule is between its low and high ends."""
+        up = float(self.step_size_up)
+        down = up if self.step_size_down is None else float(self.step_size_down)
+        length = up + down
+        ratio = up / length
+        # fmod is exact, so the position in the cycle stays right for steps up to 2**53.
+        position = np.fmod(t, length)
+        cycle = (t - position) / length + 1.0
+        position /= length
+        rising = position <= ratio
+        shape = np.empty_like(position)
+        np.divide(position, ratio, out=shape, where=rising)
+        if ratio < 1.0:
+            falling = ~rising
+            np.divide(position - 1.0, ratio - 1.0, out=shape, where=falling)
+        shape *= self._scale(t, cycle)
+        return shape
+
+    def _scale(self, t: np.ndarray, cycle: np.ndarray) -> np.ndarray | float:
+        if self.scale_fn is not None:
+            argument = cycle if self.scale_mode == "cycle" else t
+            return apply_user_function(self.scale_fn, argument)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            with np.errstate(under="ignore"):
+                return 1.0 / np.power(2.0, cycle - 1.0)
+        with np.errstate(under="ignore"):
+            return np.power(self.gamma, t)
+
+    def _values(self, t):
+        shape = self._cycle_shape(t)
+        shape *= self.max_lr - self.base_lr
+        shape += self.base_lr
+        return shape
+
+    def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> Schedule:
+        """The momentum that torch's ``CyclicLR(cycle_momentum=True)`` sets: high when the
+        LR is low. ``momentum = max - (max - base) * h(x) * sigma``.
+
+        >>> import lrsched
+        >>> lrsched.cyclic(0.1, 1.0, step_size_up=2).momentum(0.8, 0.9)([0, 2])
+        array([0.9, 0.8])
+        """
+        return cycle_momentum(self, base_momentum, max_momentum)
+
+    def tail(self):
+        if self.scale_fn is None and self.mode == "triangular":
+            down = self.step_size_up if self.step_size_down is None else self.step_size_down
+            return Tail(0.0, float(self.step_size_up + down))
+        return None
+
+
+@frozen
+class one_cycle(Schedule):
+    r"""The 1cycle policy: warm up to ``max_lr``, then anneal far below the start.
+
+    From ``initial = max_lr/div_factor`` up to ``max_lr`` until step
+    :math:`e_1 = \text{pct\_start}\cdot T - 1`, then down to
+    ``initial/final_div_factor`` at :math:`T - 1` (torch's phase ends, fractional
+    :math:`e_1` included). With ``three_phase`` it comes back to ``initial`` at
+    :math:`2\,\text{pct\_start}\cdot T - 2` before the final anneal. Each phase moves from
+    a to b with progress p as :math:`b + (a-b)(1+\cos\pi p)/2` (``anneal="cos"``) or
+    :math:`a + (b-a)p` (``"linear"``). It holds its last LR after step T - 1, where torch
+    raises.
+
+    Args:
+        max_lr: the peak, >= 0.
+        total_steps: T, an integer >= 2.
+        pct_start: fraction of T spent rising, in (0, 1).
+        anneal: ``"cos"`` or ``"linear"``.
+        div_factor: ``max_lr / initial``, > 0.
+        final_div_factor: ``initial / final``, > 0.
+        three_phase: the symmetric variant with a separate final anneal.
+
+    Torch ``OneCycleLR``; ``.momentum(base, max)`` gives its ``cycle_momentum`` trajectory.
+
+    >>> import lrsched
+    >>> s = lrsched.one_cycle(max_lr=1.0, total_steps=11, pct_start=0.1, anneal="linear",
+    ...                       div_factor=10.0, final_div_factor=1.0)
+    >>> s([0, 1, 6, 10, 20])
+    array([0.1 , 1.  , 0.55, 0.1 , 0.1 ])
+    """
+
+    max_lr: float
+    total_steps: int
+    pct_start: float = 0.3
+    anneal: str = "cos"
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    three_phase: bool = False
+
+    def __post_init__(self):
+        func = "one_cycle"
+        self._set(
+            max_lr=check.non_negative(func, "max_lr", self.max_lr),
+            total_steps=check.integer(func, "total_steps", self.total_steps, minimum=2),
+            pct_start=check.in_range(func, "pct_start", self.pct_start, 0.0, 1.0,
+                                     low_open=True, high_open=True),
+            anneal=check.choice(func, "anneal", self.anneal, ("cos", "linear")),
+            div_factor=check.positive(func, "div_factor", self.div_factor),
+            final_div_factor=check.positive(func, "final_div_factor", self.final_div_factor),
+            three_phase=check.boolean(func, "three_phase", self.three_phase),
+        )
+
+    def _phase_ends(self) -> list[float]:
+        rise_end = float(self.pct_start * self.total_steps) - 1
+        if self.three_phase:
+            return [rise_end, float(2 * self.pct_start * self.total_steps) - 2,
+                    float(self.total_steps - 1)]
+        return [rise_end, float(self.total_steps - 1)]
+
+    def _levels(self) -> tuple[float, ...]:
+        """The LR at each phase boundary: start of phase 0, then the end of every phase."""
+        initial = self.max_lr / self.div_factor
+        final = initial / self.final_div_factor
+        if self.three_phase:
+            return (initial, self.max_lr, initial, final)
+        return (initial, self.max_lr, final)
+
+    def _through(self, t: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+        """Anneal through ``levels`` phase by phase, choosing phases as torch does."""
+        ends = np.asarray(self._phase_ends())
+        starts = np.concatenate([[0.0], ends[:-1]])
+        # The first phase whose end is >= t; steps past every end stay in the last phase.
+        clipped = np.minimum(t, ends[-1])
+        phase = np.searchsorted(ends[:-1], clipped, side="left")
+        spans = ends - starts
+        safe_spans = np.where(spans > 0, spans, 1.0)
+        progress = clipped - starts[phase]
+        progress /= safe_spans[phase]
+        # A zero-length first phase (pct_start * T == 1) is already over at step 0.
+        progress[spans[phase] <= 0] = 1.0
+        begin = np.asarray(levels[:-1])[phase]
+        end = np.asarray(levels[1:])[phase]
+        if self.anneal == "cos":
+            progress *= math.pi
+            np.cos(progress, out=progress)
+            progress += 1.0
+            progress *= (begin - end) / 2.0
+            progress += end
+            return progress
+        return (end - begin) * progress + begin
+
+    def _values(self, t):
+        return self._through(t, self._levels())
+
+    def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Schedule:
+        """The momentum (or Adam beta1) torch's ``OneCycleLR(cycle_momentum=True)`` sets:
+        from ``max`` down to ``base`` while the LR rises, and back up as it falls.
+
+        >>> import lrsched
+        >>> m = lrsched.one_cycle(1.0, total_steps=11, pct_start=0.1, anneal="linear").momentum()
+        >>> m([0, 1, 10])
+        array([0.95, 0.85, 0.95])
+        """
+        return cycle_momentum(self, base_momentum, max_momentum)
+
+    def tail(self):
+        return Tail(float(self.total_steps - 1))
+
+
+@frozen
+class cycle_momentum(Schedule):
+    r"""The momentum cycle that mirrors a ``one_cycle`` or ``cyclic`` learning rate.
+
+    For ``cyclic``: :math:`m_t = \text{max} - (\text{max} - \text{base})\,h(x)\,\sigma`.
+    For ``one_cycle``: the same phases as the LR, through max -> base -> max
+    (three-phase: max -> base -> max -> max). Usually built with ``s.momentum(...)``.
+
+    Args:
+        schedule: a ``one_cycle`` or ``cyclic`` schedule.
+        base_momentum: momentum at the LR's peak, in [0, 1].
+        max_momentum: momentum at the LR's low points, in [0, 1].
+
+    >>> import lrsched
+    >>> lrsched.cycle_momentum(lrsched.cyclic(0.1, 1.0, step_size_up=2), 0.8, 0.9)(1)
+    0.85
+    """
+
+    schedule: Schedule
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
+
+    def __post_init__(self):
+        func = "cycle_momentum"
+        if not isinstance(self.schedule, (one_cycle, cyclic)):
+            check.fail(func, "schedule", "a one_cycle or cyclic schedule", self.schedule,
+                       TypeError)
+        self._set(
+            base_momentum=check.in_range(func, "base_momentum", self.base_momentum, 0.0, 1.0),
+            max_momentum=check.in_range(func, "max_momentum", self.max_momentum, 0.0, 1.0),
+        )
+
+    def __repr__(self):
+        return (f"{self.schedule!r}.momentum(base_momentum={self.base_momentum!r}, "
+                f"max_momentum={self.max_momentum!r})")
+
+    def _values(self, t):
+        high, low = self.max_momentum, self.base_momentum
+        if isinstance(self.schedule, cyclic):
+            shape = self.schedule._cycle_shape(t)
+            shape *= -(high - low)
+            shape += high
+            return shape
+        levels = (high, low, high, high) if self.schedule.three_phase else (high, low, high)
+        return self.schedule._through(t, levels)
+
+    def tail(self):
+        return self.schedule.tail()
+

@@ -1,0 +1,133 @@
+"""Parameter validation in one place and one message format.
+
+Every error reads ``func(): name must be <rule>, got <value>``, so a user sees which
+call, which argument, what was wrong and what is allowed. Numbers are normalised to
+plain Python ``int``/``float`` (numpy scalars are accepted, bools are not) so schedules
+compare, hash and serialise the same way whatever the caller passed.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def fail(func: str, name: str, rule: str, value: Any, error: type = ValueError):
+    """Raise ``error`` in the library-wide format."""
+    raise error(f"{func}(): {name} must be {rule}, got {value!r}")
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def real(func: str, name: str, value: Any) -> float:
+    """A finite real number as a Python float."""
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        fail(func, name, "a real number", value, TypeError)
+    number = float(value)
+    if not math.isfinite(number):
+        fail(func, name, "a finite number", value)
+    return number
+
+
+def positive(func: str, name: str, value: Any) -> float:
+    number = real(func, name, value)
+    if number <= 0:
+        fail(func, name, "a positive number", value)
+    return number
+
+
+def non_negative(func: str, name: str, value: Any) -> float:
+    number = real(func, name, value)
+    if number < 0:
+        fail(func, name, "a non-negative number", value)
+    return number
+
+
+def in_range(func: str, name: str, value: Any, low: float, high: float, *,
+             low_open: bool = False, high_open: bool = False) -> float:
+    """A real number in an interval; the rule in the message shows the interval."""
+    number = real(func, name, value)
+    too_low = number <= low if low_open else number < low
+    too_high = number >= high if high_open else number > high
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        fail(func, name, f"in {left}{low:g}, {high:g}{right}", value)
+    return number
+
+
+def integer(func: str, name: str, value: Any, *, minimum: int = 0) -> int:
+    """An integer >= minimum; integral floats (1000.0) are accepted as the integer."""
+    rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        fail(func, name, rule, value, TypeError)
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    else:
+        as_float = float(value)
+        if not (math.isfinite(as_float) and as_float.is_integer()):
+            fail(func, name, rule, value)
+        number = int(as_float)
+    if number < minimum:
+        fail(func, name, rule, value)
+    return number
+
+
+def boolean(func: str, name: str, value: Any) -> bool:
+    if not _is_bool(value):
+        fail(func, name, "True or False", value, TypeError)
+    return bool(value)
+
+
+def choice(func: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        options = ", ".join(repr(option) for option in allowed)
+        fail(func, name, f"one of {options}", value,
+             TypeError if not isinstance(value, str) else ValueError)
+    return value
+
+
+def sequence_of(func: str, name: str, value: Any, convert, *, min_length: int = 1,
+                increasing: str | None = None) -> tuple:
+    """A list/tuple converted element-wise; ``increasing`` is None, "strictly" or "weakly"."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        fail(func, name, "a list or tuple", value, TypeError)
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        fail(func, name, "a one-dimensional sequence", value, TypeError)
+    items = tuple(convert(func, f"{name}[{index}]", item) for index, item in enumerate(value))
+    if len(items) < min_length:
+        fail(func, name, f"a sequence of at least {min_length} item(s)", list(items))
+    if increasing is not None:
+        for before, after in zip(items, items[1:]):
+            if after < before or (increasing == "strictly" and after == before):
+                fail(func, name, f"{increasing} increasing", list(items))
+    return items
+
+
+def schedule(func: str, name: str, value: Any):
+    from lrsched._base import Schedule
+
+    if not isinstance(value, Schedule):
+        fail(func, name, "an lrsched schedule", value, TypeError)
+    return value
+
+
+def same_length(func: str, first: str, first_items, second: str, second_items,
+                offset: int = 0) -> None:
+    """Check len(second) == len(first) + offset, naming both lengths."""
+    if len(second_items) != len(first_items) + offset:
+        relation = "as many items as" if offset == 0 else f"len({first}) + {offset} items, not"
+        raise ValueError(
+            f"{func}(): {second} must have {relation} {first} "
+            f"(len({first})={len(first_items)}, len({second})={len(second_items)})"
+        )
+
+
+def whole_if_integral(value: float) -> float | int:
+    """Store 1000.0 as 1000 so reprs and configs read like the call that built them."""
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else value

@@ -1,0 +1,1 @@
+"""Property-testing tools for schedules (extra ``testing``: hypothesis)."""
