@@ -26,8 +26,11 @@ def function_field(default: Any = dataclasses.MISSING) -> Any:
 
 
 class Tail(NamedTuple):
-    """Where a schedule stops changing: for t >= start, s(t) = s(start) (period None)
-    or s(t) = s(start + (t - start) % period). Adapters use it to bound lookup tables."""
+    """Where a schedule stops changing, as returned by ``Schedule.tail()``.
+
+    For t >= start, s(t) = s(start) (period None) or s(t) = s(start + (t - start) % period).
+    Adapters use it to bound lookup tables.
+    """
 
     start: float
     period: float | None = None

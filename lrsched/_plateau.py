@@ -42,7 +42,10 @@ class plateau(ValueObject):
     or ``best - threshold`` (``"abs"``), mirrored for ``mode="max"``; a NaN metric never
     improves, so it counts as a bad update. After more than ``patience`` bad updates the
     LR becomes ``max(lr * factor, min_lr)`` (skipped if that changes it by no more than
-    ``eps``), followed by ``cooldown`` updates in which bad updates are not counted.
+    ``eps``), followed by ``cooldown`` updates in which bad updates are not counted:
+
+    .. math:: \eta \leftarrow \max(\eta\cdot\text{factor}, \text{min\_lr})
+              \quad\text{when}\quad \text{bad} > \text{patience}
 
     ``base`` may be a number or a schedule; with a schedule, the LR after k updates is
     ``max(base(k) * scale, min_lr)``, where ``scale`` is the product of the reductions so

@@ -121,10 +121,10 @@ def same_length(func: str, first: str, first_items, second: str, second_items,
                 offset: int = 0) -> None:
     """Check len(second) == len(first) + offset, naming both lengths."""
     if len(second_items) != len(first_items) + offset:
-        relation = "as many items as" if offset == 0 else f"len({first}) + {offset} items, not"
+        rule = f"as many items as {first}" if offset == 0 else f"{offset} more item than {first}"
         raise ValueError(
-            f"{func}(): {second} must have {relation} {first} "
-            f"(len({first})={len(first_items)}, len({second})={len(second_items)})"
+            f"{func}(): {second} must have {rule}, "
+            f"got len({second})={len(second_items)}, len({first})={len(first_items)}"
         )
 
 
