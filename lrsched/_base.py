@@ -71,7 +71,7 @@ def as_steps(step: Any) -> tuple[np.ndarray, bool]:
             bad = ~((steps >= 0.0) & (steps < math.inf))
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
-                f"step must be a finite number >= 0, got {steps[where]!r} at index {where}"
+                f"step must be a finite number >= 0, got {float(steps[where])!r} at index {where}"
             )
     if array.ndim == 0:
         # Formulas work in place on arrays; a numpy 0-d result would be an immutable scalar.
