@@ -85,7 +85,7 @@ class warmup(Schedule):
     Args:
         schedule: what to warm up into.
         steps: W, a positive integer.
-        start_factor: in [0, 1]; > 0 for ``"exponential"``.
+        start_factor: in [0, 1]; > 0 for ``"exponential"`` and ``"constant"``.
         mode: ``"linear"``, ``"cosine"``, ``"exponential"`` or ``"constant"``.
 
     Keras ``CosineDecay(warmup_steps=...)`` and transformers' ``*_with_warmup`` schedules
@@ -105,8 +105,9 @@ class warmup(Schedule):
         func = "warmup"
         mode = check.choice(func, "mode", self.mode, _WARMUP_MODES)
         start_factor = check.in_range(func, "start_factor", self.start_factor, 0.0, 1.0)
-        if mode == "exponential" and start_factor == 0.0:
-            check.fail(func, "start_factor", "> 0 when mode='exponential'", start_factor)
+        if mode in ("exponential", "constant") and start_factor == 0.0:
+            # A zero start would hold the LR at 0 (constant) or never leave it (exponential).
+            check.fail(func, "start_factor", f"> 0 when mode={mode!r}", start_factor)
         self._set(
             schedule=check.schedule(func, "schedule", self.schedule),
             steps=check.integer(func, "steps", self.steps, minimum=1),
