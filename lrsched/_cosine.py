@@ -10,8 +10,11 @@ from lrsched import _validation as check
 from lrsched._base import Schedule, Tail, frozen
 
 
-def half_cosine(fraction: np.ndarray, high: float, low: float) -> np.ndarray:
-    """low + (high - low) * (1 + cos(pi * fraction)) / 2, in place on ``fraction``."""
+def half_cosine(fraction: np.ndarray, high, low) -> np.ndarray:
+    """low + (high - low) * (1 + cos(pi * fraction)) / 2, in place on ``fraction``.
+
+    ``high`` and ``low`` are numbers or arrays shaped like ``fraction``.
+    """
     fraction *= math.pi
     np.cos(fraction, out=fraction)
     fraction += 1.0
