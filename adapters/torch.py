@@ -504,78 +504,86 @@ def from_torch(scheduler: Any, *, group: int | None = None) -> Any:
     return converted
 
 
-def _base_lr(scheduler: Any, index: int) -> float:
+def _convert(scheduler: Any, index: int) -> Any:
+    name = type(scheduler).__name__
+    converter = _CONVERTERS.get(name)
+    # Exact torch classes only: a subclass may compute something else.
+    if converter is None or type(scheduler) is not getattr(_torch_schedulers, name, None):
+        raise TypeError(f"from_torch(): scheduler must be one of {', '.join(_CONVERTERS)}, "
+                        f"got {name}")
+    return converter(scheduler, index)
+
+
+def _base(scheduler: Any, index: int) -> float:
     return float(scheduler.base_lrs[index])
 
 
-def _convert(scheduler: Any, index: int) -> Any:
-    ts = _torch_schedulers
-    kind = type(scheduler)
+def _sequential(scheduler: Any, index: int) -> Schedule:
+    children = [_convert(child, index) for child in scheduler._schedulers]
+    if len(children) == 1:
+        return children[0]
+    return lrsched.sequence(children, list(scheduler._milestones))
+
+
+def _reduce_on_plateau(scheduler: Any, index: int) -> plateau:
     group = scheduler.optimizer.param_groups[index]
-    if kind is ts.SequentialLR:
-        children = [_convert(child, index) for child in scheduler._schedulers]
-        if len(children) == 1:
-            return children[0]
-        return lrsched.sequence(children, list(scheduler._milestones))
-    if kind is ts.ReduceLROnPlateau:
-        return lrsched.plateau(
-            base=float(group["lr"]), mode=scheduler.mode, factor=scheduler.factor,
-            patience=scheduler.patience, threshold=scheduler.threshold,
-            threshold_mode=scheduler.threshold_mode, cooldown=scheduler.cooldown,
-            min_lr=float(scheduler.min_lrs[index]), eps=scheduler.eps)
-    if kind is ts.OneCycleLR:
-        phases = scheduler._schedule_phases
-        initial, peak = float(group["initial_lr"]), float(group["max_lr"])
-        return lrsched.one_cycle(
-            max_lr=peak, total_steps=scheduler.total_steps,
-            pct_start=(phases[0]["end_step"] + 1) / scheduler.total_steps,
-            anneal=scheduler._anneal_func_type, div_factor=peak / initial,
-            final_div_factor=initial / float(group["min_lr"]),
-            three_phase=len(phases) == 3)
-    if kind is ts.CyclicLR:
-        total, ratio = scheduler.total_size, scheduler.step_ratio
-        up = _nearly_whole(total * ratio)
-        custom = scheduler._scale_fn_custom
-        return lrsched.cyclic(
-            base_lr=float(scheduler.base_lrs[index]),
-            max_lr=float(scheduler.max_lrs[index]), step_size_up=up,
-            step_size_down=_nearly_whole(total - up), mode=scheduler.mode,
-            gamma=scheduler.gamma, scale_fn=custom,
-            scale_mode=scheduler.scale_mode if custom is not None else "cycle")
-    base = _base_lr(scheduler, index)
-    if kind is ts.StepLR:
-        return lrsched.step(base, scheduler.step_size, gamma=scheduler.gamma)
-    if kind is ts.MultiStepLR:
-        return lrsched.multistep(base, sorted(scheduler.milestones.elements()),
-                                 gamma=scheduler.gamma)
-    if kind is ts.ExponentialLR:
-        return lrsched.exponential(base, scheduler.gamma)
-    if kind is ts.CosineAnnealingLR:
-        return lrsched.cosine(base, scheduler.T_max, min_lr=float(scheduler.eta_min),
-                              periodic=True)
-    if kind is ts.CosineAnnealingWarmRestarts:
-        return lrsched.warm_restarts(base, period=scheduler.T_0,
-                                     period_mult=scheduler.T_mult,
-                                     min_lr=float(scheduler.eta_min))
-    if kind is ts.LinearLR:
-        return lrsched.linear(base * scheduler.start_factor, base * scheduler.end_factor,
-                              scheduler.total_iters)
-    if kind is ts.PolynomialLR:
-        return lrsched.polynomial(base, scheduler.total_iters, power=scheduler.power)
-    if kind is ts.ConstantLR:
-        if scheduler.total_iters == 0:
-            return lrsched.constant(base)
-        return lrsched.sequence([lrsched.constant(base * scheduler.factor),
-                                 lrsched.constant(base)], [scheduler.total_iters])
-    if kind is ts.LambdaLR:
-        return lrsched.lambda_lr(base, scheduler.lr_lambdas[index])
-    if kind is ts.MultiplicativeLR:
-        return lrsched.multiplicative(base, scheduler.lr_lambdas[index])
-    supported = ("StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, "
-                 "CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, LinearLR, PolynomialLR, "
-                 "ConstantLR, LambdaLR, MultiplicativeLR, SequentialLR, ReduceLROnPlateau")
-    raise TypeError(f"from_torch(): scheduler must be one of {supported}, got "
-                    f"{kind.__name__}")
+    return lrsched.plateau(
+        base=float(group["lr"]), mode=scheduler.mode, factor=scheduler.factor,
+        patience=scheduler.patience, threshold=scheduler.threshold,
+        threshold_mode=scheduler.threshold_mode, cooldown=scheduler.cooldown,
+        min_lr=float(scheduler.min_lrs[index]), eps=scheduler.eps)
+
+
+def _one_cycle(scheduler: Any, index: int) -> Schedule:
+    phases = scheduler._schedule_phases
+    group = scheduler.optimizer.param_groups[index]
+    initial, peak = float(group["initial_lr"]), float(group["max_lr"])
+    return lrsched.one_cycle(
+        max_lr=peak, total_steps=scheduler.total_steps,
+        pct_start=(phases[0]["end_step"] + 1) / scheduler.total_steps,
+        anneal=scheduler._anneal_func_type, div_factor=peak / initial,
+        final_div_factor=initial / float(group["min_lr"]), three_phase=len(phases) == 3)
+
+
+def _cyclic(scheduler: Any, index: int) -> Schedule:
+    # torch keeps only the cycle length and the rising fraction of it.
+    total, ratio = scheduler.total_size, scheduler.step_ratio
+    up = _nearly_whole(total * ratio)
+    custom = scheduler._scale_fn_custom
+    return lrsched.cyclic(
+        base_lr=_base(scheduler, index), max_lr=float(scheduler.max_lrs[index]),
+        step_size_up=up, step_size_down=_nearly_whole(total - up), mode=scheduler.mode, gamma=scheduler.gamma,
+        scale_fn=custom, scale_mode=scheduler.scale_mode if custom is not None else "cycle")
+
+
+def _constant(scheduler: Any, index: int) -> Schedule:
+    base = _base(scheduler, index)
+    if scheduler.total_iters == 0:
+        return lrsched.constant(base)
+    return lrsched.sequence([lrsched.constant(base * scheduler.factor),
+                             lrsched.constant(base)], [scheduler.total_iters])
+
+
+_CONVERTERS = {
+    "StepLR": lambda s, i: lrsched.step(_base(s, i), s.step_size, gamma=s.gamma),
+    "MultiStepLR": lambda s, i: lrsched.multistep(
+        _base(s, i), sorted(s.milestones.elements()), gamma=s.gamma),
+    "ExponentialLR": lambda s, i: lrsched.exponential(_base(s, i), s.gamma),
+    "CosineAnnealingLR": lambda s, i: lrsched.cosine(
+        _base(s, i), s.T_max, min_lr=float(s.eta_min), periodic=True),
+    "CosineAnnealingWarmRestarts": lambda s, i: lrsched.warm_restarts(
+        _base(s, i), period=s.T_0, period_mult=s.T_mult, min_lr=float(s.eta_min)),
+    "CyclicLR": _cyclic,
+    "OneCycleLR": _one_cycle,
+    "LinearLR": lambda s, i: lrsched.linear(
+        _base(s, i) * s.start_factor, _base(s, i) * s.end_factor, s.total_iters),
+    "PolynomialLR": lambda s, i: lrsched.polynomial(_base(s, i), s.total_iters, power=s.power),
+    "ConstantLR": _constant,
+    "LambdaLR": lambda s, i: lrsched.lambda_lr(_base(s, i), s.lr_lambdas[i]),
+    "MultiplicativeLR": lambda s, i: lrsched.multiplicative(_base(s, i), s.lr_lambdas[i]),
+    "SequentialLR": _sequential,
+    "ReduceLROnPlateau": _reduce_on_plateau,
+}
 
 
 def _nearly_whole(value: float) -> float:

@@ -550,3 +550,101 @@ def test_bad_arguments_name_the_parameter_and_value(kwargs, error, message):
 def test_adapter_docstring_examples_run():
     results = doctest.testmod(torch_adapter, optionflags=doctest.ELLIPSIS)
     assert results.attempted >= 2 and results.failed == 0
+
+
+# --- from_torch -----------------------------------------------------------------------------
+
+TORCH_SCHEDULERS = {
+    "StepLR": lambda o: TS.StepLR(o, 7, 0.5),
+    "MultiStepLR": lambda o: TS.MultiStepLR(o, [10, 30, 30, 50], 0.3),
+    "ExponentialLR": lambda o: TS.ExponentialLR(o, 0.97),
+    "CosineAnnealingLR": lambda o: TS.CosineAnnealingLR(o, T_max=40, eta_min=0.01),
+    "CosineAnnealingWarmRestarts": lambda o: TS.CosineAnnealingWarmRestarts(
+        o, T_0=10, T_mult=2, eta_min=0.001),
+    "CyclicLR": lambda o: TS.CyclicLR(o, 0.01, 0.1, step_size_up=7, step_size_down=11,
+                                      mode="exp_range", gamma=0.99),
+    "OneCycleLR": lambda o: TS.OneCycleLR(o, 0.1, total_steps=STEPS, pct_start=0.25,
+                                          three_phase=True),
+    "LinearLR": lambda o: TS.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=30),
+    "PolynomialLR": lambda o: TS.PolynomialLR(o, total_iters=80, power=2.0),
+    "ConstantLR": lambda o: TS.ConstantLR(o, factor=0.25, total_iters=15),
+    "LambdaLR": lambda o: TS.LambdaLR(o, lambda t: 0.95 ** t),
+    "MultiplicativeLR": lambda o: TS.MultiplicativeLR(o, lambda t: 0.98),
+    "SequentialLR(LinearLR, CosineAnnealingLR)": lambda o: TS.SequentialLR(
+        o, [TS.LinearLR(o, 0.01, 1.0, 20), TS.CosineAnnealingLR(o, 100)], [20]),
+    "SequentialLR(ConstantLR, ExponentialLR, StepLR)": lambda o: TS.SequentialLR(
+        o, [TS.ConstantLR(o, factor=0.1, total_iters=20), TS.ExponentialLR(o, 0.9),
+            TS.StepLR(o, 5)], [20, 50]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_SCHEDULERS))
+def test_from_torch_round_trips_through_schedule_lr(name):
+    torch_schedulers = []
+
+    def make(optimizer):
+        torch_schedulers.append(TORCH_SCHEDULERS[name](optimizer))
+        return torch_schedulers[0]
+
+    reference = torch_run(make, "sgd", STEPS)
+    schedule = torch_adapter.from_torch(torch_schedulers[0])
+    assert isinstance(schedule, lrsched.Schedule)
+    recorder, _ = ours_run(schedule, "sgd", STEPS)
+    # Torch updates most of these recursively (lr *= factor each step); the closed form
+    # agrees to rounding (CosineAnnealingLR's recursion drifts most, ~4e-14 here).
+    np.testing.assert_allclose(recorder.lr(), reference.lr(), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(recorder.momentum(), reference.momentum(), rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda o: TS.StepLR(o, 30, 0.5), lrsched.step(0.5, 30, gamma=0.5)),
+    (lambda o: TS.MultiStepLR(o, [5, 2, 5]), lrsched.multistep(0.5, [2, 5, 5])),
+    (lambda o: TS.CosineAnnealingLR(o, 100, eta_min=0.1),
+     lrsched.cosine(0.5, 100, min_lr=0.1, periodic=True)),
+    (lambda o: TS.CosineAnnealingWarmRestarts(o, 10, 3),
+     lrsched.warm_restarts(0.5, period=10, period_mult=3)),
+    (lambda o: TS.CyclicLR(o, 0.1, 1.0, step_size_up=3, step_size_down=5),
+     lrsched.cyclic(0.1, 1.0, step_size_up=3, step_size_down=5)),
+    (lambda o: TS.OneCycleLR(o, 1.0, total_steps=100, anneal_strategy="linear"),
+     lrsched.one_cycle(1.0, 100, anneal="linear")),
+    (lambda o: TS.PolynomialLR(o, 10, power=3.0), lrsched.polynomial(0.5, 10, power=3.0)),
+    (lambda o: TS.ReduceLROnPlateau(o, mode="max", factor=0.5, patience=3, min_lr=0.01),
+     lrsched.plateau(0.5, mode="max", factor=0.5, patience=3, min_lr=0.01)),
+])
+def test_from_torch_gives_the_named_family(make, expected):
+    optimizer = make_optimizer(small_model(), "sgd")
+    assert torch_adapter.from_torch(make(optimizer)) == expected
+
+
+def test_from_torch_reduce_lr_on_plateau_replays_the_same_lrs():
+    metrics = _metrics(STEPS)
+    reference = torch_run(lambda o: TS.ReduceLROnPlateau(o, patience=2, cooldown=1), "sgd",
+                          STEPS, metrics=metrics)
+    optimizer = make_optimizer(small_model(), "sgd")
+    converted = torch_adapter.from_torch(TS.ReduceLROnPlateau(optimizer, patience=2,
+                                                              cooldown=1))
+    recorder, _ = ours_run(converted, "sgd", STEPS, metrics=metrics)
+    assert recorder.lr() == reference.lr()
+
+
+def test_from_torch_with_groups_of_different_base_lrs():
+    model = small_model()
+    optimizer = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.01},
+                                 {"params": model[2].parameters()}], lr=0.1)
+    scheduler = TS.CosineAnnealingLR(optimizer, T_max=50)
+    assert torch_adapter.from_torch(scheduler) == [
+        lrsched.cosine(0.01, 50, periodic=True), lrsched.cosine(0.1, 50, periodic=True)]
+    assert torch_adapter.from_torch(scheduler, group=1) == lrsched.cosine(0.1, 50,
+                                                                          periodic=True)
+    with pytest.raises(ValueError, match=r"from_torch\(\): group must be an integer < 2"):
+        torch_adapter.from_torch(scheduler, group=2)
+
+
+def test_from_torch_refuses_what_it_cannot_convert():
+    optimizer = make_optimizer(small_model(), "sgd")
+    chained = TS.ChainedScheduler([TS.ExponentialLR(optimizer, 0.9)], optimizer=optimizer)
+    with pytest.raises(TypeError, match=r"from_torch\(\): scheduler must be one of .*got "
+                                        r"ChainedScheduler"):
+        torch_adapter.from_torch(chained)
+    with pytest.raises(TypeError, match="scheduler must be a torch LR scheduler"):
+        torch_adapter.from_torch(lrsched.cosine(0.1, 10))
