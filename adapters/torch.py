@@ -160,27 +160,27 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if self._step_count == 1:
             self._warn_if_stepped_before_optimizer()
         self._step_count += 1
-        if self._plateau:
-            if metric is None:
-                if self._is_initial:
-                    self.last_epoch += 1
-                    self._apply_plateau()
-                    return
-                raise ValueError(
-                    f"{_FUNC}.step(): a plateau schedule needs the metric: call "
-                    f"scheduler.step(metric) after each evaluation, got no metric")
-            self._plateau_states = [p.update(state, metric) for p, state in
-                                    zip(self.schedules, self._plateau_states)]
-            self.last_epoch += 1
-            self._apply_plateau()
+        if self._plateau or metric is not None:
+            self._observe(metric)
             return
-        if metric is not None:
+        self.last_epoch += 1
+        self._apply(self.last_epoch)
+
+    def _observe(self, metric: Any) -> None:
+        if not self._plateau:
             raise ValueError(
                 f"{_FUNC}.step(): metric is only for plateau schedules; "
                 f"{self.schedules[0]!r} is a function of the step, got metric={metric!r} "
                 "(call step() without arguments)")
+        if metric is not None:
+            self._plateau_states = [p.update(state, metric) for p, state in
+                                    zip(self.schedules, self._plateau_states)]
+        elif not self._is_initial:  # torch's first step, from __init__, has no metric
+            raise ValueError(
+                f"{_FUNC}.step(): a plateau schedule needs the metric: call "
+                f"scheduler.step(metric) after each evaluation, got no metric")
         self.last_epoch += 1
-        self._apply(self.last_epoch)
+        self._apply_plateau()
 
     def _update_lr(self, epoch: Any = None) -> None:
         """Set the LRs for ``epoch`` (or the next step); what torch's ``SequentialLR`` calls."""
@@ -196,6 +196,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         self._apply(self.last_epoch)
 
     def _apply(self, position: int) -> None:
+        # The hot path of every step(): a list lookup and a dict store per group.
         offset = position - self._table_start
         if not 0 <= offset < self._table_length:
             self._fill_tables(position)
@@ -205,7 +206,14 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             self._group_count_changed()
         last_lr = []
         for group, table in zip(param_groups, self._lr_tables):
-            last_lr.append(_write(group, "lr", table[offset]))
+            value = table[offset]
+            current = group["lr"]
+            if isinstance(current, _Tensor):
+                current.fill_(value)
+                value = current.clone()
+            else:
+                group["lr"] = value
+            last_lr.append(value)
         self._last_lr = last_lr
         if self._has_momentum:
             for group, table in zip(param_groups, self._momentum_tables):
