@@ -239,7 +239,21 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
     def _fill_tables(self, position: int) -> None:
         """Evaluate every group's schedule on the next chunk of steps, once per schedule."""
         length = self._next_chunk
+        try:
+            self._compute_tables(position, length)
+        except Exception:
+            if length == 1:
+                raise
+            # A later step of the chunk may be out of the schedule's range (a growing
+            # exponential that overflows, a user function that fails): only the current
+            # step decides; chunks grow back from one step.
+            length = 1
+            self._compute_tables(position, length)
         self._next_chunk = min(2 * length, self._chunk_limit)
+        self._table_start = position
+        self._table_length = length
+
+    def _compute_tables(self, position: int, length: int) -> None:
         steps = np.arange(position, position + length, dtype=np.float64)
         computed: dict = {}
 
@@ -256,8 +270,6 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             for source, multiplier in zip(self._lr_sources, multipliers)]
         self._momentum_tables = [None if source is None else values_of(source).tolist()
                                  for source in self._momentum_sources]
-        self._table_start = position
-        self._table_length = length
 
     def _write_momentum(self, group: dict, value: float) -> None:
         if self._use_beta1:

@@ -168,6 +168,36 @@ def test_chunked_tables_equal_scalar_calls(chunk_size):
     assert seen == [schedule(t) for t in range(1000)]
 
 
+def test_a_step_beyond_the_schedules_range_fails_only_when_reached():
+    # 2.0**1024 overflows float64: the tables computed ahead must not fail early.
+    growing = lrsched.exponential(base_lr=1.0, gamma=2.0)
+    optimizer = make_optimizer(small_model(), "sgd")
+    recorder = StepRecorder(optimizer)
+    scheduler = ScheduleLR(optimizer, growing)
+    for _ in range(1023):
+        optimizer.step()
+        scheduler.step()
+    optimizer.step()
+    assert recorder.lr() == [2.0 ** t for t in range(1024)]
+    with pytest.raises(ValueError, match=r"overflows float64 at step 1024\.0;"):
+        scheduler.step()
+
+
+def test_unregistered_user_function_checkpoints_by_repr():
+    schedule = lrsched.lambda_lr(0.1, lambda t: 0.9 ** t)
+    optimizer = make_optimizer(small_model(), "sgd")
+    scheduler = ScheduleLR(optimizer, schedule)
+    for _ in range(7):
+        optimizer.step()
+        scheduler.step()
+    resumed = ScheduleLR(make_optimizer(small_model(), "sgd"), schedule)
+    resumed.load_state_dict(scheduler.state_dict())
+    assert resumed.get_last_lr() == [schedule(7)]
+    different = ScheduleLR(make_optimizer(small_model(), "sgd"), lrsched.cosine(0.1, 9))
+    with pytest.raises(ValueError, match="saved with schedules="):
+        different.load_state_dict(scheduler.state_dict())
+
+
 def test_is_a_torch_scheduler_and_works_inside_sequential_lr():
     first, second = lrsched.linear(0.01, 0.1, 10), lrsched.cosine(0.1, 50)
     model = small_model()
