@@ -157,12 +157,12 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         Raises:
             ValueError: a metric is missing for a plateau schedule, or given for another.
         """
-        if self._step_count == 1:
-            self._warn_if_stepped_before_optimizer()
-        self._step_count += 1
         if self._plateau or metric is not None:
             self._observe(metric)
             return
+        if self._step_count == 1:
+            self._warn_if_stepped_before_optimizer()
+        self._step_count += 1
         self.last_epoch += 1
         self._apply(self.last_epoch)
 
@@ -172,13 +172,16 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 f"{_FUNC}.step(): metric is only for plateau schedules; "
                 f"{self.schedules[0]!r} is a function of the step, got metric={metric!r} "
                 "(call step() without arguments)")
-        if metric is not None:
-            self._plateau_states = [p.update(state, metric) for p, state in
-                                    zip(self.schedules, self._plateau_states)]
-        elif not self._is_initial:  # torch's first step, from __init__, has no metric
+        if metric is None and not self._is_initial:  # torch's step from __init__ has none
             raise ValueError(
                 f"{_FUNC}.step(): a plateau schedule needs the metric: call "
                 f"scheduler.step(metric) after each evaluation, got no metric")
+        if self._step_count == 1:
+            self._warn_if_stepped_before_optimizer()
+        self._step_count += 1
+        if metric is not None:
+            self._plateau_states = [p.update(state, metric) for p, state in
+                                    zip(self.schedules, self._plateau_states)]
         self.last_epoch += 1
         self._apply_plateau()
 

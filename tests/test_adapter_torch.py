@@ -387,6 +387,15 @@ def test_plateau_step_without_metric_and_metric_without_plateau_are_errors():
         other.step(0.5)
 
 
+def test_plateau_with_an_explicit_momentum_schedule():
+    momentum = lrsched.linear(0.5, 0.9, total_steps=4)
+    metrics = [1.0] * 6
+    recorder, scheduler = ours_run(lrsched.plateau(0.1, patience=1), "adamw", 6,
+                                   metrics=metrics, momentum=momentum)
+    assert recorder.momentum() == momentum(np.arange(6)).tolist()
+    assert recorder.lr() == [0.1, 0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1]
+
+
 def test_plateau_with_multipliers():
     metrics = [1.0, 1.0, 1.0, 1.0]
     recorder, _ = ours_run(lrsched.plateau(0.1, patience=1, factor=0.5), "sgd", 4,
