@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lrsched
 from lrsched._registry import FAMILIES
@@ -166,6 +168,32 @@ def test_chunked_tables_equal_scalar_calls(chunk_size):
         optimizer.step()
         scheduler.step()
     assert seen == [schedule(t) for t in range(1000)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(sorted(EXAMPLES)), chunk_size=st.integers(1, 300),
+       resume_at=st.integers(0, 700), steps=st.integers(1, 300),
+       multiplier=st.sampled_from([1.0, 0.1, 3.0]))
+def test_any_chunking_and_resume_point_gives_the_schedule(name, chunk_size, resume_at, steps,
+                                                          multiplier):
+    schedule = EXAMPLES[name]
+    first = make_optimizer(small_model(), "sgd")
+    scheduler = ScheduleLR(first, schedule, chunk_size=chunk_size, multipliers=[multiplier],
+                           cycle_momentum=False)
+    for _ in range(resume_at):
+        first.step()
+        scheduler.step()
+    optimizer = make_optimizer(small_model(), "sgd")
+    resumed = ScheduleLR(optimizer, schedule, chunk_size=chunk_size, multipliers=[multiplier],
+                         cycle_momentum=False)
+    resumed.load_state_dict(scheduler.state_dict())
+    seen = []
+    for _ in range(steps):
+        seen.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        resumed.step()
+    expected = schedule(np.arange(resume_at, resume_at + steps)) * multiplier
+    assert seen == expected.tolist()
 
 
 def test_a_step_beyond_the_schedules_range_fails_only_when_reached():
