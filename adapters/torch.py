@@ -575,8 +575,9 @@ def _cyclic(scheduler: Any, index: int) -> Schedule:
     custom = scheduler._scale_fn_custom
     return lrsched.cyclic(
         base_lr=_base(scheduler, index), max_lr=float(scheduler.max_lrs[index]),
-        step_size_up=up, step_size_down=_nearly_whole(total - up), mode=scheduler.mode, gamma=scheduler.gamma,
-        scale_fn=custom, scale_mode=scheduler.scale_mode if custom is not None else "cycle")
+        step_size_up=up, step_size_down=_nearly_whole(total - up), mode=scheduler.mode,
+        gamma=scheduler.gamma, scale_fn=custom,
+        scale_mode=scheduler.scale_mode if custom is not None else "cycle")
 
 
 def _constant(scheduler: Any, index: int) -> Schedule:
