@@ -584,7 +584,7 @@ def _checked_factors(func: str, factors: np.ndarray, t: np.ndarray) -> np.ndarra
         where = np.argwhere(bad)[0]
         raise ValueError(
             f"{func}(): fn must return finite factors >= 0, got {factors[tuple(where)]!r} "
-            f"at step {t[tuple(where)]!r}"
+            f"at step {float(t[tuple(where)])!r}"
         )
     return factors
 
@@ -594,7 +594,7 @@ def _finite(func: str, values: np.ndarray, t: np.ndarray) -> np.ndarray:
     if not np.isfinite(values).all():
         index = tuple(np.argwhere(~np.isfinite(values))[0])
         raise ValueError(
-            f"{func}(): the learning rate overflows float64 at step {t[index]!r}; "
+            f"{func}(): the learning rate overflows float64 at step {float(t[index])!r}; "
             "a growing schedule needs a bound (use .clip(max_lr=...))"
         )
     return values
