@@ -160,8 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--log-y", action="store_true", help="logarithmic learning-rate axis")
     plot.add_argument("--per-epoch", type=float, default=None, metavar="K",
                       help="read SPECs in epochs of K optimizer steps each")
-    plot.add_argument("--label", dest="labels", action="append", default=None,
-                      help="legend label, once per SPEC in order (default: the SPEC)")
+    plot.add_argument("--label", dest="labels", action="append", default=None, metavar="LABEL",
+                      help="legend label, once per SPEC in order (default: its repr)")
     plot.add_argument("--metrics", metavar="FILE", default=None,
                       help="metric series for plateau SPECs: numbers, one per evaluation")
     plot.add_argument("--title", default=None, help="title above the plot")
@@ -171,6 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lrsched`` command with ``argv`` (default ``sys.argv[1:]``).
+
+    Args:
+        argv: the arguments after the program name.
+
+    Returns:
+        The exit status: 0 on success, 2 after a one-line error on stderr (bad SPEC, bad
+        option value, missing extra).
+
+    >>> from lrsched.cli import main
+    >>> main(["values", "step(1.0, 2, gamma=0.5)", "--steps", "3", "--format", "csv"])
+    step,lr
+    0,1.0
+    1,1.0
+    2,0.5
+    0
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
