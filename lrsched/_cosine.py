@@ -104,7 +104,7 @@ class warm_restarts(Schedule):
 
     >>> import lrsched
     >>> lrsched.warm_restarts(1.0, period=2, period_mult=2)([0, 1, 2, 4, 6])
-    array([1. , 0.5, 1. , 0. , 1. ])
+    array([1. , 0.5, 1. , 0.5, 1. ])
     """
 
     base_lr: float

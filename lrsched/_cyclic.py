@@ -153,8 +153,8 @@ class one_cycle(Schedule):
     >>> import lrsched
     >>> s = lrsched.one_cycle(max_lr=1.0, total_steps=11, pct_start=0.1, anneal="linear",
     ...                       div_factor=10.0, final_div_factor=1.0)
-    >>> s([0, 1, 6, 10, 20])
-    array([0.1 , 1.  , 0.55, 0.1 , 0.1 ])
+    >>> s([0, 1, 6, 10, 20])  # the peak is at step 0.1, between steps, as in torch
+    array([0.1       , 0.91818182, 0.46363636, 0.1       , 0.1       ])
     """
 
     max_lr: float
@@ -227,7 +227,7 @@ class one_cycle(Schedule):
         >>> import lrsched
         >>> m = lrsched.one_cycle(1.0, total_steps=11, pct_start=0.1, anneal="linear").momentum()
         >>> m([0, 1, 10])
-        array([0.95, 0.85, 0.95])
+        array([0.95      , 0.85909091, 0.95      ])
         """
         return cycle_momentum(self, base_momentum, max_momentum)
 
@@ -249,7 +249,8 @@ class cycle_momentum(Schedule):
         max_momentum: momentum at the LR's low points, in [0, 1].
 
     >>> import lrsched
-    >>> lrsched.cycle_momentum(lrsched.cyclic(0.1, 1.0, step_size_up=2), 0.8, 0.9)(1)
+    >>> s = lrsched.cyclic(0.1, 1.0, step_size_up=2)
+    >>> round(lrsched.cycle_momentum(s, 0.8, 0.9)(1), 12)
     0.85
     """
 
