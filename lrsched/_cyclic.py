@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from lrsched import _validation as check
 from lrsched._base import Schedule, Tail, frozen, function_field, user_function
 from lrsched._basic import apply_user_function
+from lrsched._cosine import half_cosine
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -209,12 +209,7 @@ class one_cycle(Schedule):
         begin = np.asarray(levels[:-1])[phase]
         end = np.asarray(levels[1:])[phase]
         if self.anneal == "cos":
-            progress *= math.pi
-            np.cos(progress, out=progress)
-            progress += 1.0
-            progress *= (begin - end) / 2.0
-            progress += end
-            return progress
+            return half_cosine(progress, begin, end)
         return (end - begin) * progress + begin
 
     def _values(self, t):
