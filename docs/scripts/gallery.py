@@ -20,6 +20,10 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import lrsched  # noqa: E402
+from lrsched._plot import short_label  # noqa: E402
+
+# The gallery is wide enough for whole reprs, which say exactly what is drawn.
+LABEL_LIMIT = 90
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 README_IMAGE = "schedules.png"
@@ -56,7 +60,7 @@ def gallery() -> dict[str, dict]:
                                        c.exponential(base, gamma=0.5, decay_steps=20,
                                                      staircase=True)], steps=100),
         "exponential_ramp": dict(schedules=[c.exponential_ramp(1e-6, 1.0, total_steps=100)],
-                                 steps=100, log_y=True),
+                                 steps=101, log_y=True),
         "linear": dict(schedules=[c.linear(0.0, base, total_steps=50),
                                   c.linear(base, 0.01, total_steps=80)], steps=100),
         "polynomial": dict(schedules=[c.polynomial(base, total_steps=80),
@@ -94,11 +98,13 @@ def gallery() -> dict[str, dict]:
                                            mode="cosine")], steps=110),
         "sequence": dict(schedules=[c.sequence([c.linear(0.01, base, 20),
                                                 c.cosine(base, 60, min_lr=0.01),
-                                                c.constant(0.01)], [20, 80])], steps=110),
-        "per_epoch": dict(schedules=[c.step(base, step_size=2).per_epoch(10),
-                                     c.cosine(base, total_steps=10).per_epoch(10),
+                                                c.constant(0.01)], [20, 80])], steps=110,
+                         labels=["sequence([linear, cosine, constant], boundaries=[20, 80])"]),
+        "per_epoch": dict(schedules=[c.cosine(base, total_steps=10).per_epoch(10),
                                      c.cosine(base, total_steps=10).per_epoch(10, staircase=True)],
-                          steps=110),
+                          steps=110,
+                          labels=["cosine(0.1, 10).per_epoch(10)",
+                                  "cosine(0.1, 10).per_epoch(10, staircase=True)"]),
     }
 
 
@@ -141,7 +147,9 @@ def render(out_dir: Path = IMAGES, dpi: int = DPI) -> list[Path]:
         figure = Figure(figsize=SIZE, dpi=dpi, layout="constrained")
         ax = figure.add_subplot()
         lrsched.plot(*entry["schedules"], steps=entry.get("steps"), ax=ax,
-                     labels=entry.get("labels"), log_y=entry.get("log_y", False),
+                     labels=entry.get("labels") or [short_label(item, LABEL_LIMIT)
+                                                    for item in entry["schedules"]],
+                     log_y=entry.get("log_y", False),
                      metrics=entry.get("metrics"))
         ax.set_title(name)
         legend_below(ax)
