@@ -101,8 +101,9 @@ class warm_restarts(Schedule):
         decay: factor on the height of each later cycle, in (0, 1].
 
     Torch ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)``; Keras
-    ``CosineDecayRestarts(first_decay_steps, t_mul, m_mul=decay)`` with ``alpha=0``
-    (Keras also decays its floor ``alpha``; see the migration guide).
+    ``CosineDecayRestarts(first_decay_steps, t_mul, m_mul=decay, alpha)`` with
+    ``min_lr = alpha * base_lr`` (Keras' ``m_mul`` also shrinks only the height above
+    its floor; timm's ``cycle_decay`` differs, see the migration guides).
 
     >>> import lrsched
     >>> lrsched.warm_restarts(1.0, period=2, period_mult=2)([0, 1, 2, 4, 6])
