@@ -98,8 +98,9 @@ class cyclic(Schedule):
         if self.mode == "triangular":
             return 1.0
         if self.mode == "triangular2":
+            # 0.5**(c-1) underflows quietly to 0 where 1/2**(c-1) overflows (c > 1024).
             with np.errstate(under="ignore"):
-                return 1.0 / np.power(2.0, cycle - 1.0)
+                return np.power(0.5, cycle - 1.0)
         with np.errstate(under="ignore"):
             return np.power(self.gamma, t)
 
