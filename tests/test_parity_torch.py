@@ -585,3 +585,18 @@ def test_plateau_reduces_at_all_in_the_parity_examples():
     ours = lrsched.plateau(1.0, patience=1, factor=0.5, cooldown=1).replay(metrics)
     np.testing.assert_array_equal(ours, theirs)
     assert theirs[-1] < 1.0
+
+
+def test_plateau_base_below_min_lr_is_kept_as_in_torch():
+    # torch applies min_lr only when reducing, and skips a "reduction" that would raise it.
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([parameter], lr=0.001)
+    scheduler = lr_scheduler.ReduceLROnPlateau(opt, patience=0, min_lr=0.01)
+    theirs = []
+    for metric in [1.0, 1.0, 1.0]:
+        scheduler.step(metric)
+        theirs.append(opt.param_groups[0]["lr"])
+    ours = lrsched.plateau(0.001, patience=0, min_lr=0.01)
+    assert ours.init().lr == 0.001
+    np.testing.assert_array_equal(ours.replay([1.0, 1.0, 1.0]), theirs)
+    assert theirs == [0.001] * 3
