@@ -355,6 +355,8 @@ class linear(Schedule):
         fraction = np.minimum(t, self.total_steps)
         fraction *= (self.end_lr - self.start_lr) / self.total_steps
         fraction += self.start_lr
+        # start + (end - start) / T * T can miss end by an ulp; what it holds is end_lr.
+        fraction[t >= self.total_steps] = self.end_lr
         return fraction
 
     def tail(self):

@@ -138,7 +138,7 @@ class one_cycle(Schedule):
     :math:`2\,\text{pct\_start}\cdot T - 2` before the final anneal. Each phase moves from
     a to b with progress p as :math:`b + (a-b)(1+\cos\pi p)/2` (``anneal="cos"``) or
     :math:`a + (b-a)p` (``"linear"``). It holds its last LR after step T - 1, where torch
-    raises.
+    extrapolates one step and then raises.
 
     Args:
         max_lr: the peak, >= 0.
@@ -152,9 +152,9 @@ class one_cycle(Schedule):
     Torch ``OneCycleLR``; ``.momentum(base, max)`` gives its ``cycle_momentum`` trajectory.
 
     >>> import lrsched
-    >>> s = lrsched.one_cycle(max_lr=1.0, total_steps=11, pct_start=0.1, anneal="linear",
+    >>> s = lrsched.one_cycle(max_lr=1.0, total_steps=10, pct_start=0.2, anneal="linear",
     ...                       div_factor=10.0, final_div_factor=1.0)
-    >>> s([0, 1, 6, 10, 20])
+    >>> s([0, 1, 5, 9, 20])
     array([0.1 , 1.  , 0.55, 0.1 , 0.1 ])
     """
 
@@ -226,8 +226,8 @@ class one_cycle(Schedule):
         from ``max`` down to ``base`` while the LR rises, and back up as it falls.
 
         >>> import lrsched
-        >>> m = lrsched.one_cycle(1.0, total_steps=11, pct_start=0.1, anneal="linear").momentum()
-        >>> m([0, 1, 10])
+        >>> m = lrsched.one_cycle(1.0, total_steps=10, pct_start=0.2, anneal="linear").momentum()
+        >>> m([0, 1, 9])
         array([0.95, 0.85, 0.95])
         """
         return cycle_momentum(self, base_momentum, max_momentum)
@@ -250,8 +250,8 @@ class cycle_momentum(Schedule):
         max_momentum: momentum at the LR's low points, in [0, 1].
 
     >>> import lrsched
-    >>> lrsched.cycle_momentum(lrsched.cyclic(0.1, 1.0, step_size_up=2), 0.8, 0.9)(1)
-    0.85
+    >>> lrsched.cycle_momentum(lrsched.cyclic(0.1, 1.0, step_size_up=2), 0.8, 0.9)([0, 1, 2])
+    array([0.9 , 0.85, 0.8 ])
     """
 
     schedule: Schedule
