@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from lrsched import _validation as check
 from lrsched._base import Schedule, Tail, frozen, function_field, user_function
 from lrsched._basic import apply_user_function
+from lrsched._cosine import half_cosine
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -41,6 +41,7 @@ class cyclic(Schedule):
         scale_mode: ``"cycle"`` or ``"iterations"``, the argument passed to ``scale_fn``.
 
     Torch ``CyclicLR``; ``.momentum(base, max)`` gives its ``cycle_momentum`` trajectory.
+    Torch's ``triangular2`` raises OverflowError in cycle 1025; here the scale goes to 0.
 
     >>> import lrsched
     >>> lrsched.cyclic(0.1, 1.0, step_size_up=2)([0, 1, 2, 3, 4])
@@ -138,7 +139,8 @@ class one_cycle(Schedule):
     :math:`2\,\text{pct\_start}\cdot T - 2` before the final anneal. Each phase moves from
     a to b with progress p as :math:`b + (a-b)(1+\cos\pi p)/2` (``anneal="cos"``) or
     :math:`a + (b-a)p` (``"linear"``). It holds its last LR after step T - 1, where torch
-    extrapolates one step and then raises.
+    extrapolates one step and then raises. With ``pct_start * T == 1`` the rise has no
+    length and step 0 is ``max_lr`` (torch raises ZeroDivisionError).
 
     Args:
         max_lr: the peak, >= 0.
@@ -210,12 +212,7 @@ class one_cycle(Schedule):
         begin = np.asarray(levels[:-1])[phase]
         end = np.asarray(levels[1:])[phase]
         if self.anneal == "cos":
-            progress *= math.pi
-            np.cos(progress, out=progress)
-            progress += 1.0
-            progress *= (begin - end) / 2.0
-            progress += end
-            return progress
+            return half_cosine(progress, begin, end)
         return (end - begin) * progress + begin
 
     def _values(self, t):

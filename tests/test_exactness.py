@@ -106,8 +106,8 @@ def test_torch_step_epoch_misplaces_exact_restarts_and_we_do_not():
     assert len(misplaced) >= 10  # e.g. T_0=1, T_mult=3 at epoch 121 = S_5
     assert (1, 3, 121) in misplaced
     for period, mult, epoch in misplaced:
-        ours = lrsched.warm_restarts(1.0, period, period_mult=mult)
-        assert ours(epoch) == 1.0
+        assert lrsched.warm_restarts(1.0, period, period_mult=mult)(epoch) == 1.0
+    for period, mult, epoch in misplaced[:: max(1, len(misplaced) // 25)]:  # real torch
         assert _torch_epoch_lr(period, mult, epoch) == pytest.approx(0.0, abs=1e-12)
 
 
@@ -237,10 +237,10 @@ def test_huge_steps_cyclic(step, up, down, mode):
 @given(step=huge_steps, up=st.sampled_from([0.5, 2.5, 3.25, 1000.75]),
        down=st.sampled_from([0.25, 1.5, 7.0]))
 def test_huge_steps_cyclic_fractional_step_sizes(step, up, down):
-    length = Fraction(up) + Fraction(down)
-    position = Fraction(step) % length
-    rise = position / Fraction(up) if position <= up else 1 - (position - Fraction(up)) / Fraction(down)
-    schedule = lrsched.cyclic(0.1, 1.0, step_size_up=up, step_size_down=down)
+    up, down = Fraction(up), Fraction(down)
+    position = Fraction(step) % (up + down)
+    rise = position / up if position <= up else 1 - (position - up) / down
+    schedule = lrsched.cyclic(0.1, 1.0, step_size_up=float(up), step_size_down=float(down))
     assert schedule(float(step)) == pytest.approx(0.1 + 0.9 * float(rise), rel=1e-12)
 
 

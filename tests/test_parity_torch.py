@@ -83,6 +83,12 @@ def assert_trajectory(family, ours, theirs, *, rtol=RTOL, atol=ATOL):
     np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, err_msg=family)
 
 
+def assert_matches_torch(family, ours, build, *, lr, steps=3000, **tolerance):
+    """Our schedule on 0..steps-1 equals the LRs of the torch scheduler ``build(opt)``."""
+    theirs, _ = torch_trajectory(build, steps, lr=lr)
+    assert_trajectory(family, ours(np.arange(steps)), theirs, **tolerance)
+
+
 base_lrs = st.floats(1e-4, 10.0)
 decay_factors = st.floats(0.05, 0.99)
 
@@ -93,12 +99,9 @@ decay_factors = st.floats(0.05, 0.99)
 @FEW
 @given(base_lr=base_lrs, step_size=st.integers(1, 400), gamma=decay_factors)
 def test_step_matches_steplr(base_lr, step_size, gamma):
-    steps = 3000
-    theirs, _ = torch_trajectory(
-        lambda opt: lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma), steps,
-        lr=base_lr)
-    ours = lrsched.step(base_lr, step_size, gamma)(np.arange(steps))
-    assert_trajectory("step/StepLR", ours, theirs)
+    assert_matches_torch("step/StepLR", lrsched.step(base_lr, step_size, gamma),
+                         lambda opt: lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma),
+                         lr=base_lr)
 
 
 @FEW
@@ -109,12 +112,9 @@ def test_multistep_matches_multisteplr_with_repeated_milestones(base_lr, gamma, 
                                                                  repeated):
     # A repeated milestone decays twice in torch (a Counter of milestones); so here.
     milestones = sorted(milestones + [milestones[repeated % len(milestones)]])
-    steps = 3000
-    theirs, _ = torch_trajectory(
-        lambda opt: lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=gamma), steps,
-        lr=base_lr)
-    ours = lrsched.multistep(base_lr, milestones, gamma)(np.arange(steps))
-    assert_trajectory("multistep/MultiStepLR", ours, theirs)
+    assert_matches_torch("multistep/MultiStepLR", lrsched.multistep(base_lr, milestones, gamma),
+                         lambda opt: lr_scheduler.MultiStepLR(opt, milestones, gamma=gamma),
+                         lr=base_lr)
 
 
 def test_repeated_milestone_decays_twice_in_both():
@@ -128,51 +128,43 @@ def test_repeated_milestone_decays_twice_in_both():
 @FEW
 @given(base_lr=base_lrs, gamma=st.floats(0.99, 1.001))
 def test_exponential_matches_exponentiallr(base_lr, gamma):
-    steps = 3000
-    theirs, _ = torch_trajectory(lambda opt: lr_scheduler.ExponentialLR(opt, gamma=gamma),
-                                 steps, lr=base_lr)
-    ours = lrsched.exponential(base_lr, gamma)(np.arange(steps))
-    assert_trajectory("exponential/ExponentialLR", ours, theirs)
+    assert_matches_torch("exponential/ExponentialLR", lrsched.exponential(base_lr, gamma),
+                         lambda opt: lr_scheduler.ExponentialLR(opt, gamma=gamma), lr=base_lr)
 
 
 @FEW
 @given(base_lr=base_lrs, start_factor=st.floats(0.01, 1.0), end_factor=st.floats(0.0, 1.0),
        total_iters=st.integers(1, 2500))
 def test_linear_matches_linearlr(base_lr, start_factor, end_factor, total_iters):
-    steps = 3000
-    theirs, _ = torch_trajectory(
+    # The recursion reaches end_factor=0 only up to rounding of base_lr's size.
+    assert_matches_torch(
+        "linear/LinearLR",
+        lrsched.linear(base_lr * start_factor, base_lr * end_factor, total_iters),
         lambda opt: lr_scheduler.LinearLR(opt, start_factor=start_factor,
                                           end_factor=end_factor, total_iters=total_iters),
-        steps, lr=base_lr)
-    ours = lrsched.linear(base_lr * start_factor, base_lr * end_factor,
-                          total_iters)(np.arange(steps))
-    # The recursion reaches end_factor=0 only up to rounding of base_lr's size.
-    assert_trajectory("linear/LinearLR", ours, theirs, atol=1e-15 * base_lr)
+        lr=base_lr, atol=1e-15 * base_lr)
 
 
 @FEW
 @given(base_lr=base_lrs, factor=st.floats(0.01, 1.0), total_iters=st.integers(1, 2500))
 def test_constant_phase_matches_constantlr(base_lr, factor, total_iters):
-    steps = 3000
-    theirs, _ = torch_trajectory(
-        lambda opt: lr_scheduler.ConstantLR(opt, factor=factor, total_iters=total_iters),
-        steps, lr=base_lr)
     ours = lrsched.sequence([lrsched.constant(base_lr * factor), lrsched.constant(base_lr)],
-                            [total_iters])(np.arange(steps))
-    assert_trajectory("sequence(constant)/ConstantLR", ours, theirs)
+                            [total_iters])
+    assert_matches_torch(
+        "sequence(constant)/ConstantLR", ours,
+        lambda opt: lr_scheduler.ConstantLR(opt, factor=factor, total_iters=total_iters),
+        lr=base_lr)
 
 
 @FEW
 @given(base_lr=base_lrs, total_iters=st.integers(1, 2500), power=st.floats(0.3, 4.0))
 def test_polynomial_matches_polynomiallr(base_lr, total_iters, power):
-    steps = 3000
-    theirs, _ = torch_trajectory(
-        lambda opt: lr_scheduler.PolynomialLR(opt, total_iters=total_iters, power=power),
-        steps, lr=base_lr)
-    ours = lrsched.polynomial(base_lr, total_iters, power=power)(np.arange(steps))
     # Near the end (1 - t/T)**power is tiny and torch's product of ratios carries the
     # rounding of every step; compare those few values against base_lr's scale.
-    assert_trajectory("polynomial/PolynomialLR", ours, theirs, atol=1e-13 * base_lr)
+    assert_matches_torch(
+        "polynomial/PolynomialLR", lrsched.polynomial(base_lr, total_iters, power=power),
+        lambda opt: lr_scheduler.PolynomialLR(opt, total_iters=total_iters, power=power),
+        lr=base_lr, atol=1e-13 * base_lr)
 
 
 # ---------------------------------------------------------------- user functions
@@ -188,11 +180,8 @@ def test_lambda_lr_vectorizable_fn_matches_lambdalr(base_lr, rate):
     def fn(step):
         return 1.0 / (1.0 + rate * step)
 
-    steps = 2000
-    theirs, _ = torch_trajectory(lambda opt: lr_scheduler.LambdaLR(opt, fn), steps,
-                                 lr=base_lr)
-    ours = lrsched.lambda_lr(base_lr, fn)(np.arange(steps))
-    assert_trajectory("lambda_lr/LambdaLR", ours, theirs)
+    assert_matches_torch("lambda_lr/LambdaLR", lrsched.lambda_lr(base_lr, fn),
+                         lambda opt: lr_scheduler.LambdaLR(opt, fn), lr=base_lr, steps=2000)
 
 
 @FEW
@@ -205,11 +194,8 @@ def test_lambda_lr_branching_fn_matches_lambdalr(base_lr, warm, decay_at):
             return 1.0
         return math.exp(-(step - warm - decay_at) / 300)
 
-    steps = 2000
-    theirs, _ = torch_trajectory(lambda opt: lr_scheduler.LambdaLR(opt, fn), steps,
-                                 lr=base_lr)
-    ours = lrsched.lambda_lr(base_lr, fn)(np.arange(steps))
-    assert_trajectory("lambda_lr/LambdaLR", ours, theirs)
+    assert_matches_torch("lambda_lr/LambdaLR", lrsched.lambda_lr(base_lr, fn),
+                         lambda opt: lr_scheduler.LambdaLR(opt, fn), lr=base_lr, steps=2000)
 
 
 @FEW
@@ -218,11 +204,9 @@ def test_multiplicative_matches_multiplicativelr(base_lr, factor, wobble):
     def fn(step):
         return factor + wobble * np.sin(step)
 
-    steps = 2000
-    theirs, _ = torch_trajectory(lambda opt: lr_scheduler.MultiplicativeLR(opt, fn), steps,
-                                 lr=base_lr)
-    ours = lrsched.multiplicative(base_lr, fn)(np.arange(steps))
-    assert_trajectory("multiplicative/MultiplicativeLR", ours, theirs)
+    assert_matches_torch("multiplicative/MultiplicativeLR", lrsched.multiplicative(base_lr, fn),
+                         lambda opt: lr_scheduler.MultiplicativeLR(opt, fn), lr=base_lr,
+                         steps=2000)
 
 
 # ---------------------------------------------------------------- cosine families
@@ -279,15 +263,13 @@ def test_long_cosine_run_drift_of_torch_recursion():
 def test_warm_restarts_matches_cosineannealingwarmrestarts(base_lr, period, period_mult,
                                                            min_fraction):
     eta_min = base_lr * min_fraction
-    steps = 3000
-    theirs, _ = torch_trajectory(
+    assert_matches_torch(
+        "warm_restarts/CosineAnnealingWarmRestarts",
+        lrsched.warm_restarts(base_lr, period, period_mult=period_mult, min_lr=eta_min),
         lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=period,
                                                              T_mult=period_mult,
                                                              eta_min=eta_min),
-        steps, lr=base_lr)
-    ours = lrsched.warm_restarts(base_lr, period, period_mult=period_mult,
-                                 min_lr=eta_min)(np.arange(steps))
-    assert_trajectory("warm_restarts/CosineAnnealingWarmRestarts", ours, theirs)
+        lr=base_lr)
 
 
 # ---------------------------------------------------------------- cyclical policies
@@ -396,12 +378,8 @@ def test_cyclic_triangular2_past_1024_cycles_where_torch_overflows():
 
 
 def _valid_one_cycle(total_steps, pct_start, three_phase):
-    rise_end = pct_start * total_steps - 1
-    if rise_end == 0.0:
-        return False  # torch divides by a zero-length first phase (ZeroDivisionError)
-    if three_phase:
-        return 2 * pct_start * total_steps - 2 < total_steps - 1
-    return True
+    # torch divides by a zero-length first phase (ZeroDivisionError); we start at max_lr.
+    return pct_start * total_steps - 1 != 0.0
 
 
 @FEW
@@ -535,6 +513,40 @@ def test_sequentiallr_quirk_multiplicative_continues_from_previous_lr():
     assert not np.allclose(restarted(t), theirs)
 
 
+def test_sequentiallr_quirk_onecyclelr_child_rebases_earlier_children():
+    # OneCycleLR's constructor overwrites group["initial_lr"] with max_lr / div_factor,
+    # and SequentialLR resets the LR to initial_lr before the first child runs: a warmup
+    # placed before a OneCycleLR starts from the one-cycle's initial LR, not the
+    # optimizer's. Our children keep their own absolute LRs.
+    steps = 20
+    theirs, _ = torch_trajectory(
+        lambda opt: _sequential(opt, [lambda o: lr_scheduler.LinearLR(o, start_factor=0.5,
+                                                                      total_iters=5),
+                                      lambda o: lr_scheduler.OneCycleLR(o, max_lr=1.0,
+                                                                        total_steps=20)],
+                                [5]),
+        steps, lr=0.1)
+    one_cycle = lrsched.one_cycle(1.0, 20)
+    rebased = lrsched.sequence([lrsched.linear(0.5 * 0.04, 0.04, 5), one_cycle], [5])
+    intended = lrsched.sequence([lrsched.linear(0.5 * 0.1, 0.1, 5), one_cycle], [5])
+    t = np.arange(steps)
+    assert_trajectory("sequence/SequentialLR", rebased(t), theirs)
+    assert intended(0) == 0.05 and theirs[0] == pytest.approx(0.02, rel=1e-15)
+
+
+def test_sequence_with_cycliclr_child_matches_sequentiallr():
+    steps = 300
+    theirs, _ = torch_trajectory(
+        lambda opt: _sequential(opt, [lambda o: lr_scheduler.StepLR(o, 20, 0.5),
+                                      lambda o: lr_scheduler.CyclicLR(o, base_lr=0.01,
+                                                                      max_lr=0.1,
+                                                                      step_size_up=15)],
+                                [50]),
+        steps)
+    ours = lrsched.sequence([lrsched.step(0.1, 20, 0.5), lrsched.cyclic(0.01, 0.1, 15)], [50])
+    assert_trajectory("sequence/SequentialLR", ours(np.arange(steps)), theirs)
+
+
 # ---------------------------------------------------------------- reduce on plateau
 
 
@@ -600,3 +612,19 @@ def test_plateau_base_below_min_lr_is_kept_as_in_torch():
     assert ours.init().lr == 0.001
     np.testing.assert_array_equal(ours.replay([1.0, 1.0, 1.0]), theirs)
     assert theirs == [0.001] * 3
+
+
+def test_one_cycle_zero_length_rise_where_torch_divides_by_zero():
+    # pct_start * total_steps == 1 puts the end of the rise at step 0.
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([parameter], lr=0.1, momentum=0.9)
+    with pytest.raises(ZeroDivisionError):
+        lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=0.1)
+    ours = lrsched.one_cycle(1.0, 10, pct_start=0.1)
+    assert ours(0) == 1.0
+    theirs_from_step_1, _ = torch_trajectory(
+        lambda o: lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=10, pct_start=0.1 + 1e-9),
+        10)
+    assert_trajectory("one_cycle/OneCycleLR (pct_start nudged by 1e-9)", ours(np.arange(1, 10)),
+                      theirs_from_step_1[1:],
+                      rtol=1e-7)
