@@ -194,6 +194,17 @@ def test_huge_steps_polynomial_cycle(step, total, power):
     assert lrsched.polynomial(1.0, total, power=power)(float(step)) == 0.0
 
 
+def test_polynomial_end_of_a_long_decay_keeps_its_digits():
+    # 1 - t/T cancels near t = T; counting the steps left does not.
+    total = 10**9
+    ends = lrsched.polynomial(1.0, total, power=0.5)([total - 1, total - 3])
+    np.testing.assert_allclose(ends, [math.sqrt(1 / total), math.sqrt(3 / total)], rtol=1e-15)
+    cycled = lrsched.polynomial(1.0, 952037, power=0.5, cycle=True)(9_007_199_253_809_777.0)
+    left = Fraction(952037 - 9_007_199_253_809_777 % 952037)
+    expected = math.sqrt(left / (952037 * -(-9_007_199_253_809_777 // 952037)))
+    assert cycled == pytest.approx(expected, rel=1e-15)
+
+
 @given(step=huge_steps, total=st.integers(1, 10**6), min_lr=st.sampled_from([0.0, 0.01]))
 def test_huge_steps_cosine(step, total, min_lr):
     t = float(step)
