@@ -99,9 +99,8 @@ class cyclic(Schedule):
         if self.mode == "triangular":
             return 1.0
         if self.mode == "triangular2":
-            # 0.5**(c-1) underflows quietly to 0 where 1/2**(c-1) overflows (c > 1024).
             with np.errstate(under="ignore"):
-                return np.power(0.5, cycle - 1.0)
+                return np.power(0.5, cycle - 1.0)  # = 1/2**(c-1) exactly, without overflow
         with np.errstate(under="ignore"):
             return np.power(self.gamma, t)
 
@@ -247,8 +246,8 @@ class cycle_momentum(Schedule):
         max_momentum: momentum at the LR's low points, in [0, 1].
 
     >>> import lrsched
-    >>> lrsched.cycle_momentum(lrsched.cyclic(0.1, 1.0, step_size_up=2), 0.8, 0.9)([0, 1, 2])
-    array([0.9 , 0.85, 0.8 ])
+    >>> lrsched.cycle_momentum(lrsched.cyclic(0.1, 1.0, step_size_up=2), 0.8, 0.9)([0, 2, 4])
+    array([0.9, 0.8, 0.9])
     """
 
     schedule: Schedule
