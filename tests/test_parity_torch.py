@@ -242,7 +242,9 @@ def test_long_cosine_run_drift_of_torch_recursion():
     Measured with torch 2.13: max relative difference 1.6e-10 over the whole run (worst in
     the last few dozen steps, where 1 + cos is ~1e-9 and each ratio of torch's recursion
     carries a relative rounding error of eps / (1 + cos)); max absolute difference 1.8e-15
-    for base_lr 0.1.
+    for base_lr 0.1. One-off runs without the optimizer (same LRs): T_max=10**6 over
+    10**6 steps 4.7e-11 relative; T_max=1000 over 10**5 steps (50 periods, periodic=True)
+    6.8e-11 relative, 4.5e-12 absolute: the recursion's error grows with each period.
     """
     total_steps = 100_000
     steps = total_steps + 1
