@@ -355,6 +355,8 @@ class linear(Schedule):
         fraction = np.minimum(t, self.total_steps)
         fraction *= (self.end_lr - self.start_lr) / self.total_steps
         fraction += self.start_lr
+        # start + (end - start) / T * T can miss end by an ulp; what it holds is end_lr.
+        fraction[t >= self.total_steps] = self.end_lr
         return fraction
 
     def tail(self):
@@ -401,11 +403,17 @@ class polynomial(Schedule):
         )
 
     def _values(self, t):
+        # The steps left are counted exactly (fmod, subtraction) rather than as 1 - t/T,
+        # which cancels to a few correct digits near the end of a long decay.
+        total = self.total_steps
         if self.cycle:
-            periods = np.maximum(np.ceil(t / self.total_steps), 1.0)
-            remaining = 1.0 - t / (self.total_steps * periods)
+            into = np.fmod(t, total)
+            left = np.where(into > 0, total - into, 0.0)
+            left[t == 0] = total
+            periods = np.maximum((t - into) / total + (into > 0), 1.0)
+            remaining = left / (total * periods)
         else:
-            remaining = 1.0 - np.minimum(t, self.total_steps) / self.total_steps
+            remaining = (total - np.minimum(t, total)) / total
         return (self.base_lr - self.end_lr) * remaining**self.power + self.end_lr
 
     def tail(self):

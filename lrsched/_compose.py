@@ -23,7 +23,9 @@ class sequence(Schedule):
         schedules: two or more schedules.
         boundaries: strictly increasing steps > 0, one fewer than schedules.
 
-    Torch ``SequentialLR(schedulers, milestones)``; optax ``join_schedules``.
+    Torch ``SequentialLR(schedulers, milestones)``; optax ``join_schedules``. Two torch
+    quirks differ: a ``MultiplicativeLR`` child continues from the previous child's last
+    LR times fn(0), and a ``OneCycleLR`` child rebases earlier children on its initial LR.
 
     >>> import lrsched
     >>> s = lrsched.sequence([lrsched.constant(1.0), lrsched.linear(1.0, 0.0, 2)], [3])

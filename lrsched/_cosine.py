@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -79,6 +80,24 @@ class cosine(Schedule):
         return Tail(float(self.total_steps))
 
 
+@functools.lru_cache(maxsize=64)
+def _whole_cycle_starts(period: int, mult: int) -> np.ndarray:
+    """S_0, S_1, ... for whole period and mult >= 2, each rounded once from an exact
+    integer; the last entry is inf, where S_i leaves float64."""
+    starts, start, length = [], 0, period
+    while True:
+        try:
+            starts.append(float(start))
+        except OverflowError:
+            starts.append(math.inf)
+            break
+        start += length
+        length *= mult
+    table = np.array(starts)
+    table.flags.writeable = False
+    return table
+
+
 @frozen
 class warm_restarts(Schedule):
     r"""SGDR: cosine annealing that restarts at ``base_lr``, with growing periods.
@@ -89,9 +108,11 @@ class warm_restarts(Schedule):
     .. math:: \eta_t = \text{min\_lr} + (\text{base\_lr} - \text{min\_lr})\,
               \text{decay}^i\,\frac{1 + \cos(\pi t_i / T_i)}{2}
 
-    The cycle index is computed exactly: a first guess from a logarithm is corrected
-    against the cycle starts, so every restart happens exactly at :math:`S_i` (torch's
-    ``step(epoch)`` derives it from a float log alone and misplaces some restarts).
+    The cycle index is computed exactly: for a whole ``period`` and ``period_mult`` the
+    :math:`S_i` come from exact integers (otherwise a logarithm's guess is corrected
+    against them), so every restart happens exactly at :math:`S_i`, up to step 2**53.
+    Torch's ``step(epoch)`` derives it from a float log alone and misplaces some
+    restarts (``T_0=1, T_mult=3``: epoch 121 = S_5 gets ``eta_min``, not the restart).
 
     Args:
         base_lr: learning rate at each restart (before ``decay``), >= 0.
@@ -132,7 +153,13 @@ class warm_restarts(Schedule):
         mult = self.period_mult
         if mult == 1:
             return cycles * self.period
+        if self._whole():
+            table = _whole_cycle_starts(self.period, mult)
+            return table[np.minimum(np.asarray(cycles, dtype=np.intp), len(table) - 1)]
         return self.period * (np.power(mult, cycles) - 1.0) / (mult - 1.0)
+
+    def _whole(self) -> bool:
+        return isinstance(self.period, int) and isinstance(self.period_mult, int)
 
     def _values(self, t):
         period, mult = self.period, self.period_mult
@@ -140,6 +167,14 @@ class warm_restarts(Schedule):
             cycle = np.floor_divide(t, period)
             within = np.fmod(t, period)
             length = period
+        elif self._whole():
+            # S_i from exact integers: the float formula rounds m**i - 1 once m**i passes
+            # 2**53 (period 1, mult 10 put the restart at S_16 a fraction too late).
+            starts = _whole_cycle_starts(period, mult)
+            index = np.searchsorted(starts, t, side="right") - 1
+            cycle = index.astype(np.float64)
+            within = t - starts[index]
+            length = period * np.power(float(mult), cycle)
         else:
             cycle = np.floor(np.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
             # The log may land one cycle off at exact restarts; fix it against S_i.

@@ -41,6 +41,7 @@ class cyclic(Schedule):
         scale_mode: ``"cycle"`` or ``"iterations"``, the argument passed to ``scale_fn``.
 
     Torch ``CyclicLR``; ``.momentum(base, max)`` gives its ``cycle_momentum`` trajectory.
+    Torch's ``triangular2`` raises OverflowError in cycle 1025; here the scale goes to 0.
 
     >>> import lrsched
     >>> lrsched.cyclic(0.1, 1.0, step_size_up=2)([0, 1, 2, 3, 4])
@@ -137,7 +138,8 @@ class one_cycle(Schedule):
     :math:`2\,\text{pct\_start}\cdot T - 2` before the final anneal. Each phase moves from
     a to b with progress p as :math:`b + (a-b)(1+\cos\pi p)/2` (``anneal="cos"``) or
     :math:`a + (b-a)p` (``"linear"``). It holds its last LR after step T - 1, where torch
-    raises.
+    extrapolates one step and then raises. With ``pct_start * T == 1`` the rise has no
+    length and step 0 is ``max_lr`` (torch raises ZeroDivisionError).
 
     Args:
         max_lr: the peak, >= 0.

@@ -59,7 +59,8 @@ class plateau(ValueObject):
         threshold: how much better counts as better, >= 0.
         threshold_mode: ``"rel"`` or ``"abs"``.
         cooldown: updates to wait after a reduction, an integer >= 0.
-        min_lr: lower bound on the LR, >= 0.
+        min_lr: lower bound on reductions, >= 0 (a number ``base`` below it is kept, as
+            in torch).
         eps: smallest change worth applying, >= 0.
 
     Torch ``ReduceLROnPlateau``; Keras ``ReduceLROnPlateau`` callback (which counts
@@ -108,7 +109,11 @@ class plateau(ValueObject):
     def init(self) -> PlateauState:
         """The state before any metric: LR ``base`` (or ``base(0)``), nothing seen."""
         worst = math.inf if self.mode == "min" else -math.inf
-        return PlateauState(lr=max(self._base_at(0), self.min_lr), updates=0, best=worst,
+        lr = self._base_at(0)
+        # A number below min_lr is kept, as torch does: min_lr only bounds reductions.
+        if isinstance(self.base, Schedule):
+            lr = max(lr, self.min_lr)
+        return PlateauState(lr=lr, updates=0, best=worst,
                             bad_updates=0, cooldown_left=0, scale=1.0)
 
     def _improves(self, metric: float, best: float) -> bool:
