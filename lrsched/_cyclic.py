@@ -99,7 +99,7 @@ class cyclic(Schedule):
             return 1.0
         if self.mode == "triangular2":
             with np.errstate(under="ignore"):
-                return 1.0 / np.power(2.0, cycle - 1.0)
+                return np.power(0.5, cycle - 1.0)  # = 1/2**(c-1) exactly, without overflow
         with np.errstate(under="ignore"):
             return np.power(self.gamma, t)
 
