@@ -308,6 +308,12 @@ def check_schedule(schedule: Callable, *, bounds: tuple[float, float] | None = N
     points = edge_steps(schedule, max_step=limit, extra=steps)
 
     scalars = np.array([checker.scalar(float(step)) for step in points])
+    # Asked again, step by step, before anything else compares values across calls.
+    for step, first in zip(points[:16], scalars[:16]):
+        second = checker.scalar(float(step))
+        if not (first == second or (math.isnan(first) and math.isnan(second))):
+            checker.fail("deterministic", float(step), second,
+                         f"the first call gave {float(first)!r}")
     _check_values(checker, points, scalars, bounds)
     checker.scale = float(np.max(np.abs(scalars), initial=0.0)) or 1.0
 
@@ -320,13 +326,13 @@ def check_schedule(schedule: Callable, *, bounds: tuple[float, float] | None = N
         for step, single, batch in zip(points, scalars, values):
             if not checker.close(single, batch):
                 checker.fail("vectorized equals scalar", float(step), float(batch),
-                             f"s(step) alone gives {single!r}")
+                             f"s(step) alone gives {float(single)!r}")
         _check_array_forms(checker, points, values)
     again = evaluate(points)
     for step, first, second in zip(points, scalars, again):
         if not (first == second or (math.isnan(first) and math.isnan(second))):
             checker.fail("deterministic", float(step), float(second),
-                          f"the first call gave {first!r}")
+                          f"the first call gave {float(first)!r}")
 
     grid = _grid(points, limit)
     grid_values = evaluate(grid)
@@ -394,7 +400,7 @@ def _check_array_forms(checker: _Checker, points: np.ndarray, values: np.ndarray
         index = int(np.argmax(shaped.ravel() != values))
         checker.fail("vectorized equals scalar", float(points[index]), float(shaped.ravel()[index]),
                      f"a 2-d array of steps gives a different value from the 1-d array's "
-                     f"{values[index]!r}")
+                     f"{float(values[index])!r}")
     checker.vector(np.zeros(0))
     if not checker.is_schedule:
         return
@@ -405,8 +411,8 @@ def _check_array_forms(checker: _Checker, points: np.ndarray, values: np.ndarray
         expected = values[np.searchsorted(points, step)]
         if not (checker.close(from_ints, expected) and checker.close(from_list, expected)):
             checker.fail("vectorized equals scalar", float(step), float(from_ints),
-                         f"integer or list steps give {from_ints!r}/{from_list!r}, float "
-                         f"steps {expected!r}")
+                         f"integer or list steps give {float(from_ints)!r}/{float(from_list)!r}, float "
+                         f"steps {float(expected)!r}")
     for step in points[:4]:
         for kind in (np.float64(step), np.asarray(step)):
             value = checker.schedule(kind)
@@ -423,7 +429,7 @@ def _check_monotone(checker: _Checker, points: np.ndarray, values: np.ndarray,
     if wrong.any():
         index = int(np.argmax(wrong))
         checker.fail("monotone", float(points[index + 1]), float(values[index + 1]),
-                     f"claimed {direction}, but it was {values[index]!r} at step "
+                     f"claimed {direction}, but it was {float(values[index])!r} at step "
                      f"{float(points[index])!r}")
 
 
@@ -525,4 +531,4 @@ def _check_round_trip(checker: _Checker, points: np.ndarray, values: np.ndarray)
         for step, original, again in zip(points, values, copied):
             if not checker.close(original, again):
                 checker.fail("round trip", float(step), float(again),
-                             f"the {how} copy differs from the original's {original!r}")
+                             f"the {how} copy differs from the original's {float(original)!r}")

@@ -27,6 +27,7 @@ learning rates, the shortest lengths, the fewest pieces, and the family's defaul
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -159,6 +160,7 @@ def _check_strategy(func: str, name: str, value):
 # Building blocks.
 
 
+@functools.lru_cache(maxsize=256)
 def _lrs(min_lr: float, max_lr: float, *, positive: bool = False) -> st.SearchStrategy[float]:
     """Learning rates in [min_lr, max_lr], with the bounds and round values drawn often."""
     low = min_lr
@@ -171,11 +173,13 @@ def _lrs(min_lr: float, max_lr: float, *, positive: bool = False) -> st.SearchSt
     ).filter(lambda value: value > 0 or not positive)
 
 
+@functools.lru_cache(maxsize=256)
 def _lengths(max_value: int, minimum: int = 1) -> st.SearchStrategy[int]:
     """Whole step counts in [minimum, max_value], shrinking to minimum (often 1)."""
     return st.integers(minimum, max(minimum, max_value))
 
 
+@functools.lru_cache(maxsize=64)
 def _gammas(min_gamma: float) -> st.SearchStrategy[float]:
     """Decay factors in [min_gamma, 1]: tiny, one, and everything between."""
     return st.one_of(st.sampled_from([min_gamma, 0.1, 0.5, 1.0]),
@@ -467,11 +471,8 @@ def one_cycle_schedules(*, min_lr: float = 0.0, max_lr: float = 1.0,
 
 
 @st.composite
-def _momenta(draw, min_momentum, max_momentum, max_total_steps):
-    schedule = draw(st.one_of(one_cycle_schedules(max_total_steps=max_total_steps),
-                              cyclic_schedules()))
-    momenta = st.floats(min_momentum, max_momentum)
-    return lrsched.cycle_momentum(schedule, draw(momenta), draw(momenta))
+def _momenta(draw, cycles, momenta):
+    return lrsched.cycle_momentum(draw(cycles), draw(momenta), draw(momenta))
 
 
 def cycle_momentum_schedules(*, min_momentum: float = 0.0, max_momentum: float = 1.0,
@@ -483,7 +484,9 @@ def cycle_momentum_schedules(*, min_momentum: float = 0.0, max_momentum: float =
         raise InvalidArgument(f"cycle_momentum_schedules(): need 0 <= min_momentum <= "
                               f"max_momentum <= 1, got min_momentum={min_momentum!r}, "
                               f"max_momentum={max_momentum!r}")
-    return _momenta(min_momentum, max_momentum, max_total_steps)
+    cycles = st.one_of(one_cycle_schedules(max_total_steps=max_total_steps),
+                       cyclic_schedules())
+    return _momenta(cycles, st.floats(min_momentum, max_momentum))
 
 
 # ---------------------------------------------------------------------------------------
@@ -502,15 +505,16 @@ def warmup_schedules(inner: st.SearchStrategy | None = None, *, max_steps: int =
     _check_strategy("warmup_schedules", "inner", inner)
     _check_count("warmup_schedules", "max_steps", max_steps, 1)
 
+    schedules_inside, lengths = _inner(inner, 0.0, 1.0), _lengths(max_steps)
+    positive_factors = st.floats(0.0, 1.0, exclude_min=True, allow_subnormal=False)
+    factors = st.one_of(st.just(0.0), st.floats(0.0, 1.0, allow_subnormal=False))
+
     @st.composite
     def build(draw):
         mode = draw(st.sampled_from(["linear", "cosine", "exponential", "constant"]))
-        factors = st.floats(0.0, 1.0, exclude_min=mode == "exponential",
-                            allow_subnormal=False)
-        if mode != "exponential":
-            factors = st.one_of(st.just(0.0), factors)
-        return lrsched.warmup(draw(_inner(inner, 0.0, 1.0)), draw(_lengths(max_steps)),
-                              start_factor=draw(factors), mode=mode)
+        start = draw(positive_factors if mode == "exponential" else factors)
+        return lrsched.warmup(draw(schedules_inside), draw(lengths), start_factor=start,
+                              mode=mode)
 
     return build()
 
@@ -522,11 +526,13 @@ def sequence_schedules(inner: st.SearchStrategy | None = None, *, max_length: in
     _check_strategy("sequence_schedules", "inner", inner)
     _check_count("sequence_schedules", "max_length", max_length, 2)
 
+    children_lists = st.lists(_inner(inner, 0.0, 1.0), min_size=2, max_size=max_length)
+    points = st.one_of(st.integers(1, max(1, int(max_boundary))),
+                       st.floats(1e-3, max_boundary, allow_subnormal=False))
+
     @st.composite
     def build(draw):
-        children = draw(st.lists(_inner(inner, 0.0, 1.0), min_size=2, max_size=max_length))
-        points = st.one_of(st.integers(1, max(1, int(max_boundary))),
-                           st.floats(1e-3, max_boundary, allow_subnormal=False))
+        children = draw(children_lists)
         boundaries = draw(st.lists(points, min_size=len(children) - 1,
                                    max_size=len(children) - 1, unique=True).map(sorted))
         return lrsched.sequence(children, boundaries)
@@ -549,10 +555,10 @@ def product_schedules(inner: st.SearchStrategy | None = None, *, max_factors: in
 
 
 @st.composite
-def _clips(draw, inner, min_lr, max_lr):
+def _clips(draw, schedules_inside, min_lr, max_lr):
     low = draw(_lrs(min_lr, max_lr))
     high = draw(st.one_of(st.just(math.inf), st.just(low), _lrs(low, max_lr)))
-    return lrsched.clip(draw(_inner(inner, min_lr, max_lr)), min_lr=low, max_lr=high)
+    return lrsched.clip(draw(schedules_inside), min_lr=low, max_lr=high)
 
 
 def clip_schedules(inner: st.SearchStrategy | None = None, *, min_lr: float = 0.0,
@@ -561,7 +567,7 @@ def clip_schedules(inner: st.SearchStrategy | None = None, *, min_lr: float = 0.
     included); shrinks towards ``s.clip(min_lr, inf)``."""
     _check_strategy("clip_schedules", "inner", inner)
     _check_lr_bounds("clip_schedules", min_lr, max_lr)
-    return _clips(inner, min_lr, max_lr)
+    return _clips(_inner(inner, min_lr, max_lr), min_lr, max_lr)
 
 
 def shift_schedules(inner: st.SearchStrategy | None = None, *, max_shift: float = 10_000
@@ -659,6 +665,11 @@ def leaf_schedules(*, min_lr: float = 0.0, max_lr: float = 1.0, families=None
     names = _known("leaf_schedules", families)
     if min_lr == max_lr == 0.0:
         names = tuple(name for name in names if name != "exponential_ramp")
+    return _leaves(float(min_lr), float(max_lr), names)
+
+
+@functools.lru_cache(maxsize=64)
+def _leaves(min_lr: float, max_lr: float, names: tuple[str, ...]) -> st.SearchStrategy:
     return st.one_of([LEAF_STRATEGIES[name](min_lr=min_lr, max_lr=max_lr) for name in names])
 
 

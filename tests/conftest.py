@@ -1,0 +1,13 @@
+"""Shared test settings: hypothesis profiles ("default" for every run, "fuzz" for long hunts).
+
+Pick one with the HYPOTHESIS_PROFILE environment variable, e.g.
+``HYPOTHESIS_PROFILE=fuzz pytest tests/``.
+"""
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("default", deadline=None, max_examples=25)
+settings.register_profile("fuzz", deadline=None, max_examples=10_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
