@@ -357,6 +357,13 @@ class per_epoch(Schedule):
         inner = self.schedule.tail()
         if inner is None:
             return None
+        start = inner.start
+        if self.staircase:
+            # Only whole epochs are ever evaluated: the first one at or past the start, and a
+            # fractional period is not a period of the whole-epoch samples.
+            start = math.ceil(start)
+            if inner.period is not None and not float(inner.period).is_integer():
+                return None
         period = None if inner.period is None else inner.period * self.steps_per_epoch
-        return Tail(_at_least(Fraction(inner.start) * Fraction(self.steps_per_epoch)), period)
+        return Tail(_at_least(Fraction(start) * Fraction(self.steps_per_epoch)), period)
 
