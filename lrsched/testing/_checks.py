@@ -37,6 +37,8 @@ class ScheduleCheckError(AssertionError):
     """A failed ``check_schedule`` invariant. ``check`` names the invariant, ``step`` and
     ``value`` show where (either may be None when the failure is not about one step)."""
 
+    __module__ = "lrsched.testing"  # where users import it from
+
     def __init__(self, check: str, schedule: str, step: Any, value: Any, detail: str = ""):
         self.check, self.schedule, self.step, self.value = check, schedule, step, value
         where = "" if step is None else f" at step {step!r}"
@@ -283,7 +285,7 @@ def check_schedule(schedule: Callable, *, bounds: tuple[float, float] | None = N
     >>> check_schedule(lambda t: 0.1 / (1.0 + t), monotone="increasing")
     Traceback (most recent call last):
     ...
-    lrsched.testing._checks.ScheduleCheckError: check_schedule [monotone] failed for <lambda> at step 5e-324: got 0.1 (claimed increasing, but it was 0.1 at step 0.0)
+    lrsched.testing.ScheduleCheckError: check_schedule [monotone] failed for <lambda> at step 1e-09: got 0.0999999999 (claimed increasing, but it was 0.1 at step 5e-324)
     """
     if not callable(schedule):
         raise TypeError(f"check_schedule(): schedule must be a Schedule or a callable of "

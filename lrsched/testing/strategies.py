@@ -682,9 +682,10 @@ def schedules(*, min_lr: float = 0.0, max_lr: float = 1.0, max_depth: int = 2,
     Every value of a generated schedule lies in [0, max_lr]. Shrinks towards
     ``constant(min_lr)``: composites shrink to their inner schedules.
 
-    >>> from hypothesis import given
+    >>> from hypothesis import given, settings
     >>> from lrsched.testing import strategies as lst
-    >>> @given(lst.schedules(max_lr=0.1), lst.steps(max_value=1000.0, max_size=5))
+    >>> @settings(max_examples=20)
+    ... @given(lst.schedules(max_lr=0.1), lst.steps(max_value=1000.0, max_size=5))
     ... def test_within_bounds(schedule, steps):
     ...     lrs = schedule(steps)
     ...     assert ((lrs >= 0) & (lrs <= 0.1)).all()
