@@ -267,3 +267,23 @@ def test_registered_functions_round_trip_by_name():
         schedule = lrsched.lambda_lr(0.1, function)
         assert lrsched.parse(repr(schedule)) == schedule
         assert lrsched.from_config(schedule.to_config()).fn is function
+
+
+def test_hypothesis_entry_point_registers_without_importing_lrsched_testing():
+    import importlib.metadata
+
+    hooks = [entry for entry in importlib.metadata.entry_points(group="hypothesis")
+             if entry.value.startswith("lrsched.")]
+    if not hooks:
+        pytest.skip("the installed lrsched predates its hypothesis entry point; "
+                    "reinstall it (pip install -e .)")
+    result = _run("""
+        import sys, warnings
+        from hypothesis import strategies as st
+        import lrsched
+        warnings.simplefilter("ignore")  # .example() warns that it is for interactive use
+        value = st.from_type(lrsched.cosine).example()
+        assert isinstance(value, lrsched.cosine), value
+        print("ok")
+    """)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
