@@ -182,12 +182,10 @@ def test_polynomial_stays_between_base_and_end(schedule):
 def test_cosine_within_min_lr_and_base_lr(schedule):
     assert near(schedule(0), schedule.base_lr, schedule.min_lr)
     assert schedule(schedule.total_steps) == schedule.min_lr
-    if schedule.periodic:
-        check_schedule(schedule, bounds=between(schedule.base_lr, schedule.min_lr),
-                       periodic=2 * schedule.total_steps)
-    else:
-        check_schedule(schedule, bounds=between(schedule.base_lr, schedule.min_lr),
-                       monotone=direction(schedule.base_lr, schedule.min_lr))
+    periodic = schedule.periodic  # rises again after total_steps, repeating every 2T
+    check_schedule(schedule, bounds=between(schedule.base_lr, schedule.min_lr),
+                   periodic=2 * schedule.total_steps if periodic else None,
+                   monotone=None if periodic else direction(schedule.base_lr, schedule.min_lr))
 
 
 @settings(max_examples=15)

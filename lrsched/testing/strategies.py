@@ -500,8 +500,8 @@ def _inner(inner, min_lr, max_lr):
 def warmup_schedules(inner: st.SearchStrategy | None = None, *, max_steps: int = 1000
                      ) -> st.SearchStrategy:
     """``warmup(s, steps, start_factor, mode)`` of schedules drawn from ``inner``, every
-    mode, start_factor in [0, 1] (> 0 for exponential); shrinks towards a one-step linear
-    warmup from 0 of inner's simplest schedule."""
+    mode, start_factor in [0, 1] (> 0 for exponential and constant); shrinks towards a
+    one-step linear warmup from 0 of inner's simplest schedule."""
     _check_strategy("warmup_schedules", "inner", inner)
     _check_count("warmup_schedules", "max_steps", max_steps, 1)
 
@@ -512,7 +512,9 @@ def warmup_schedules(inner: st.SearchStrategy | None = None, *, max_steps: int =
     @st.composite
     def build(draw):
         mode = draw(st.sampled_from(["linear", "cosine", "exponential", "constant"]))
-        start = draw(positive_factors if mode == "exponential" else factors)
+        # A start factor of 0 is allowed for the ramps that leave 0, not for exponential
+        # (which never would) nor constant (which would hold an LR of 0).
+        start = draw(factors if mode in ("linear", "cosine") else positive_factors)
         return lrsched.warmup(draw(schedules_inside), draw(lengths), start_factor=start,
                               mode=mode)
 
