@@ -70,6 +70,13 @@ def largest_step(schedule: Any) -> float:
     """The largest step ``check_schedule`` evaluates by default: 2**53, or fewer when the
     schedule contains a ``multiplicative`` (whose cost grows with the step).
 
+    Args:
+        schedule: an lrsched schedule or a plain callable (always 2**53).
+
+    Returns:
+        The step as a float: 1000 at a ``multiplicative``, carried out through the
+        composites around it (``warmup`` adds its steps, ``per_epoch`` multiplies, ...).
+
     >>> import lrsched
     >>> from lrsched.testing import largest_step
     >>> largest_step(lrsched.cosine(0.1, 100))
@@ -154,6 +161,14 @@ def edge_steps(schedule: Any, *, max_step: float | None = None,
     knows (its ``tail()``, milestones, boundaries, total_steps, phase ends, restarts, and
     those of the schedules it is built from, in its own time) the boundary, its float
     neighbours, +-0.5, +-1 and twice it.
+
+    Args:
+        schedule: an lrsched schedule or a plain callable (generic steps only).
+        max_step: the largest step to include (default ``largest_step(schedule)``).
+        extra: more steps to include.
+
+    Returns:
+        A sorted float64 array of distinct steps in ``[0, max_step]``.
 
     >>> import lrsched
     >>> from lrsched.testing import edge_steps

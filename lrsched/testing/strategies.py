@@ -684,6 +684,18 @@ def schedules(*, min_lr: float = 0.0, max_lr: float = 1.0, max_depth: int = 2,
     Every value of a generated schedule lies in [0, max_lr]. Shrinks towards
     ``constant(min_lr)``: composites shrink to their inner schedules.
 
+    Args:
+        min_lr: lower bound of every learning-rate parameter, >= 0.
+        max_lr: upper bound of every learning-rate parameter and of every value.
+        max_depth: how many composite levels may wrap a leaf (0: leaves only).
+        families: names of the leaf families to draw from (default: all of them).
+
+    Returns:
+        A strategy of ``lrsched.Schedule`` values.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: a bound or family name is invalid.
+
     >>> from hypothesis import given, settings
     >>> from lrsched.testing import strategies as lst
     >>> @settings(max_examples=20)
@@ -724,6 +736,20 @@ def steps(*, min_value: float = 0.0, max_value: float = LARGEST_EXACT_STEP, min_
     fractional steps (unless ``whole``), steps anywhere up to ``max_value`` (2**53 by
     default, the largest integer float64 counts exactly) and edges such as 0, 1, 2**31 and
     2**53. Shrinks towards short arrays of ``min_value``.
+
+    Args:
+        min_value: the smallest step, >= 0.
+        max_value: the largest step, finite; pass ``largest_step(schedule)`` for a
+            schedule containing ``multiplicative``.
+        min_size: the fewest steps in an array.
+        max_size: the most steps in an array.
+        whole: whole steps only.
+
+    Returns:
+        A strategy of 1-d float64 arrays.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: a bound is invalid.
 
     >>> from hypothesis import given
     >>> from lrsched.testing import strategies as lst
