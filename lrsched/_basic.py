@@ -314,7 +314,9 @@ class exponential_ramp(Schedule):
         values = np.exp(log_start + (log_end - log_start) * fraction)
         values[fraction == 0.0] = self.start_lr
         values[fraction == 1.0] = self.end_lr
-        return values
+        # exp(log(x)) can land an ulp outside the ramp's ends (even when start == end).
+        low, high = sorted((self.start_lr, self.end_lr))
+        return np.clip(values, low, high, out=values)
 
     def tail(self):
         return Tail(float(self.total_steps))
@@ -355,9 +357,10 @@ class linear(Schedule):
         fraction = np.minimum(t, self.total_steps)
         fraction *= (self.end_lr - self.start_lr) / self.total_steps
         fraction += self.start_lr
-        # start + (end - start) / T * T can miss end by an ulp; what it holds is end_lr.
+        # start + (end - start) need not round to end: hold end_lr exactly, stay between ends.
         fraction[t >= self.total_steps] = self.end_lr
-        return fraction
+        low, high = sorted((self.start_lr, self.end_lr))
+        return np.clip(fraction, low, high, out=fraction)
 
     def tail(self):
         return Tail(float(self.total_steps))

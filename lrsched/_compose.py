@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import math
 import numbers
+from fractions import Fraction
 
 import numpy as np
 
 from lrsched import _validation as check
 from lrsched._base import Schedule, Tail, frozen
+
+
+def _at_least(exact: Fraction) -> float:
+    """The smallest float >= an exact step: a tail start rounded down would claim too early."""
+    value = float(exact)
+    return math.nextafter(value, math.inf) if Fraction(value) < exact else value
 
 
 @frozen
@@ -59,7 +66,8 @@ class sequence(Schedule):
         last = self.schedules[-1].tail()
         if last is None:
             return None
-        return Tail(last.start + self.boundaries[-1], last.period)
+        return Tail(_at_least(Fraction(last.start) + Fraction(self.boundaries[-1])),
+                    last.period)
 
 
 _WARMUP_MODES = ("linear", "cosine", "exponential", "constant")
@@ -144,7 +152,7 @@ class warmup(Schedule):
         inner = self.schedule.tail()
         if inner is None:
             return None
-        return Tail(inner.start + self.steps, inner.period)
+        return Tail(_at_least(Fraction(inner.start) + self.steps), inner.period)
 
 
 @frozen
@@ -206,6 +214,12 @@ class product(Schedule):
         return Tail(max(tail.start for tail in tails))
 
 
+def _receiver(schedule: Schedule) -> str:
+    """The repr of a schedule a method is called on: ``(a * b).shift(1)``, not ``a * b.shift(1)``."""
+    text = repr(schedule)
+    return f"({text})" if isinstance(schedule, product) else text
+
+
 @frozen
 class clip(Schedule):
     r"""A schedule limited to ``[min_lr, max_lr]``.
@@ -243,7 +257,7 @@ class clip(Schedule):
             limits.append(f"min_lr={self.min_lr!r}")
         if self.max_lr != math.inf:
             limits.append(f"max_lr={self.max_lr!r}")
-        return f"{self.schedule!r}.clip({', '.join(limits)})"
+        return f"{_receiver(self.schedule)}.clip({', '.join(limits)})"
 
     def to_config(self):
         config = Schedule.to_config(self)  # zero-argument super() breaks in slotted dataclasses
@@ -284,7 +298,7 @@ class shift(Schedule):
                   steps=check.whole_if_integral(check.real("shift", "steps", self.steps)))
 
     def __repr__(self):
-        return f"{self.schedule!r}.shift({self.steps!r})"
+        return f"{_receiver(self.schedule)}.shift({self.steps!r})"
 
     def _values(self, t):
         return self.schedule._values(np.maximum(t + self.steps, 0.0))
@@ -293,7 +307,8 @@ class shift(Schedule):
         inner = self.schedule.tail()
         if inner is None:
             return None
-        return Tail(max(inner.start - self.steps, 0.0), inner.period)
+        return Tail(max(_at_least(Fraction(inner.start) - Fraction(self.steps)), 0.0),
+                    inner.period)
 
 
 @frozen
@@ -333,7 +348,7 @@ class per_epoch(Schedule):
 
     def __repr__(self):
         staircase = ", staircase=True" if self.staircase else ""
-        return f"{self.schedule!r}.per_epoch({self.steps_per_epoch!r}{staircase})"
+        return f"{_receiver(self.schedule)}.per_epoch({self.steps_per_epoch!r}{staircase})"
 
     def _values(self, t):
         epochs = t / self.steps_per_epoch
@@ -345,6 +360,13 @@ class per_epoch(Schedule):
         inner = self.schedule.tail()
         if inner is None:
             return None
+        start = inner.start
+        if self.staircase:
+            # Only whole epochs are ever evaluated: the first one at or past the start, and a
+            # fractional period is not a period of the whole-epoch samples.
+            start = math.ceil(start)
+            if inner.period is not None and not float(inner.period).is_integer():
+                return None
         period = None if inner.period is None else inner.period * self.steps_per_epoch
-        return Tail(inner.start * self.steps_per_epoch, period)
+        return Tail(_at_least(Fraction(start) * Fraction(self.steps_per_epoch)), period)
 

@@ -279,5 +279,6 @@ class _one_minus_sqrt(Schedule):
         np.sqrt(fraction, out=fraction)
         fraction *= self.low - self.high
         fraction += self.high
+        fraction[t >= self.total_steps] = self.low  # (low - high) + high need not be low
         return fraction
 

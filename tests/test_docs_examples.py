@@ -58,7 +58,7 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
     try:
         for line, code in python_blocks(page):
             try:
-                exec(compile(code, f"{page_id(page)}:{line}", "exec"), namespace)
+                exec(compile(code, f"{page_id(page)}:{line}", "exec", dont_inherit=True), namespace)
             except Exception as error:
                 inside = [frame.lineno for frame in traceback.extract_tb(error.__traceback__)
                           if frame.filename == f"{page_id(page)}:{line}"]

@@ -1,0 +1,30 @@
+"""Registers lrsched's strategies with hypothesis, so ``st.from_type(lrsched.Schedule)`` and
+``st.from_type(lrsched.cosine)`` draw valid schedules.
+
+Runs from hypothesis's ``hypothesis`` entry point (declared in pyproject.toml) when
+hypothesis is imported, and again when ``lrsched.testing`` is imported. The strategies are
+deferred, so registering them imports nothing but lrsched's own classes.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+
+def _strategy_of(family: str):
+    strategies = importlib.import_module("lrsched.testing.strategies")
+    if family == "Schedule":
+        return strategies.schedules()
+    return strategies.FAMILY_STRATEGIES[family]()
+
+
+def _hypothesis_setup_hook() -> None:
+    from hypothesis import strategies as st
+
+    from lrsched._base import Schedule
+    from lrsched._registry import FAMILIES
+
+    st.register_type_strategy(Schedule, st.deferred(lambda: _strategy_of("Schedule")))
+    for name, cls in list(FAMILIES.items()):
+        if cls.__module__.startswith("lrsched."):  # users' own families draw their own way
+            st.register_type_strategy(cls, st.deferred(lambda name=name: _strategy_of(name)))
