@@ -217,7 +217,9 @@ class piecewise_linear(Schedule):
         self._set(boundaries=boundaries, values=values)
 
     def _values(self, t):
-        return np.interp(t, self.boundaries, self.values)
+        values = np.interp(t, self.boundaries, self.values)
+        # np.interp's slope * (t - b) + v can undershoot both ends by an ulp (below 0 near 0).
+        return np.clip(values, min(self.values), max(self.values), out=values)
 
     def tail(self):
         return Tail(self.boundaries[-1])

@@ -219,3 +219,10 @@ def test_plateau_accepts_numpy_and_zero_dim_metrics():
         p.update(state, np.array([1.0, 2.0]))
     with pytest.raises(TypeError, match="metric must be a real number"):
         p.update(state, "0.5")
+
+
+def test_piecewise_linear_never_leaves_its_values_range():
+    # Found by the property suite: np.interp gave -5e-324 between a subnormal and 0.
+    s = L.piecewise_linear([0.0, 9.0], [2.2250738585072014e-308, 0.0])
+    values = s(np.linspace(0.0, 9.0, 10_001))
+    assert values.min() >= 0.0
