@@ -405,7 +405,9 @@ def range_test(train_step: Callable[[float], Any], start_lr: float = 1e-7,
         elif (diverge_factor is not None and stop_reason == "completed"
                 and step >= first_stop_step
                 and smoothed - best > (1.0 - 1.0 / diverge_factor) * (peak - best)
-                and smoothed - best > _NOISE_SIGMAS * _step_noise(losses)):
+                and smoothed - best > _NOISE_SIGMAS * _step_noise(losses)
+                # A drop at float-rounding level (a constant loss) is no drop at all.
+                and peak - best > 1e-9 * max(abs(peak), abs(best))):
             stop_reason = "diverged"
             last_step = min(last_step, step + _STEPS_AFTER_STOP)
     if len(losses) < 3:
