@@ -51,6 +51,9 @@ _EXPLODED_MINIMUM_BACKOFF = 2.5
 _MIN_GROWTH = 1.0
 # Steps recorded after the stop fires, so that the explosion's growth rate is measured.
 _STEPS_AFTER_STOP = 2
+# Suggestions read the curve up to where the smoothed loss first gives back this share
+# of its drop: a later, lower minimum after a blow-up is past a divergence.
+_GIVE_BACK = 0.25
 # A rise above the minimum counts as signal once it exceeds this many robust noise sigmas.
 _NOISE_SIGMAS = 4.0
 
@@ -102,7 +105,7 @@ class RangeTestResult:
     0.02
     """
 
-    __slots__ = ("lrs", "losses", "smoothed_losses", "stop_reason", "num_steps")
+    __slots__ = ("lrs", "losses", "smoothed_losses", "stop_reason", "num_steps", "_read_end")
 
     def __init__(self, lrs: Any, losses: Any, *, stop_reason: str = "completed",
                  num_steps: int | None = None):
@@ -127,13 +130,38 @@ class RangeTestResult:
         self.smoothed_losses = _running_median(losses, _smoothing_half_width(self.num_steps))
         for name in ("lrs", "losses", "smoothed_losses"):
             getattr(self, name).flags.writeable = False
+        self._read_end = self._first_rise_end()
 
     def __repr__(self) -> str:
         return (f"RangeTestResult(steps={self.lrs.size}, lr=[{self.lrs[0]:.3g}, "
                 f"{self.lrs[-1]:.3g}], stop_reason={self.stop_reason!r})")
 
+    def _first_rise_end(self) -> int:
+        """One past the last step that belongs to the first descent and its first rise.
+
+        Training can blow up, recover and reach a lower loss at a still larger LR (momentum
+        and adaptive optimizers do); that lower minimum is past a divergence. The curve is
+        read up to where the smoothed loss first gives back ``_GIVE_BACK`` of its drop, plus
+        a few raw steps so that the rise's growth can be measured.
+        """
+        smoothed = self.smoothed_losses
+        best_so_far = np.minimum.accumulate(smoothed)
+        peak_so_far = np.maximum.accumulate(smoothed)
+        # The highest value before each running best: the drop that best achieved.
+        best_index = np.maximum.accumulate(
+            np.where(smoothed == best_so_far, np.arange(smoothed.size), 0))
+        drop = peak_so_far[best_index] - best_so_far
+        # Noise measured on the steps so far: loss noise often shrinks with the loss.
+        noise = _NOISE_SIGMAS * np.array(
+            [_step_noise(self.losses[: max(index, 2) + 1]) for index in range(smoothed.size)])
+        rise = smoothed - best_so_far
+        rising = np.flatnonzero((rise > _GIVE_BACK * drop) & (rise > noise) & (drop > noise))
+        if rising.size == 0:
+            return smoothed.size
+        return min(smoothed.size, int(rising[0]) + 1 + _STEPS_AFTER_STOP)
+
     def _minimum_index(self) -> int:
-        return int(np.argmin(self.smoothed_losses))
+        return int(np.argmin(self.smoothed_losses[: self._read_end]))
 
     def _noise_sigma(self, upto: int) -> float:
         """Robust (MAD) spread of the raw losses around the smoothed curve up to ``upto``."""
@@ -166,7 +194,7 @@ class RangeTestResult:
         drop = float(self.smoothed_losses[0] - floor)
         # Below this a rise is noise (MAD), or float rounding of the curve's own range.
         threshold = max(_NOISE_SIGMAS * self._noise_sigma(minimum), 1e-12 * drop)
-        growing = [j for j in range(minimum, self.lrs.size - 1)
+        growing = [j for j in range(minimum, self._read_end - 1)
                    if rise[j] > threshold and rise[j + 1] > _MIN_GROWTH * rise[j]]
         if not growing:
             return math.inf
@@ -289,7 +317,9 @@ class RangeTestResult:
         ax.set_xscale("log")
         smoothed = self.smoothed_losses
         minimum = self._minimum_index()
-        low, high = float(smoothed[minimum]), float(smoothed[: minimum + 1].max())
+        # From the lowest smoothed loss to the highest before the minimum that is read:
+        # the exploding tail leaves the frame instead of flattening the curve.
+        low, high = float(smoothed.min()), float(smoothed[: minimum + 1].max())
         margin = 0.1 * (high - low) if high > low else 1.0
         ax.set_ylim(low - margin, high + margin)
         marked = float(np.interp(math.log(suggestion), np.log(self.lrs), smoothed))
