@@ -44,9 +44,14 @@ def test_default_suggestion_sweep_over_many_seeds():
             problem = quadratic(seed, kappa=kappa, L=L, noise=noise)
             verdicts.append(judge(problem, run(problem, num_steps=num_steps).suggest()))
     ratios = np.array([v.ratio_to_divergence for v in verdicts])
-    print(f"\n{len(verdicts)} runs: pass {np.mean([v.passes for v in verdicts]):.4f}; "
-          f"suggestion/(2/L) min {ratios.min():.3f} median {np.median(ratios):.3f} "
-          f"max {ratios.max():.3f}", file=sys.stderr)
+    cuts = np.array([v.loss_cut for v in verdicts])
+    grid = np.array([v.grid_best_over_suggestion for v in verdicts])
+    print(f"\n{len(verdicts)} runs: below 2/L {np.mean(ratios < 1):.4f}, 100x cut "
+          f"{np.mean(cuts <= 0.01):.4f}, within 30x of grid best {np.mean(grid <= 30):.4f}, "
+          f"all {np.mean([v.passes for v in verdicts]):.4f}\n"
+          f"suggestion/(2/L): min {ratios.min():.3f} median {np.median(ratios):.3f} "
+          f"max {ratios.max():.3f}\ngrid best/suggestion: min {grid.min():.2f} "
+          f"median {np.median(grid):.2f} max {grid.max():.2f}", file=sys.stderr)
     assert all(v.ratio_to_divergence < 1.0 for v in verdicts)
     assert np.mean([v.passes for v in verdicts]) >= 0.99
 
