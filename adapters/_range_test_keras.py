@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Iterable
 
 import keras
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._range_test import RangeTestResult
+from lrsched._range_test import RangeTestResult, repeat_batches
 from lrsched._range_test import range_test as _core_range_test
 
 
@@ -57,7 +56,8 @@ def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
     if not isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable):
         check.fail(func, "model.optimizer", "an optimizer created with a float learning_rate "
                    "(a schedule's LR cannot be set per step)", optimizer, TypeError)
-    batches = _forever(_batches(func, x, y, dataset, batch_size))
+    batches = repeat_batches(_batches(func, x, y, dataset, batch_size),
+                             "dataset" if dataset is not None else "x")
     accumulation = int(optimizer.gradient_accumulation_steps or 1)
 
     if not optimizer.built:
@@ -105,15 +105,3 @@ def _batches(func: str, x: Any, y: Any, dataset: Iterable | None, batch_size: in
     return [(x[start:start + batch_size], y[start:start + batch_size])
             for start in range(0, rows, batch_size)]
 
-
-def _forever(batches: Iterable):
-    for epoch in itertools.count():
-        empty = True
-        for batch in batches:
-            empty = False
-            yield batch
-        if empty:
-            raise ValueError("range_test(): the data yielded no batches"
-                             if epoch == 0 else
-                             "range_test(): dataset ran out (pass a re-iterable, not a "
-                             "one-shot iterator)")

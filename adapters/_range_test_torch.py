@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import itertools
 from typing import Any, Callable, Iterable
 
 import torch
 
 from lrsched import _validation as check
-from lrsched._range_test import RangeTestResult
+from lrsched._range_test import RangeTestResult, repeat_batches
 from lrsched._range_test import range_test as _core_range_test
 
 
@@ -52,7 +51,7 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         check.fail(func, "model", "a torch.nn.Module", model, TypeError)
     if not isinstance(optimizer, torch.optim.Optimizer):
         check.fail(func, "optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
-    batch_stream = _forever(batches)
+    batch_stream = repeat_batches(batches, "batches")
 
     def train_step(lr: float) -> float:
         for group in optimizer.param_groups:
@@ -80,16 +79,3 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         optimizer.zero_grad()
         model.train(was_training)
 
-
-def _forever(batches: Iterable):
-    """Iterate ``batches`` again and again (a list, a DataLoader), refusing an empty one."""
-    for epoch in itertools.count():
-        empty = True
-        for batch in batches:
-            empty = False
-            yield batch
-        if empty:
-            raise ValueError(f"range_test(): batches must yield (inputs, targets) pairs, got "
-                             f"an empty iterable {batches!r}" if epoch == 0 else
-                             "range_test(): batches ran out (pass a re-iterable such as a "
-                             "list or DataLoader, not a one-shot iterator)")

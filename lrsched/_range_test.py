@@ -4,31 +4,33 @@
 ``exponential_ramp`` (or ``linear``) schedule, stops when the loss explodes and returns a
 ``RangeTestResult`` that suggests an initial LR and plots the loss-vs-LR curve.
 
-Why the default suggestion (``method="divergence"``) is built the way it is:
+Why the default suggestion (``method="divergence"``) is built the way it is (the
+derivation and its validation are in docs/range-test.md):
 
 * On gradient descent the loss keeps falling for a while after the LR has passed the
   divergence point 2/L: the high-curvature directions were wiped out when the LR crossed
-  1/L, and the unstable one needs several steps of growth (by ``(lr*L - 1)**2`` per step)
-  before it shows. On quadratics with condition numbers 10 to 10^4 the minimum of the
-  loss lands 1 to 8 times past 2/L (less with gradient noise, whose floor rises with the
-  LR). So the suggestion backs off 10x from the minimum, and
-* when the curve recorded a growing rise after the minimum, it reads the divergence LR
-  off the explosion itself: a rise growing by a ratio R per step at LR ``lr`` is a
-  gradient-descent mode of curvature ``L = (1 + sqrt(R)) / lr``; the suggestion is then
-  1/L (half the divergence LR 2/L), and at most the minimum's LR / 2.5. The test keeps
-  going two steps after its stop fires so that the growth is measured.
-* The minimum is taken on a centred running median of the raw losses: no EMA lag (which
-  moves a minimum late by a ramp-speed-dependent amount), and exploding points do not leak
-  backwards into it. Medians, minima and ratios of differences commute with
-  ``a * loss + b`` (a > 0), so the suggestion does not depend on the loss's units or offset.
+  1/L, and the unstable one needs steps of growth (by ``(lr*L - 1)**2`` per step) before
+  it shows. On quadratics with condition numbers 10 to 10^4 the minimum of the loss lands
+  up to 8 times past 2/L, and earlier with gradient noise, whose floor rises with the LR.
+  No fixed back-off from the minimum is both safe and not 10x too small.
+* The explosion itself measures the divergence point: a rise above the minimum growing
+  by a ratio R per step at LR ``lr`` is a gradient-descent mode of curvature
+  ``L = (1 + sqrt(R)) / lr``. The suggestion is 1/L (half the divergence LR), capped at
+  the minimum's LR / 2.5; without a measured explosion it is the minimum's LR / 10.
+* The curve is smoothed by a centred running median (no EMA lag, which moves features
+  late by a ramp-speed-dependent amount; exploding points do not leak backwards) and read
+  only up to its first blow-up. Medians, minima and ratios of differences commute with
+  ``a * loss + b`` (a > 0), and so does the stop rule: the suggestion does not depend on
+  the loss's units or offset.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -46,9 +48,6 @@ _STOP_REASONS = ("completed", "diverged", "non-finite")
 _MINIMUM_BACKOFF = 10.0
 _DIVERGENCE_BACKOFF = 2.0
 _EXPLODED_MINIMUM_BACKOFF = 2.5
-# Only a rise that grows this much per step is an explosion (a mode with lr >= 1.5 * its 2/L);
-# slower rises (noise floors, adaptive optimizers) say nothing about the GD curvature.
-_MIN_GROWTH = 1.0
 # Steps recorded after the stop fires, so that the explosion's growth rate is measured.
 _STEPS_AFTER_STOP = 2
 # Suggestions read the curve up to where the smoothed loss first gives back this share
@@ -195,7 +194,7 @@ class RangeTestResult:
         # Below this a rise is noise (MAD), or float rounding of the curve's own range.
         threshold = max(_NOISE_SIGMAS * self._noise_sigma(minimum), 1e-12 * drop)
         growing = [j for j in range(minimum, self._read_end - 1)
-                   if rise[j] > threshold and rise[j + 1] > _MIN_GROWTH * rise[j]]
+                   if rise[j] > threshold and rise[j + 1] > rise[j]]
         if not growing:
             return math.inf
         # The pair deepest into the explosion: there the fastest-growing (stiffest) mode
@@ -446,6 +445,23 @@ def range_test(train_step: Callable[[float], Any], start_lr: float = 1e-7,
             f", last LR {planned[len(losses)]:.3g}); lower start_lr")
     return RangeTestResult(planned[: len(losses)], losses, stop_reason=stop_reason,
                            num_steps=num_steps)
+
+
+def repeat_batches(batches: Iterable, name: str):
+    """Yield from ``batches`` again and again (a list, a DataLoader, a tf.data dataset).
+
+    Shared by the framework drivers; ``name`` is the argument named in the errors.
+    """
+    for epoch in itertools.count():
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError(
+                f"range_test(): {name} yielded no batches" if epoch == 0 else
+                f"range_test(): {name} ran out (pass a re-iterable such as a list or a "
+                "DataLoader, not a one-shot iterator)")
 
 
 def _step_noise(losses: list[float]) -> float:

@@ -130,7 +130,7 @@ def test_bad_arguments():
     model, optimizer = _setup(0, x_np)
     with pytest.raises(ValueError, match="accumulation_steps must be a positive integer"):
         range_test(model, optimizer, torch.nn.MSELoss(), [], accumulation_steps=0)
-    with pytest.raises(ValueError, match="batches must yield"):
+    with pytest.raises(ValueError, match="batches yielded no batches"):
         range_test(model, optimizer, torch.nn.MSELoss(), [])
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         range_test(object(), optimizer, torch.nn.MSELoss(), [])
