@@ -53,6 +53,9 @@ def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not getattr(model, "compiled", False):
         check.fail(func, "model", "compiled (model.compile(optimizer=..., loss=...))", model)
+    if not model.built:
+        check.fail(func, "model", "built (give it a keras.Input, or call it on a batch)",
+                   model)
     if not isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable):
         check.fail(func, "model.optimizer", "an optimizer created with a float learning_rate "
                    "(a schedule's LR cannot be set per step)", optimizer, TypeError)

@@ -175,7 +175,10 @@ class RangeTestResult:
         measures a gradient-descent curvature :math:`\hat L = (1 + \sqrt{r_{j+1}/r_j})
         / \eta_j` (an unstable mode grows by :math:`(\eta\lambda - 1)^2` per step). The
         step with the largest rise is used (the stiffest mode dominates it most) and the
-        divergence LR is :math:`2/\hat L`. ``inf`` when no growing rise was recorded.
+        divergence LR is :math:`2/\hat L`.
+
+        Returns:
+            The divergence LR (Python float), or ``inf`` when no growing rise was recorded.
 
         >>> import numpy as np, lrsched
         >>> lrs = np.geomspace(1e-3, 10.0, 50)

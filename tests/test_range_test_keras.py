@@ -49,6 +49,12 @@ def test_accumulation_advances_the_ramp_once_per_applied_update(outcomes):
     np.testing.assert_allclose(accumulated["losses"][:30], full["losses"][:30], rtol=1e-4)
 
 
+def test_a_run_starting_mid_accumulation_counts_applied_updates(outcomes):
+    outcome = outcomes["accumulation_mid_cycle"]
+    assert outcome["batches"] == 3 + 4 * 4  # 5 ramp steps, the first completes a cycle
+    assert outcome["raw_iterations"] == 1  # restored
+
+
 def test_records_each_batch_loss_not_a_running_mean(outcomes):
     outcome = outcomes["per_batch_loss"]
     expected = outcome["expected"] * 3

@@ -100,6 +100,25 @@ def accumulation():
     return results
 
 
+def accumulation_mid_cycle():
+    # One batch already accumulated: the first ramp step needs only the 3 left of its 4.
+    x, y = least_squares_data(3)
+    batches = [(x[i::8], y[i::8]) for i in range(8)]
+    model = _linear_model(x.shape[1], keras.optimizers.SGD(0.01, gradient_accumulation_steps=4))
+    model.train_on_batch(*batches[0])
+    served = []
+
+    class Counting:
+        def __iter__(self):
+            for batch in batches:
+                served.append(1)
+                yield batch
+
+    range_test(model, dataset=Counting(), start_lr=1e-9, end_lr=1e-8, num_steps=5,
+               diverge_factor=None)
+    return dict(batches=len(served), raw_iterations=int(model.optimizer._iterations))
+
+
 def per_batch_loss():
     # A tiny LR leaves the model as it is, so each batch's own loss is known in advance.
     x, _ = least_squares_data(2, samples=64)
@@ -112,7 +131,7 @@ def per_batch_loss():
     return dict(losses=result.losses.tolist(), expected=expected)
 
 
-CASES = (least_squares, restore, accumulation, per_batch_loss)
+CASES = (least_squares, restore, accumulation, accumulation_mid_cycle, per_batch_loss)
 
 if __name__ == "__main__":
     print(json.dumps({case.__name__: case() for case in CASES}))
