@@ -204,3 +204,17 @@ def test_plot_marks_the_suggestion_and_clips_the_tail():
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+
+
+def test_import_is_numpy_only_and_plot_names_the_extra(monkeypatch):
+    import subprocess
+
+    code = ("import sys, lrsched; lrsched.range_test; lrsched.RangeTestResult; "
+            "print(sorted(m for m in ('matplotlib', 'torch', 'keras', 'jax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # as if not installed
+    result = lrsched.RangeTestResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0])
+    with pytest.raises(ImportError, match=r'pip install "lrsched\[plot\]"'):
+        result.plot()

@@ -134,3 +134,15 @@ def test_bad_arguments():
         range_test(model, optimizer, torch.nn.MSELoss(), [])
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         range_test(object(), optimizer, torch.nn.MSELoss(), [])
+
+
+def test_a_dataloader_is_iterated_again_when_it_runs_out():
+    x_np, y_np = least_squares_data(3, samples=64)
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(x_np), torch.from_numpy(y_np))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=16)  # 4 batches per pass
+    model, optimizer = _setup(3, x_np)
+    result = range_test(model, optimizer, torch.nn.MSELoss(), loader, start_lr=1e-9,
+                        end_lr=1e-8, num_steps=10, diverge_factor=None)
+    assert result.lrs.size == 10
+    # A negligible LR leaves the model as it is: batch i and batch i + 4 are the same.
+    np.testing.assert_allclose(result.losses[:6], result.losses[4:], rtol=1e-5)
