@@ -96,6 +96,18 @@ class RangeTestResult:
     Build one with ``lrsched.range_test``; ``RangeTestResult(lrs, losses)`` also accepts
     curves recorded elsewhere.
 
+    Args:
+        lrs: strictly increasing positive LRs, at least 3.
+        losses: the finite loss recorded at each LR.
+        stop_reason: why the recording ended (see above).
+        num_steps: planned ramp length (sets the smoothing width); ``len(lrs)`` when None.
+
+    Raises:
+        ValueError / TypeError: mismatched lengths, bad LRs, non-finite losses.
+
+    fastai ``Recorder.lrs``/``losses`` with ``SuggestionMethod``; torch-lr-finder
+    ``LRFinder.history``.
+
     >>> import numpy as np, lrsched
     >>> lrs = np.geomspace(1e-4, 1.0, 41)
     >>> losses = 1.0 / (1.0 + lrs * 100.0) + np.where(lrs > 0.3, (lrs - 0.3) * 50, 0.0)
