@@ -3,7 +3,8 @@
 ``ScheduleLR`` is a real ``torch.optim.lr_scheduler.LRScheduler``: it writes into the
 optimizer's ``param_groups`` exactly the numbers the schedule gives, from its own step
 counter, and nothing else. All the math is in the core; this module only moves numbers.
-``from_torch`` turns an existing torch scheduler into the equivalent schedule.
+``from_torch`` turns an existing torch scheduler into the equivalent schedule, and
+``range_test`` runs the LR range test on a real model (restoring it afterwards).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from lrsched import _validation as check
 from lrsched._base import Schedule
 from lrsched._cyclic import cyclic, one_cycle
 from lrsched._plateau import plateau
+from lrsched.adapters._range_test_torch import range_test
 
-__all__ = ["ScheduleLR", "from_torch"]
+__all__ = ["ScheduleLR", "from_torch", "range_test"]
 
 _Tensor = torch.Tensor
 _FUNC = "ScheduleLR"

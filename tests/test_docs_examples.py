@@ -92,8 +92,10 @@ def test_every_family_has_a_page_with_its_picture():
 def test_the_gallery_script_renders_every_picture(tmp_path):
     script = runpy.run_path(str(DOCS / "scripts" / "gallery.py"))
     written = script["render"](tmp_path, dpi=30)  # small: this checks completeness, not looks
-    assert sorted(path.name for path in written) == sorted(
-        path.name for path in (DOCS / "images").glob("*.png"))
+    # Other scripts add their own pictures (range test, benchmarks); the gallery's must all be
+    # committed, and be current enough to have the same names.
+    committed = {path.name for path in (DOCS / "images").glob("*.png")}
+    assert {path.name for path in written} <= committed
     assert all(path.read_bytes().startswith(b"\x89PNG") for path in written)
 
 
