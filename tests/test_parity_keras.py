@@ -22,8 +22,8 @@ KerasSchedule in ``tests/test_adapter_keras.py``.
 
 from __future__ import annotations
 
-import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,18 +32,12 @@ from hypothesis import strategies as st
 
 import lrsched
 
+CASES_DIR = str(Path(__file__).parent / "keras_cases")
+if CASES_DIR not in sys.path:
+    sys.path.insert(0, CASES_DIR)
+from keras_fit_cases import import_keras  # noqa: E402
 
-def _import_keras():
-    if "keras" in sys.modules or "KERAS_BACKEND" in os.environ:
-        return pytest.importorskip("keras")
-    os.environ["KERAS_BACKEND"] = "torch"
-    try:
-        return pytest.importorskip("keras")
-    finally:
-        del os.environ["KERAS_BACKEND"]
-
-
-keras = _import_keras()
+keras = import_keras("torch")
 KS = keras.optimizers.schedules
 
 EPS32 = float(np.finfo(np.float32).eps)
