@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lrsched
 from lrsched._registry import FAMILIES
@@ -279,3 +281,42 @@ def test_fractional_period_needs_max_steps(adapter):
 def test_bad_arguments(adapter, call, error, message):
     with pytest.raises(error, match=message):
         call(adapter)
+
+
+def keras_equivalent_plateau(lr, factor, patience, min_delta, cooldown):
+    """The lrsched.plateau that reduces exactly when Keras's ReduceLROnPlateau does."""
+    return lrsched.plateau(lr, mode="min", factor=factor, patience=max(patience - 1, 0),
+                           threshold=min_delta, threshold_mode="abs",
+                           cooldown=max(cooldown - 1, 0))
+
+
+# Keras compares metrics in float32 (keras.ops.less); on multiples of 1/64 both sides' sums
+# and comparisons are exact, so the rules themselves are what is compared.
+@settings(max_examples=40, deadline=None)
+@given(patience=st.integers(0, 4), cooldown=st.integers(0, 3),
+       min_delta=st.sampled_from([0.0, 1 / 64, 0.25]),
+       metrics=st.lists(st.integers(0, 640).map(lambda k: k / 64), min_size=1, max_size=30))
+def test_documented_mapping_from_keras_reduce_lr_on_plateau(adapter, patience, cooldown,
+                                                            min_delta, metrics):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse")
+    theirs = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, mode="min",
+                                               patience=patience, min_delta=min_delta,
+                                               cooldown=cooldown)
+    theirs.set_model(model)
+    theirs.on_train_begin()
+    keras_lrs = []
+    for epoch, metric in enumerate(metrics):
+        theirs.on_epoch_end(epoch, {"val_loss": metric})
+        keras_lrs.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+    ours = keras_equivalent_plateau(1.0, 0.5, patience, min_delta, cooldown).replay(metrics)
+    np.testing.assert_array_equal(np.float32(keras_lrs), np.float32(ours))
+
+
+def test_adapter_docstring_examples_run(adapter):
+    import doctest
+
+    failures, tried = doctest.testmod(adapter, optionflags=doctest.ELLIPSIS)
+    assert tried >= 3 and failures == 0
