@@ -218,7 +218,9 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             )
         if self._nan_past_end and not _is_traced(value):
             # Eager code can fail with a message; traced code gets the NaN entry.
-            self._host_index(int(keras.ops.convert_to_numpy(value)))
+            steps = np.asarray(keras.ops.convert_to_numpy(value))
+            if steps.size:
+                self._host_index(int(steps.max()))
         return keras.ops.take(self._table, self._index(value))
 
     def get_config(self) -> dict:
@@ -348,11 +350,16 @@ class PlateauCallback(keras.callbacks.Callback):
       ``patience + 1``, i.e. when more than ``patience`` epochs failed to improve;
     * threshold: Keras's ``min_delta`` is absolute; ``plateau`` defaults to a relative
       threshold (``threshold_mode="rel"``, ``threshold=1e-4``), ``"abs"`` is Keras's rule;
+    * cooldown: Keras's ``cooldown=c`` stops counting bad epochs for c - 1 epochs;
+    * tiny LRs: torch skips a reduction that changes the LR by no more than ``eps``;
     * mode: Keras guesses ``"auto"`` from the metric name; here ``mode`` is explicit;
     * state: Keras resets best, wait and cooldown at every ``fit``; this keeps them;
     * a missing metric: Keras warns and skips the epoch; this raises, naming the metrics
       that are logged (a misspelt ``monitor`` silently disabling the schedule is worse);
     * ``base`` may be a schedule of the update count (cosine under reduce-on-plateau).
+
+    Keras's callback within one ``fit`` is ``plateau(lr, factor=f, patience=max(p - 1, 0),
+    threshold=min_delta, threshold_mode="abs", cooldown=max(c - 1, 0), eps=0.0)``.
 
     Args:
         plateau: an ``lrsched.plateau``.

@@ -4,11 +4,13 @@ Keras fixes its backend at import, so each backend trains in its own process:
 ``keras_cases/fit_probe.py`` fits small models and records the LR every update used (exactly,
 through one-hot SGD; see its docstring), and the tests here compare those numbers with the
 core's. Both probes start together on first use and run while the in-process tests run.
-The in-process tests (config, errors, table bounds) use whichever backend is loaded.
+The in-process tests (config, errors, table bounds, Keras's own ReduceLROnPlateau) run
+first, under whichever backend is loaded, while the probes train.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -39,9 +41,16 @@ def _missing(*modules: str) -> list[str]:
     return [name for name in modules if importlib.util.find_spec(name) is None]
 
 
+def _stop_unfinished_probes() -> None:
+    for process, _ in _probes.values():
+        if process.poll() is None:
+            process.kill()
+
+
 def _start_probes() -> None:
     if _probes:
         return
+    atexit.register(_stop_unfinished_probes)
     for backend in BACKENDS:
         if _missing("keras", backend):
             continue
@@ -76,6 +85,125 @@ def probe(backend: str) -> dict:
 def expected_lrs(schedule: lrsched.Schedule, steps: np.ndarray) -> np.ndarray:
     """What a float32 optimizer should use: the core's float64 values rounded once."""
     return np.float32(schedule(steps))
+
+
+# ---- in-process: config, validation, table bounds ----------------------------------------
+
+@pytest.fixture(scope="module")
+def adapter():
+    _start_probes()  # the fits train in their own processes while these tests run
+    import_keras("torch")
+    from lrsched.adapters import keras as adapter
+
+    return adapter
+
+
+def test_config_round_trip_through_keras_serialization(adapter):
+    import keras
+
+    schedule = lrsched.warmup(lrsched.cosine(0.1, total_steps=100), steps=10)
+    original = adapter.KerasSchedule(schedule)
+    config = keras.optimizers.schedules.serialize(original)
+    assert config["registered_name"] == "lrsched>KerasSchedule"
+    json.dumps(config)
+    restored = keras.optimizers.schedules.deserialize(json.loads(json.dumps(config)))
+    assert isinstance(restored, adapter.KerasSchedule)
+    assert restored.schedule == schedule and restored.max_steps is None
+    limited = adapter.KerasSchedule(lrsched.exponential(0.1, 0.9), max_steps=50)
+    again = adapter.KerasSchedule.from_config(limited.get_config())
+    assert again.schedule == limited.schedule and again.max_steps == 50
+
+
+def test_eager_calls_follow_the_table_bounds(adapter):
+    cosine = adapter.KerasSchedule(lrsched.cosine(1.0, total_steps=10))
+    assert [float(cosine(step)) for step in (0, 5, 10, 11, 10**12)] == [1.0, 0.5, 0.0, 0.0, 0.0]
+    cyclic = lrsched.cyclic(0.1, 1.0, step_size_up=3)
+    periodic = adapter.KerasSchedule(cyclic)
+    steps = [0, 2, 3, 5, 6, 7, 6 * 10**9 + 2]
+    assert [float(periodic(step)) for step in steps] == list(np.float32(cyclic(steps)))
+    limited = adapter.KerasSchedule(lrsched.exponential(1.0, 0.5), max_steps=3)
+    assert float(limited(3)) == 0.125
+    with pytest.raises(ValueError, match="step 4 is past max_steps=3"):
+        limited(4)
+    import keras
+
+    steps = keras.ops.convert_to_tensor(np.array([0, 1, 3], dtype="int32"))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(limited(steps)), [1.0, 0.5, 0.125])
+    with pytest.raises(ValueError, match="step 4 is past max_steps=3"):
+        limited(keras.ops.convert_to_tensor(np.array([0, 4], dtype="int32")))
+
+
+def test_fractional_period_needs_max_steps(adapter):
+    # Integer steps do not repeat every 2.5 steps; the table cannot use the period.
+    restarts = lrsched.warm_restarts(1.0, period=2.5)
+    with pytest.raises(ValueError, match=r"KerasSchedule\(\): max_steps is required"):
+        adapter.KerasSchedule(restarts)
+    bounded = adapter.KerasSchedule(restarts, max_steps=20)
+    assert float(bounded(20)) == np.float32(restarts(20))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda a: a.KerasSchedule(lrsched.exponential(0.1, 0.9)), ValueError,
+     r"max_steps is required for exponential\(base_lr=0.1, gamma=0.9\): it never becomes"),
+    (lambda a: a.KerasSchedule(0.1), TypeError, r"schedule must be an lrsched schedule, got 0.1"),
+    (lambda a: a.KerasSchedule(lrsched.plateau(0.1)), TypeError, "use PlateauCallback"),
+    (lambda a: a.KerasSchedule(lrsched.cosine(0.1, 10), max_steps=-1), ValueError,
+     r"KerasSchedule\(\): max_steps must be an integer >= 0, got -1"),
+    (lambda a: a.KerasSchedule(lrsched.exponential(0.1, 0.9), max_steps=10**9), ValueError,
+     "max_steps must be at most"),
+    (lambda a: a.KerasSchedule(lrsched.cosine(0.1, 10))(np.float32(1.5)), TypeError,
+     "step must be an integer"),
+    (lambda a: a.KerasSchedule.from_config({"schedule": {}, "extra": 1}), ValueError,
+     "config must be a dict with keys"),
+    (lambda a: a.ScheduleCallback(lrsched.constant(0.1), interval="batch"), ValueError,
+     r"ScheduleCallback\(\): interval must be one of 'step', 'epoch', got 'batch'"),
+    (lambda a: a.ScheduleCallback(0.1), TypeError, "schedule must be an lrsched schedule"),
+    (lambda a: a.PlateauCallback(lrsched.cosine(0.1, 10)), TypeError,
+     r"PlateauCallback\(\): plateau must be an lrsched.plateau"),
+    (lambda a: a.PlateauCallback(lrsched.plateau(0.1), monitor=""), TypeError, "monitor must be"),
+])
+def test_bad_arguments(adapter, call, error, message):
+    with pytest.raises(error, match=message):
+        call(adapter)
+
+
+def keras_equivalent_plateau(lr, factor, patience, min_delta, cooldown):
+    """The lrsched.plateau that reduces exactly when Keras's ReduceLROnPlateau does."""
+    return lrsched.plateau(lr, mode="min", factor=factor, patience=max(patience - 1, 0),
+                           threshold=min_delta, threshold_mode="abs",
+                           cooldown=max(cooldown - 1, 0), eps=0.0)
+
+
+# Keras compares metrics in float32 (keras.ops.less); on multiples of 1/64 both sides' sums
+# and comparisons are exact, so the rules themselves are what is compared.
+@settings(max_examples=40, deadline=None)
+@given(patience=st.integers(0, 4), cooldown=st.integers(0, 3),
+       min_delta=st.sampled_from([0.0, 1 / 64, 0.25]),
+       metrics=st.lists(st.integers(0, 640).map(lambda k: k / 64), min_size=1, max_size=30))
+def test_documented_mapping_from_keras_reduce_lr_on_plateau(adapter, patience, cooldown,
+                                                            min_delta, metrics):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse")
+    theirs = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, mode="min",
+                                               patience=patience, min_delta=min_delta,
+                                               cooldown=cooldown)
+    theirs.set_model(model)
+    theirs.on_train_begin()
+    keras_lrs = []
+    for epoch, metric in enumerate(metrics):
+        theirs.on_epoch_end(epoch, {"val_loss": metric})
+        keras_lrs.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+    ours = keras_equivalent_plateau(1.0, 0.5, patience, min_delta, cooldown).replay(metrics)
+    np.testing.assert_array_equal(np.float32(keras_lrs), np.float32(ours))
+
+
+def test_adapter_docstring_examples_run(adapter):
+    import doctest
+
+    failures, tried = doctest.testmod(adapter, optionflags=doctest.ELLIPSIS)
+    assert tried >= 3 and failures == 0
 
 
 # ---- every family in a real fit ----------------------------------------------------------
@@ -210,113 +338,3 @@ def test_same_lrs_as_a_torch_loop(name):
     np.testing.assert_array_equal(np.float32(torch_lrs), keras_lrs)
 
 
-# ---- in-process: config, validation, table bounds ----------------------------------------
-
-@pytest.fixture(scope="module")
-def adapter():
-    import_keras("torch")
-    from lrsched.adapters import keras as adapter
-
-    return adapter
-
-
-def test_config_round_trip_through_keras_serialization(adapter):
-    import keras
-
-    schedule = lrsched.warmup(lrsched.cosine(0.1, total_steps=100), steps=10)
-    original = adapter.KerasSchedule(schedule)
-    config = keras.optimizers.schedules.serialize(original)
-    assert config["registered_name"] == "lrsched>KerasSchedule"
-    json.dumps(config)
-    restored = keras.optimizers.schedules.deserialize(json.loads(json.dumps(config)))
-    assert isinstance(restored, adapter.KerasSchedule)
-    assert restored.schedule == schedule and restored.max_steps is None
-    limited = adapter.KerasSchedule(lrsched.exponential(0.1, 0.9), max_steps=50)
-    again = adapter.KerasSchedule.from_config(limited.get_config())
-    assert again.schedule == limited.schedule and again.max_steps == 50
-
-
-def test_eager_calls_follow_the_table_bounds(adapter):
-    cosine = adapter.KerasSchedule(lrsched.cosine(1.0, total_steps=10))
-    assert [float(cosine(step)) for step in (0, 5, 10, 11, 10**12)] == [1.0, 0.5, 0.0, 0.0, 0.0]
-    cyclic = lrsched.cyclic(0.1, 1.0, step_size_up=3)
-    periodic = adapter.KerasSchedule(cyclic)
-    steps = [0, 2, 3, 5, 6, 7, 6 * 10**9 + 2]
-    assert [float(periodic(step)) for step in steps] == list(np.float32(cyclic(steps)))
-    limited = adapter.KerasSchedule(lrsched.exponential(1.0, 0.5), max_steps=3)
-    assert float(limited(3)) == 0.125
-    with pytest.raises(ValueError, match="step 4 is past max_steps=3"):
-        limited(4)
-
-
-def test_fractional_period_needs_max_steps(adapter):
-    # Integer steps do not repeat every 2.5 steps; the table cannot use the period.
-    restarts = lrsched.warm_restarts(1.0, period=2.5)
-    with pytest.raises(ValueError, match=r"KerasSchedule\(\): max_steps is required"):
-        adapter.KerasSchedule(restarts)
-    bounded = adapter.KerasSchedule(restarts, max_steps=20)
-    assert float(bounded(20)) == np.float32(restarts(20))
-
-
-@pytest.mark.parametrize("call, error, message", [
-    (lambda a: a.KerasSchedule(lrsched.exponential(0.1, 0.9)), ValueError,
-     r"max_steps is required for exponential\(base_lr=0.1, gamma=0.9\): it never becomes"),
-    (lambda a: a.KerasSchedule(0.1), TypeError, r"schedule must be an lrsched schedule, got 0.1"),
-    (lambda a: a.KerasSchedule(lrsched.plateau(0.1)), TypeError, "use PlateauCallback"),
-    (lambda a: a.KerasSchedule(lrsched.cosine(0.1, 10), max_steps=-1), ValueError,
-     r"KerasSchedule\(\): max_steps must be an integer >= 0, got -1"),
-    (lambda a: a.KerasSchedule(lrsched.exponential(0.1, 0.9), max_steps=10**9), ValueError,
-     "max_steps must be at most"),
-    (lambda a: a.KerasSchedule(lrsched.cosine(0.1, 10))(np.float32(1.5)), TypeError,
-     "step must be an integer"),
-    (lambda a: a.KerasSchedule.from_config({"schedule": {}, "extra": 1}), ValueError,
-     "config must be a dict with keys"),
-    (lambda a: a.ScheduleCallback(lrsched.constant(0.1), interval="batch"), ValueError,
-     r"ScheduleCallback\(\): interval must be one of 'step', 'epoch', got 'batch'"),
-    (lambda a: a.ScheduleCallback(0.1), TypeError, "schedule must be an lrsched schedule"),
-    (lambda a: a.PlateauCallback(lrsched.cosine(0.1, 10)), TypeError,
-     r"PlateauCallback\(\): plateau must be an lrsched.plateau"),
-    (lambda a: a.PlateauCallback(lrsched.plateau(0.1), monitor=""), TypeError, "monitor must be"),
-])
-def test_bad_arguments(adapter, call, error, message):
-    with pytest.raises(error, match=message):
-        call(adapter)
-
-
-def keras_equivalent_plateau(lr, factor, patience, min_delta, cooldown):
-    """The lrsched.plateau that reduces exactly when Keras's ReduceLROnPlateau does."""
-    return lrsched.plateau(lr, mode="min", factor=factor, patience=max(patience - 1, 0),
-                           threshold=min_delta, threshold_mode="abs",
-                           cooldown=max(cooldown - 1, 0))
-
-
-# Keras compares metrics in float32 (keras.ops.less); on multiples of 1/64 both sides' sums
-# and comparisons are exact, so the rules themselves are what is compared.
-@settings(max_examples=40, deadline=None)
-@given(patience=st.integers(0, 4), cooldown=st.integers(0, 3),
-       min_delta=st.sampled_from([0.0, 1 / 64, 0.25]),
-       metrics=st.lists(st.integers(0, 640).map(lambda k: k / 64), min_size=1, max_size=30))
-def test_documented_mapping_from_keras_reduce_lr_on_plateau(adapter, patience, cooldown,
-                                                            min_delta, metrics):
-    import keras
-
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse")
-    theirs = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, mode="min",
-                                               patience=patience, min_delta=min_delta,
-                                               cooldown=cooldown)
-    theirs.set_model(model)
-    theirs.on_train_begin()
-    keras_lrs = []
-    for epoch, metric in enumerate(metrics):
-        theirs.on_epoch_end(epoch, {"val_loss": metric})
-        keras_lrs.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
-    ours = keras_equivalent_plateau(1.0, 0.5, patience, min_delta, cooldown).replay(metrics)
-    np.testing.assert_array_equal(np.float32(keras_lrs), np.float32(ours))
-
-
-def test_adapter_docstring_examples_run(adapter):
-    import doctest
-
-    failures, tried = doctest.testmod(adapter, optionflags=doctest.ELLIPSIS)
-    assert tried >= 3 and failures == 0
