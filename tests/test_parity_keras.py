@@ -83,20 +83,41 @@ def assert_matches(name, ours: np.ndarray, theirs: np.ndarray, steps: np.ndarray
         )
 
 
-@SETTINGS
-@given(lr=learning_rates, decay_steps=decay_lengths, rate=st.floats(0.05, 1.0),
-       staircase=st.booleans(), extra=far_steps)
-def test_exponential_decay(lr, decay_steps, rate, staircase, extra):
-    steps = steps_under_test(extra)
-    theirs = keras_values(KS.ExponentialDecay(lr, decay_steps, rate, staircase=staircase), steps)
-    ours = lrsched.exponential(lr, rate, decay_steps, staircase=staircase)(steps)
+def exponential_bound(ours, exponent, rate):
     # Rounding p = t/k to float32 moves rate**p by |p ln(rate)| relative ulps, rounding the
     # rate itself by p ulps.
+    return np.abs(ours) * exponent * (1.0 + abs(np.log(rate)))
+
+
+def inverse_time_bound(ours, exponent, rate):
+    return 2.0 * np.abs(ours)  # 1 + rate * p is well conditioned
+
+
+# Keras schedules built as Name(lr, decay_steps, decay_rate, staircase): the lrsched
+# equivalent, the range of rates tested, and the float32 error bound of Keras's formula.
+RATE_DECAYS = {
+    "ExponentialDecay": (lambda lr, k, r, s: lrsched.exponential(lr, r, k, staircase=s),
+                         (0.05, 1.0), exponential_bound),
+    "InverseTimeDecay": (lambda lr, k, r, s: lrsched.inverse_time(lr, k, r, staircase=s),
+                         (0.0, 10.0), inverse_time_bound),
+}
+
+
+@pytest.mark.parametrize("keras_name", sorted(RATE_DECAYS))
+@SETTINGS
+@given(lr=learning_rates, decay_steps=decay_lengths, rate_position=st.floats(0.0, 1.0),
+       staircase=st.booleans(), extra=far_steps)
+def test_rate_decays(keras_name, lr, decay_steps, rate_position, staircase, extra):
+    build, (low, high), bound = RATE_DECAYS[keras_name]
+    rate = max(low + (high - low) * rate_position, low)
+    steps = steps_under_test(extra)
+    keras_schedule = getattr(KS, keras_name)(lr, decay_steps, rate, staircase=staircase)
+    theirs = keras_values(keras_schedule, steps)
+    ours = build(lr, decay_steps, rate, staircase)(steps)
     exponent = steps / decay_steps
     if staircase:
         exponent = np.floor(exponent)
-    assert_matches("ExponentialDecay", ours, theirs, steps,
-                   np.abs(ours) * exponent * (1.0 + abs(np.log(rate))))
+    assert_matches(keras_name, ours, theirs, steps, bound(ours, exponent, rate))
 
 
 def test_exponential_staircase_is_step():
@@ -156,16 +177,6 @@ def test_polynomial_decay(lr, decay_steps, end_fraction, power, cycle, extra):
     bound = height * (slope + decayed * (2.0 + power + log_term)) + (lr + end_lr) * decayed \
         + end_lr
     assert_matches("PolynomialDecay", ours, theirs, steps, bound)
-
-
-@SETTINGS
-@given(lr=learning_rates, decay_steps=decay_lengths, rate=st.floats(0.0, 10.0),
-       staircase=st.booleans(), extra=far_steps)
-def test_inverse_time_decay(lr, decay_steps, rate, staircase, extra):
-    steps = steps_under_test(extra)
-    theirs = keras_values(KS.InverseTimeDecay(lr, decay_steps, rate, staircase=staircase), steps)
-    ours = lrsched.inverse_time(lr, decay_steps, rate, staircase=staircase)(steps)
-    assert_matches("InverseTimeDecay", ours, theirs, steps, 2.0 * np.abs(ours))
 
 
 @SETTINGS
