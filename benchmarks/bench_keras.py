@@ -5,7 +5,7 @@ The same small model (an MLP on 32 features, batch 64, Adam) trains with
 of the same parameters. Runs alternate between the two (A, B, A, B, ...) so that load on
 the machine hits both alike; each run is ``--steps`` steps of ``model.fit`` after a warm-up
 fit that compiles. Reported: median time per step, the spread (interquartile range), and
-the ratio of medians. Each backend runs in its own process (Keras picks it at import):
+the ratio of medians; under jax also the schedule alone (a jitted loop of LR lookups). Each backend runs in its own process (Keras picks it at import):
 jax with ``jit_compile=True`` (the schedule is traced) and torch (eager, one thread).
 
     python benchmarks/bench_keras.py                 # jax and torch
@@ -66,8 +66,35 @@ def measure(backend: str, repeats: int, steps: int, steps_per_execution: int = 1
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         summary[name] = {"median_us": median * 1e6, "iqr_us": (q3 - q1) * 1e6}
     ours, theirs = (summary[name]["median_us"] for name in variants)
-    return {"backend": backend, "repeats": repeats, "steps": steps, "per_step": summary,
-            "steps_per_execution": steps_per_execution, "ratio": ours / theirs}
+    result = {"backend": backend, "repeats": repeats, "steps": steps, "per_step": summary,
+              "steps_per_execution": steps_per_execution, "ratio": ours / theirs}
+    if backend == "jax":
+        result["schedule_alone"] = schedule_alone({name: make() for name, make in
+                                                   variants.items()}, repeats)
+    return result
+
+
+def schedule_alone(schedules: dict, repeats: int, calls: int = 100_000) -> dict:
+    """ns per LR inside jax.jit: a fori_loop summing schedule(step) over ``calls`` steps."""
+    import jax
+    import numpy as np
+
+    def summed(schedule):
+        def body(step, total):
+            return total + schedule(step)
+
+        return jax.jit(lambda: jax.lax.fori_loop(0, calls, body, np.float32(0.0)))
+
+    compiled = {name: summed(schedule) for name, schedule in schedules.items()}
+    for function in compiled.values():
+        function().block_until_ready()
+    timings = {name: [] for name in compiled}
+    for _ in range(repeats):
+        for name, function in compiled.items():
+            start = time.perf_counter()
+            function().block_until_ready()
+            timings[name].append((time.perf_counter() - start) / calls * 1e9)
+    return {name: float(np.median(values)) for name, values in timings.items()}
 
 
 def report(result: dict) -> None:
@@ -78,6 +105,8 @@ def report(result: dict) -> None:
         print(f"  {name:32s} median {stats['median_us']:8.1f} us/step   "
               f"IQR {stats['iqr_us']:6.1f} us")
     print(f"  ratio KerasSchedule / CosineDecay: {result['ratio']:.3f}")
+    for name, nanoseconds in result.get("schedule_alone", {}).items():
+        print(f"  {name:32s} alone in jax.jit: {nanoseconds:6.2f} ns per LR (median)")
 
 
 def main() -> None:
