@@ -5,8 +5,9 @@ The same small model (an MLP on 32 features, batch 64, Adam) trains with
 of the same parameters. Runs alternate between the two (A, B, A, B, ...) so that load on
 the machine hits both alike; each run is ``--steps`` steps of ``model.fit`` after a warm-up
 fit that compiles. Reported: median time per step, the spread (interquartile range), and
-the ratio of medians; under jax also the schedule alone (a jitted loop of LR lookups). Each backend runs in its own process (Keras picks it at import):
-jax with ``jit_compile=True`` (the schedule is traced) and torch (eager, one thread).
+the ratio of medians; under jax also the schedule alone (a jitted loop of LR lookups).
+Each backend runs in its own process (Keras picks it at import): jax with
+``jit_compile=True`` (the schedule is traced) and torch (eager, one thread).
 
     python benchmarks/bench_keras.py                 # jax and torch
     python benchmarks/bench_keras.py --backend jax --repeats 31 --steps-per-execution 20

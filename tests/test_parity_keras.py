@@ -205,7 +205,8 @@ def keras_cosine_with_warmup(initial_lr, target, warmup_steps, decay_steps, alph
 
 @settings(max_examples=10, deadline=None)
 @given(initial_lr=st.floats(0.0, 1.0), target=learning_rates,
-       warmup_steps=st.integers(1, 1000), decay_steps=st.integers(1, 1000), alpha=st.floats(0.0, 1.0), extra=far_steps)
+       warmup_steps=st.integers(1, 1000), decay_steps=st.integers(1, 1000),
+       alpha=st.floats(0.0, 1.0), extra=far_steps)
 def test_cosine_decay_with_warmup(initial_lr, target, warmup_steps, decay_steps, alpha, extra):
     steps = np.concatenate([np.arange(warmup_steps + decay_steps + 10), extra[:5]]).astype(np.int32)
     keras_schedule = KS.CosineDecay(initial_lr, decay_steps, alpha=alpha, warmup_target=target,
