@@ -98,9 +98,8 @@ class warm_restarts(Schedule):
         decay: factor on the height of each later cycle, in (0, 1].
 
     Torch ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)``; Keras
-    ``CosineDecayRestarts(lr, first_decay_steps, t_mul, m_mul=decay, alpha=a)`` is
-    ``warm_restarts(lr, first_decay_steps, t_mul, min_lr=a * lr, decay=m_mul)``: Keras's
-    code, like this, keeps the floor and decays only the height above it.
+    ``CosineDecayRestarts(first_decay_steps, t_mul, m_mul=decay)`` with ``alpha=0``
+    (Keras also decays its floor ``alpha``; see the migration guide).
 
     >>> import lrsched
     >>> lrsched.warm_restarts(1.0, period=2, period_mult=2)([0, 1, 2, 4, 6])
