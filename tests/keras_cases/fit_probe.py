@@ -1,0 +1,204 @@
+"""Train real Keras models with lrsched schedules and record the learning rates they used.
+
+Run as ``KERAS_BACKEND=jax python tests/keras_cases/fit_probe.py OUT.json`` (Keras picks its
+backend at import, so each backend needs its own process); ``tests/test_adapter_keras.py``
+runs it and checks the recorded numbers against the core. Under jax every fit uses
+``jit_compile=True``, so the schedule runs traced; under torch it runs eagerly.
+
+How the LR an update used is recorded exactly: a bias-free Dense(1) layer with zero weights
+sees one-hot inputs, step k's input being e_k, and the loss is its output. The gradient of
+update k is then e_k, so plain SGD leaves w_k = 0 - lr_k * 1 = -lr_k, bit for bit, and
+touches no other weight: after the fit, -w is the LR of every update.
+
+Only the standard library is imported at module level: pytest's doctest collection imports
+this file in the main test process, which must not pick a Keras backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+
+def main(out_path: str) -> None:
+    import numpy as np
+    import keras
+
+    import lrsched
+    from lrsched.adapters.keras import KerasSchedule, PlateauCallback, ScheduleCallback
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from keras_fit_cases import FIT_CASES, PAST_END_CASE
+
+    backend = keras.backend.backend()
+    traced = backend == "jax"
+
+    def one_hot_fit(learning_rate, steps, start=0, callbacks=()):
+        """The LR of each of ``steps`` SGD updates (from iteration ``start``), as floats."""
+        model = keras.Sequential([keras.Input((steps,)),
+                                  keras.layers.Dense(1, use_bias=False,
+                                                     kernel_initializer="zeros")])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+                      loss=lambda y_true, y_pred: keras.ops.mean(y_pred), jit_compile=traced)
+        if start:
+            model.optimizer.build(model.trainable_variables)
+            model.optimizer.iterations.assign(start)
+        inputs = np.eye(steps, dtype="float32")
+        model.fit(inputs, np.zeros((steps, 1), "float32"), batch_size=1, epochs=1,
+                  shuffle=False, verbose=0, callbacks=list(callbacks))
+        assert model.jit_compile == traced
+        return [float(v) for v in -keras.ops.convert_to_numpy(model.layers[0].kernel)[:, 0]]
+
+    results = {"backend": backend, "traced": traced, "fits": {}, "callback_fits": {}}
+    for name, case in FIT_CASES.items():
+        schedule = KerasSchedule(case.schedule, max_steps=case.max_steps)
+        results["fits"][name] = one_hot_fit(schedule, case.steps, case.start)
+    for name in ("warmup_cosine", "cyclic", "lambda_lr"):
+        case = FIT_CASES[name]
+        results["callback_fits"][name] = one_hot_fit(0.5, case.steps,
+                                                     callbacks=[ScheduleCallback(case.schedule)])
+
+    if traced:
+        # Keras's own staircase next to KerasSchedule of the same schedule, under XLA.
+        keras_own = keras.optimizers.schedules.ExponentialDecay(1.0, 107, 0.5, staircase=True)
+        results["staircase_keras"] = one_hot_fit(keras_own, 110)
+        results["staircase_lrsched"] = one_hot_fit(
+            KerasSchedule(lrsched.step(1.0, step_size=107, gamma=0.5), max_steps=109), 110)
+
+    # Up to max_steps the table serves; one update more must not pass silently.
+    last = PAST_END_CASE.max_steps
+    past_end = KerasSchedule(PAST_END_CASE.schedule, max_steps=last)
+    results["past_end"] = {"within": one_hot_fit(past_end, last + 1)}
+    try:
+        results["past_end"]["beyond"] = one_hot_fit(past_end, last + 2)
+    except ValueError as error:
+        results["past_end"]["error"] = str(error)
+
+    results["errors"] = {}
+    try:
+        one_hot_fit(KerasSchedule(lrsched.constant(0.1)), 4,
+                    callbacks=[ScheduleCallback(lrsched.constant(0.2))])
+    except TypeError as error:
+        results["errors"]["schedule_callback_on_schedule"] = str(error)
+    try:
+        one_hot_fit(0.1, 4, callbacks=[PlateauCallback(lrsched.plateau(0.1), monitor="val_los")])
+    except ValueError as error:
+        results["errors"]["plateau_missing_metric"] = str(error)
+
+    results["resume"] = resume_run(keras, np, lrsched, KerasSchedule, traced)
+    results["plateau"] = plateau_runs(keras, np, lrsched, PlateauCallback, traced)
+
+    with open(out_path, "w") as handle:
+        json.dump(results, handle)
+
+
+def regression_data(np, samples=64):
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(samples, 3)).astype("float32")
+    targets = (inputs @ np.array([[1.0], [-2.0], [0.5]]) + rng.normal(size=(samples, 1)))
+    return inputs, targets.astype("float32")
+
+
+def small_model(keras):
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
+                             keras.layers.Dense(1)])
+
+
+class LearningRateRecorder:
+    """Factory for a callback recording the optimizer's LR before each batch."""
+
+    @staticmethod
+    def make(keras, np):
+        class Recorder(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.lrs, self.steps, self.epoch_lrs, self.batch_losses = [], [], [], []
+
+            def on_train_batch_begin(self, batch, logs=None):
+                optimizer = self.model.optimizer
+                self.steps.append(int(keras.ops.convert_to_numpy(optimizer.iterations)))
+                self.lrs.append(float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.batch_losses.append(float(logs["loss"]))
+
+            def on_epoch_begin(self, epoch, logs=None):
+                optimizer = self.model.optimizer
+                self.epoch_lrs.append(float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+
+        return Recorder()
+
+
+def resume_run(keras, np, lrsched, KerasSchedule, traced):
+    """Train 6 epochs straight, and 3 + save + load_model + 3; return both weight sets."""
+    schedule = lrsched.warmup(lrsched.cosine(0.01, total_steps=40, min_lr=0.001), steps=5)
+    inputs, targets = regression_data(np)
+    keras.utils.set_random_seed(0)
+    initial = small_model(keras).get_weights()
+
+    def compiled():
+        model = small_model(keras)
+        model.set_weights(initial)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=KerasSchedule(schedule)),
+                      loss="mse", jit_compile=traced)
+        return model
+
+    fit = dict(batch_size=8, shuffle=False, verbose=0)
+    straight = compiled()
+    straight.fit(inputs, targets, epochs=6, **fit)
+
+    first = compiled()
+    first.fit(inputs, targets, epochs=3, **fit)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "m.keras")
+        first.save(path)
+        del first
+        loaded = keras.models.load_model(path)  # no custom_objects
+    recorder = LearningRateRecorder.make(keras, np)
+    loaded.fit(inputs, targets, epochs=6, initial_epoch=3, callbacks=[recorder], **fit)
+    restored = loaded.optimizer._learning_rate
+    return {
+        "straight": [w.tolist() for w in straight.get_weights()],
+        "resumed": [w.tolist() for w in loaded.get_weights()],
+        "restored_type": type(restored).__name__,
+        "restored_schedule": repr(getattr(restored, "schedule", None)),
+        "schedule": repr(schedule),
+        "steps": recorder.steps,
+        "lrs": recorder.lrs,
+    }
+
+
+def plateau_runs(keras, np, lrsched, PlateauCallback, traced):
+    """Float-LR SGD driven by PlateauCallback: per epoch on val_loss, per batch on loss."""
+    inputs, targets = regression_data(np)
+    runs = {}
+    settings = {
+        "epoch": (lrsched.plateau(0.05, patience=1, factor=0.5, threshold=0.1), "val_loss",
+                  "epoch"),
+        "step": (lrsched.plateau(lrsched.cosine(0.05, total_steps=40, min_lr=0.005),
+                                 patience=0, factor=0.5, threshold=0.05), "loss", "step"),
+    }
+    for name, (plateau, monitor, interval) in settings.items():
+        keras.utils.set_random_seed(1)
+        model = small_model(keras)
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse",
+                      jit_compile=traced)
+        recorder = LearningRateRecorder.make(keras, np)
+        callback = PlateauCallback(plateau, monitor=monitor, interval=interval)
+        history = model.fit(inputs[:48], targets[:48], validation_data=(inputs[48:], targets[48:]),
+                            epochs=12, batch_size=16, shuffle=False, verbose=0,
+                            callbacks=[callback, recorder])
+        runs[name] = {
+            "plateau": plateau.to_config(),
+            "metrics": ([float(v) for v in history.history[monitor]] if interval == "epoch"
+                        else recorder.batch_losses),
+            "lrs": recorder.epoch_lrs if interval == "epoch" else recorder.lrs,
+            "final_state": callback.state.to_dict(),
+        }
+    return runs
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,124 @@
+"""Schedules the Keras fit tests train with: every family, warmups and sequences.
+
+Shared by ``fit_probe.py`` (which trains under a Keras backend in its own process) and
+``tests/test_adapter_keras.py`` (which checks the recorded LRs against the core). Imports
+only numpy and lrsched, so importing it never picks a Keras backend; ``import_keras`` is
+how the in-process keras tests pick one.
+
+Each case runs ``steps`` optimizer updates starting at ``start`` (the optimizer's iteration
+counter is set there first, to reach far-away steps without training through them). The
+parameters put every tail inside the run: constant tails are clamped, periodic tails wrap,
+and ``max_steps`` cases end exactly on their table's last step.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NamedTuple
+
+import numpy as np
+
+import lrsched
+
+
+def import_keras(preferred_backend: str = "torch"):
+    """Keras for in-process tests: ``preferred_backend`` if no backend is chosen yet.
+
+    Keras reads KERAS_BACKEND once, at import, and defaults to tensorflow, which is not a
+    dependency. The variable is set only for that import and then removed, so other tests
+    and their subprocesses see the environment unchanged. Skips the test module if Keras is
+    not installed.
+    """
+    import pytest
+
+    if "keras" in sys.modules or "KERAS_BACKEND" in os.environ:
+        return pytest.importorskip("keras")
+    os.environ["KERAS_BACKEND"] = preferred_backend
+    try:
+        return pytest.importorskip("keras")
+    finally:
+        del os.environ["KERAS_BACKEND"]
+
+
+def halve_every_20(step):
+    """A user factor for lambda_lr: halves every 20 steps."""
+    return 0.5 ** np.floor(np.asarray(step, dtype=np.float64) / 20.0)
+
+
+def keep_98_percent(step):
+    """A user factor for multiplicative: 0.98 per step."""
+    return np.full(np.shape(step), 0.98)
+
+
+for _function in (halve_every_20, keep_98_percent):
+    try:
+        lrsched.register_function(_function)
+    except ValueError:
+        pass  # this file imported a second time under another module name; the first stays
+
+
+class FitCase(NamedTuple):
+    schedule: lrsched.Schedule
+    steps: int = 64
+    max_steps: int | None = None
+    start: int = 0
+
+    def expected_steps(self) -> np.ndarray:
+        return np.arange(self.start, self.start + self.steps)
+
+
+L = lrsched
+_cosine = L.cosine(0.1, total_steps=30, min_lr=0.001)
+
+FIT_CASES: dict[str, FitCase] = {
+    "constant": FitCase(L.constant(0.05)),
+    "step": FitCase(L.step(0.1, step_size=9, gamma=0.5), max_steps=63),
+    "multistep": FitCase(L.multistep(0.1, [5, 15, 15, 40], gamma=0.5)),
+    "piecewise_constant": FitCase(L.piecewise_constant([10, 40], [0.1, 0.05, 0.01])),
+    "piecewise_linear": FitCase(L.piecewise_linear([0, 10, 45], [0.0, 0.1, 0.01])),
+    "exponential": FitCase(L.exponential(0.1, 0.95), max_steps=63),
+    "exponential_staircase": FitCase(L.exponential(0.1, 0.5, decay_steps=7, staircase=True),
+                                     max_steps=100),
+    "exponential_ramp": FitCase(L.exponential_ramp(1e-5, 0.1, total_steps=50)),
+    "linear": FitCase(L.linear(0.1, 0.01, total_steps=30)),
+    "polynomial": FitCase(L.polynomial(0.1, total_steps=40, end_lr=0.001, power=2.0)),
+    "polynomial_cycle": FitCase(L.polynomial(0.1, 15, end_lr=0.01, power=0.5, cycle=True),
+                                max_steps=63),
+    "inverse_time": FitCase(L.inverse_time(0.1, decay_steps=10, decay_rate=0.5,
+                                           staircase=True), max_steps=80),
+    "inverse_sqrt": FitCase(L.inverse_sqrt(0.1, timescale=20), max_steps=63),
+    "lambda_lr": FitCase(L.lambda_lr(0.1, "halve_every_20"), max_steps=63),
+    "multiplicative": FitCase(L.multiplicative(0.1, "keep_98_percent"), max_steps=63),
+    "cosine": FitCase(_cosine),
+    "cosine_periodic": FitCase(L.cosine(0.1, total_steps=12, periodic=True)),
+    "warm_restarts": FitCase(L.warm_restarts(0.1, period=13, min_lr=0.01)),
+    "warm_restarts_growing": FitCase(L.warm_restarts(0.1, period=5, period_mult=2,
+                                                     decay=0.7), max_steps=63),
+    "wsd": FitCase(L.wsd(0.1, warmup_steps=5, stable_steps=15, decay_steps=30,
+                         decay_shape="1-sqrt")),
+    "cyclic": FitCase(L.cyclic(0.01, 0.1, step_size_up=7, step_size_down=11)),
+    "cyclic_triangular2": FitCase(L.cyclic(0.01, 0.1, step_size_up=6, mode="triangular2"),
+                                  max_steps=63),
+    "one_cycle": FitCase(L.one_cycle(0.1, total_steps=50, three_phase=True)),
+    "cycle_momentum": FitCase(L.one_cycle(0.1, total_steps=50).momentum(0.85, 0.95)),
+    "warmup_cosine": FitCase(L.warmup(_cosine, steps=10)),
+    "warmup_exponential_mode": FitCase(L.warmup(L.constant(0.1), steps=20, start_factor=0.01,
+                                                mode="exponential")),
+    "sequence": FitCase(L.sequence([L.linear(0.0, 0.1, 10), L.constant(0.1), _cosine],
+                                   [10, 25])),
+    "product": FitCase(L.cyclic(0.05, 0.1, step_size_up=5) * L.linear(1.0, 0.1, 40) * 0.5,
+                       max_steps=63),
+    "clip": FitCase(L.cosine(0.1, 40).clip(min_lr=0.02, max_lr=0.08)),
+    "shift": FitCase(_cosine.shift(15)),
+    "per_epoch": FitCase(L.step(0.1, step_size=2, gamma=0.5).per_epoch(8, staircase=True),
+                         max_steps=63),
+    # Far past the tail: constant tails clamp, periodic tails wrap, exactly.
+    "cosine_far": FitCase(_cosine, steps=20, start=1_000_000),
+    "cyclic_far": FitCase(L.cyclic(0.01, 0.1, step_size_up=7, step_size_down=11), steps=40,
+                          start=999_990),
+    "warm_restarts_far": FitCase(L.warm_restarts(0.1, period=13), steps=30, start=2**30),
+}
+
+# Served up to max_steps; one update more must give NaN (traced) or raise (eager).
+PAST_END_CASE = FitCase(L.exponential(0.1, 0.97), steps=20, max_steps=19)
