@@ -11,3 +11,7 @@ from hypothesis import settings
 settings.register_profile("default", deadline=None, max_examples=25)
 settings.register_profile("fuzz", deadline=None, max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Scripts the Keras tests run in their own processes: importing them here (for doctests)
+# would fix the Keras backend for the whole session.
+collect_ignore_glob = ["keras_cases/*", "range_cases/keras_cases.py"]
