@@ -226,3 +226,15 @@ def test_piecewise_linear_never_leaves_its_values_range():
     s = L.piecewise_linear([0.0, 9.0], [2.2250738585072014e-308, 0.0])
     values = s(np.linspace(0.0, 9.0, 10_001))
     assert values.min() >= 0.0
+
+
+def test_plateau_metrics_from_every_framework_match_python_floats():
+    torch = pytest.importorskip("torch")
+    jnp = pytest.importorskip("jax.numpy")
+    floats = [2.0, 1.0, math.nan, -math.inf, -3.0, 1.0, math.inf, 0.5, 0.5, 0.5]
+    wrapped = [torch.tensor(floats[0]), jnp.float32(floats[1]), np.float64(floats[2]),
+               torch.tensor([floats[3]]), jnp.array(floats[4]), np.array(floats[5]),
+               torch.tensor(floats[6], dtype=torch.float64), np.float32(floats[7]),
+               floats[8], torch.tensor(floats[9])]
+    p = L.plateau(0.1, patience=1, threshold_mode="abs", threshold=0.0)
+    assert np.array_equal(p.replay(wrapped), p.replay(floats))
