@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen, function_field, user_function
+from lrsched._base import Schedule, Tail, floor_divmod, frozen, function_field, user_function
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
@@ -97,9 +97,9 @@ class step(Schedule):
         )
 
     def _values(self, t):
-        exponent = np.floor_divide(t, self.step_size)
+        exponent, _ = floor_divmod(t, self.step_size, remainder=False)
         with np.errstate(over="ignore", under="ignore"):
-            values = self.base_lr * np.power(self.gamma, exponent)
+            values = _integer_powers(self.base_lr, self.gamma, exponent)
         return _finite("step", values, t) if self.gamma > 1 else values
 
 
@@ -558,6 +558,9 @@ class multiplicative(Schedule):
             fn=user_function("multiplicative", "fn", self.fn),
         )
 
+    def _elementwise(self):
+        return False  # the running product is built once for the largest step
+
     def _values(self, t):
         whole = np.floor(t)
         last = int(whole.max()) if whole.size else 0
@@ -576,6 +579,25 @@ class multiplicative(Schedule):
             _finite("multiplicative", running, np.arange(last + 1, dtype=np.float64))
         return running[whole.astype(np.intp)]
 
+
+
+def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarray:
+    """``scale * base ** exponent`` for whole exponents >= 0, bit for bit, in ``exponent``.
+
+    pow is the slowest ufunc here (several times np.cos); a decay takes few distinct whole
+    exponents, so when there are fewer than steps, each is computed once and looked up.
+    """
+    if exponent.size > 1:
+        highest = exponent.max()
+        if highest < exponent.size:
+            table = np.power(base, np.arange(highest + 1.0))
+            table *= scale
+            return table.take(exponent.astype(np.intp), out=exponent)
+    # Not in place: numpy's SIMD pow and the libm pow it uses for aliased output differ
+    # in the last bit, and every path must give the same bits.
+    values = np.power(base, exponent)
+    values *= scale
+    return values
 
 
 def _checked_factors(func: str, factors: np.ndarray, t: np.ndarray) -> np.ndarray:
