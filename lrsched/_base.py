@@ -115,6 +115,33 @@ def floor_divmod(t: np.ndarray, divisor: float, *, remainder: bool = True
     return quotient, remainder
 
 
+def pieces(t: np.ndarray, edges: Any, *, side: str) -> list[tuple[int, slice | np.ndarray]]:
+    """Split steps into the pieces ``np.searchsorted(edges, t, side)`` numbers.
+
+    Returns ``(piece, selector)`` for every non-empty piece: slices when t is 1-d and
+    sorted (see ``sorted_pieces``), boolean masks otherwise.
+    """
+    found = sorted_pieces(t, edges, side=side)
+    if found is not None:
+        return found
+    numbered = np.searchsorted(np.asarray(edges, dtype=np.float64), t, side=side)
+    masks = [(piece, numbered == piece) for piece in range(len(edges) + 1)]
+    return [(piece, mask) for piece, mask in masks if mask.any()]
+
+
+def sorted_pieces(t: np.ndarray, edges: Any, *, side: str) -> list[tuple[int, slice]] | None:
+    """``pieces`` as slices when t is 1-d and sorted (a trajectory, or a block of one), else
+    None. Slices are views found with one binary search per edge, so a piecewise formula
+    runs on scalars per piece, with no gather and no scatter."""
+    if t.ndim != 1 or (t.size > 1 and (t[1:] < t[:-1]).any()):
+        return None
+    edges = np.asarray(edges, dtype=np.float64)
+    cuts = np.searchsorted(t, edges, side="left" if side == "right" else "right")
+    bounds = [0, *cuts.tolist(), t.size]
+    return [(piece, slice(start, stop))
+            for piece, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])) if stop > start]
+
+
 def _shorten(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -139,7 +139,7 @@ class multistep(Schedule):
     def _values(self, t):
         passed = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
         with np.errstate(over="ignore", under="ignore"):
-            values = self.base_lr * np.power(self.gamma, passed)
+            values = _integer_powers(self.base_lr, self.gamma, passed)
         return _finite("multistep", values, t) if self.gamma > 1 else values
 
     def tail(self):
@@ -582,7 +582,7 @@ class multiplicative(Schedule):
 
 
 def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarray:
-    """``scale * base ** exponent`` for whole exponents >= 0, bit for bit, in ``exponent``.
+    """``scale * base ** exponent`` for whole exponents >= 0, bit for bit.
 
     pow is the slowest ufunc here (several times np.cos); a decay takes few distinct whole
     exponents, so when there are fewer than steps, each is computed once and looked up.
@@ -592,7 +592,9 @@ def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarr
         if highest < exponent.size:
             table = np.power(base, np.arange(highest + 1.0))
             table *= scale
-            return table.take(exponent.astype(np.intp), out=exponent)
+            if exponent.dtype.kind == "f":
+                return table.take(exponent.astype(np.intp), out=exponent)
+            return table.take(exponent)
     # Not in place: numpy's SIMD pow and the libm pow it uses for aliased output differ
     # in the last bit, and every path must give the same bits.
     values = np.power(base, exponent)

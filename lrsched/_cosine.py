@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, floor_divmod, frozen
+from lrsched._base import Schedule, Tail, floor_divmod, frozen, sorted_pieces
 
 
 def half_cosine(fraction: np.ndarray, high: float, low: float) -> np.ndarray:
@@ -149,15 +149,27 @@ class warm_restarts(Schedule):
             # and the cycle of each step is found among the exact starts S_i.
             cycles = np.arange(float(count))
             starts = self.cycle_starts(cycles)
+            lengths = period * np.power(mult, cycles)
+            with np.errstate(under="ignore"):
+                decays = np.power(self.decay, cycles)
+            in_order = sorted_pieces(t, starts[1:], side="right")
+            if in_order is not None:
+                values = np.empty_like(t)
+                for cycle, where in in_order:
+                    within = t[where] - starts[cycle]
+                    within /= lengths[cycle]
+                    values[where] = half_cosine(within, 1.0, 0.0)
+                    if self.decay != 1.0:
+                        values[where] *= decays[cycle]
+                return self._scaled(values)
             cycle = np.searchsorted(starts, t, side="right")
             cycle -= 1
             within = starts.take(cycle)
             np.subtract(t, within, out=within)
-            within /= (period * np.power(mult, cycles)).take(cycle)
+            within /= lengths.take(cycle)
             values = half_cosine(within, 1.0, 0.0)
             if self.decay != 1.0:
-                with np.errstate(under="ignore"):
-                    values *= np.power(self.decay, cycles).take(cycle)
+                values *= decays.take(cycle)
         return self._scaled(values)
 
     def _shape_by_log(self, t: np.ndarray) -> np.ndarray:
