@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 os.environ["KERAS_BACKEND"] = "jax"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,11 +36,12 @@ def trajectory(job: dict) -> list[dict]:
             ours = family.lrsched(n)
             theirs = family.keras(n)
             candidates = {"lrsched": lambda s=ours: s(steps)}
-            # Stepping is linear in n: beyond loop_limit, the first loop_limit steps give the
-            # per-step cost, compared with lrsched's per-step cost over the whole n.
-            looped = min(n, job["loop_limit"])
+            # Stepping is linear in n: beyond loop_limit, the first steps give the per-step
+            # cost, compared with lrsched's per-step cost over the whole n. Some Keras
+            # schedules take ~0.1 s a step eagerly, so the count also fits a time budget.
+            looped = min(n, job["loop_limit"], _steps_within(theirs, seconds=0.3))
             candidates["keras per step"] = lambda s=theirs: [float(s(i)) for i in range(looped)]
-            vector = keras.ops.arange(n, dtype="float32")
+            vector = keras.ops.arange(min(n, job["vector_limit"]), dtype="float32")
             try:
                 np.asarray(theirs(vector))
             except Exception as error:  # noqa: BLE001 - reported as "not vectorizable"
@@ -47,7 +49,9 @@ def trajectory(job: dict) -> list[dict]:
                              "measure": "keras vector / lrsched", "median": None,
                              "note": f"Keras refuses a vector of steps: {type(error).__name__}"})
             else:
-                candidates["keras vector"] = lambda s=theirs: np.asarray(s(vector))
+                if n <= job["vector_limit"]:
+                    candidates["keras vector"] = lambda s=theirs: np.asarray(s(vector))
+            print(f"  keras n={n:>8} {family.name}", file=sys.stderr, flush=True)
             times = rounds(candidates, repeats=job["repeats"], min_seconds=job["min_seconds"],
                            once=("keras per step",))
             rows.append({"section": "trajectory", "family": family.name, "n": n,
@@ -62,6 +66,16 @@ def trajectory(job: dict) -> list[dict]:
                              **ratio(times, "keras vector", "lrsched"),
                              "note": "Keras computes in float32"})
     return rows
+
+
+def _steps_within(schedule, *, seconds: float) -> int:
+    """How many eager per-step calls of ``schedule`` fit in ``seconds`` (at least 10)."""
+    float(schedule(0))  # the first call traces
+    start = time.perf_counter()
+    for step in range(1, 4):
+        float(schedule(step))
+    per_step = (time.perf_counter() - start) / 3
+    return max(10, int(seconds / per_step))
 
 
 def fit(job: dict) -> list[dict]:

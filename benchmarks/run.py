@@ -37,6 +37,8 @@ class Config:
     min_seconds: float = 0.05
     torch_limit: int = 10**5
     loop_limit: int = 2000
+    # Keras's eager ops on 10^7-step float32 vectors take seconds and gigabytes each call.
+    keras_vector_limit: int = 10**6
     scaling_sizes: list = field(default_factory=lambda: [
         int(round(10 ** (e / 2))) for e in range(6, 15)])
     torch_scaling_limit: int = 10**6
@@ -65,8 +67,11 @@ def keras_job(job: dict, log) -> list[dict]:
     environment = dict(os.environ, KERAS_BACKEND="jax")
     environment.pop("JAX_ENABLE_X64", None)
     completed = subprocess.run([sys.executable, os.path.join(HERE, "_keras_worker.py")],
-                               input=json.dumps(job), capture_output=True, text=True,
-                               env=environment)
+                               input=json.dumps(job), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment)
+    for line in completed.stderr.splitlines():
+        if line.startswith("  keras"):
+            log(line)
     if completed.returncode != 0:
         log(f"  keras {job['job']} failed:\n{completed.stderr[-2000:]}")
         return [{"section": "adapters" if job["job"] == "fit" else "trajectory",
@@ -121,7 +126,8 @@ def main(argv=None) -> int:
         names = [f.name for f in config.families(__import__("_families").FAMILIES)]
         rows += keras_job({"job": "trajectory", "sizes": config.sizes, "families": names,
                            "repeats": config.repeats, "min_seconds": config.min_seconds,
-                           "loop_limit": config.loop_limit}, log)
+                           "loop_limit": config.loop_limit,
+                           "vector_limit": config.keras_vector_limit}, log)
     if "scaling" in sections:
         import _scaling
 

@@ -562,22 +562,23 @@ class multiplicative(Schedule):
         return False  # the running product is built once for the largest step
 
     def _values(self, t):
-        whole = np.floor(t)
-        last = int(whole.max()) if whole.size else 0
+        last = int(t.max()) if t.size else 0  # floor of the largest step (t >= 0)
         if last > MULTIPLICATIVE_MAX_STEPS:
             raise ValueError(
                 f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are supported "
                 f"(the product is materialised), got step {last}"
             )
-        factors = np.empty(last + 1, dtype=np.float64)
-        factors[0] = self.base_lr
+        running = np.empty(last + 1, dtype=np.float64)
+        running[0] = self.base_lr
         ks = np.arange(1, last + 1, dtype=np.float64)
-        factors[1:] = _checked_factors("multiplicative", apply_user_function(self.fn, ks), ks)
+        running[1:] = _checked_factors("multiplicative", apply_user_function(self.fn, ks), ks)
+        del ks
         with np.errstate(over="ignore", under="ignore"):
-            running = np.cumprod(factors)
+            np.cumprod(running, out=running)
         if not np.isfinite(running[-1]):
             _finite("multiplicative", running, np.arange(last + 1, dtype=np.float64))
-        return running[whole.astype(np.intp)]
+        # Truncation is the floor for steps >= 0.
+        return running.take(t.astype(np.intp))
 
 
 
@@ -603,8 +604,9 @@ def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarr
 
 
 def _checked_factors(func: str, factors: np.ndarray, t: np.ndarray) -> np.ndarray:
-    bad = ~(np.isfinite(factors) & (factors >= 0))
-    if bad.any():
+    # NaN fails both comparisons, so two reductions catch negative, NaN and inf factors.
+    if factors.size and not (factors.min() >= 0 and factors.max() < math.inf):
+        bad = ~(np.isfinite(factors) & (factors >= 0))
         where = np.argwhere(bad)[0]
         raise ValueError(
             f"{func}(): fn must return finite factors >= 0, got {factors[tuple(where)]!r} "
