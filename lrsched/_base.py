@@ -19,6 +19,10 @@ from lrsched import _registry
 
 _FUNCTION = {"function": True}
 
+# Steps per block when a large array is evaluated (see Schedule.__call__): 2**15 float64
+# steps are 256 KiB, so a formula's few temporaries fit in a core's L2 cache.
+BLOCK = 2**15
+
 
 def function_field(default: Any = dataclasses.MISSING) -> Any:
     """A dataclass field holding a user function (stored in configs by registered name)."""
@@ -40,8 +44,12 @@ def _bad_step(value: Any) -> ValueError:
     return ValueError(f"step must be a finite number >= 0, got {value!r}")
 
 
-def as_steps(step: Any) -> tuple[np.ndarray, bool]:
-    """Validate steps; return them as a float64 array and whether the input was a scalar."""
+def as_steps(step: Any, *, convert: bool = True) -> tuple[np.ndarray, bool]:
+    """Validate steps; return them as a float64 array and whether the input was a scalar.
+
+    ``convert=False`` leaves a validated integer array in its own dtype (for blockwise
+    conversion); scalars are always float64.
+    """
     kind = type(step)
     if kind is int or kind is float:
         # The scalar fast path: adapters call with one Python number per optimizer step.
@@ -63,11 +71,12 @@ def as_steps(step: Any) -> tuple[np.ndarray, bool]:
             f"step must be a number or an array of real numbers, got dtype {array.dtype} "
             f"({_shorten(step)})"
         )
-    steps = array.astype(np.float64, copy=False)
+    steps = array.astype(np.float64, copy=False) if convert or array.ndim == 0 else array
     if steps.size:
         lowest, highest = steps.min(), steps.max()
         # NaN fails both comparisons, so two reductions catch negative, NaN and inf steps.
         if not (lowest >= 0.0 and highest < math.inf):
+            steps = steps.astype(np.float64, copy=False)
             bad = ~((steps >= 0.0) & (steps < math.inf))
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
@@ -77,6 +86,63 @@ def as_steps(step: Any) -> tuple[np.ndarray, bool]:
         # Formulas work in place on arrays; a numpy 0-d result would be an immutable scalar.
         return steps.reshape(1), True
     return steps, False
+
+
+def floor_divmod(t: np.ndarray, divisor: float, *, remainder: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(np.floor_divide(t, divisor), np.fmod(t, divisor))`` for steps t >= 0, bit for bit.
+
+    About three times faster than the two ufuncs (which each run a slow fmod). For a whole
+    divisor and steps below 2**52 every product ``q * divisor`` is exact and the correctly
+    rounded ``t / divisor`` can only overshoot the floor, by one; the remainder is then
+    ``t - q * divisor`` exactly, which is what fmod returns. Otherwise the ufuncs are used.
+    ``remainder=False`` returns ``(quotient, None)`` with one temporary array fewer.
+    """
+    if not (float(divisor).is_integer() and t.size and t.max() + divisor < 2.0**52):
+        return np.floor_divide(t, divisor), np.fmod(t, divisor) if remainder else None
+    quotient = np.divide(t, divisor)
+    np.floor(quotient, out=quotient)
+    rest = np.multiply(quotient, divisor)
+    np.subtract(t, rest, out=rest)
+    if not remainder:
+        # rest is in (-divisor, divisor), so floor(rest / divisor) is -1 exactly where the
+        # quotient overshot and 0 elsewhere.
+        rest /= divisor
+        np.floor(rest, out=rest)
+        quotient += rest
+        return quotient, None
+    remainder = rest
+    overshot = remainder < 0.0
+    np.subtract(quotient, 1.0, out=quotient, where=overshot)
+    np.add(remainder, divisor, out=remainder, where=overshot)
+    return quotient, remainder
+
+
+def pieces(t: np.ndarray, edges: Any, *, side: str) -> list[tuple[int, slice | np.ndarray]]:
+    """Split steps into the pieces ``np.searchsorted(edges, t, side)`` numbers.
+
+    Returns ``(piece, selector)`` for every non-empty piece: slices when t is 1-d and
+    sorted (see ``sorted_pieces``), boolean masks otherwise.
+    """
+    found = sorted_pieces(t, edges, side=side)
+    if found is not None:
+        return found
+    numbered = np.searchsorted(np.asarray(edges, dtype=np.float64), t, side=side)
+    masks = [(piece, numbered == piece) for piece in range(len(edges) + 1)]
+    return [(piece, mask) for piece, mask in masks if mask.any()]
+
+
+def sorted_pieces(t: np.ndarray, edges: Any, *, side: str) -> list[tuple[int, slice]] | None:
+    """``pieces`` as slices when t is 1-d and sorted (a trajectory, or a block of one), else
+    None. Slices are views found with one binary search per edge, so a piecewise formula
+    runs on scalars per piece, with no gather and no scatter."""
+    if t.ndim != 1 or (t.size > 1 and (t[1:] < t[:-1]).any()):
+        return None
+    edges = np.asarray(edges, dtype=np.float64)
+    cuts = np.searchsorted(t, edges, side="left" if side == "right" else "right")
+    bounds = [0, *cuts.tolist(), t.size]
+    return [(piece, slice(start, stop))
+            for piece, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])) if stop > start]
 
 
 def _shorten(value: Any, limit: int = 60) -> str:
@@ -173,11 +239,28 @@ class Schedule(ValueObject):
     __slots__ = ()
 
     def __call__(self, step: Any) -> float | np.ndarray:
-        steps, scalar = as_steps(step)
-        values = self._values(steps)
+        steps, scalar = as_steps(step, convert=False)
         if scalar:
-            return float(values[0])
+            return float(self._values(steps)[0])
+        if steps.size <= BLOCK or not self._elementwise():
+            return self._values(steps.astype(np.float64, copy=False))
+        # Block by block, a formula's temporaries stay in cache and peak memory stays near
+        # the output array, however many passes the formula makes.
+        values = np.empty(steps.shape)
+        flat_steps, flat_values = steps.reshape(-1), values.reshape(-1)
+        for start in range(0, flat_steps.size, BLOCK):
+            block = flat_steps[start:start + BLOCK].astype(np.float64, copy=False)
+            flat_values[start:start + BLOCK] = self._values(block)
         return values
+
+    def _elementwise(self) -> bool:
+        """Whether each value depends on its own step only, so arrays may go in blocks."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, Schedule) and not item._elementwise():
+                    return False
+        return True
 
     def _values(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen, function_field, user_function
+from lrsched._base import Schedule, Tail, floor_divmod, frozen, function_field, user_function
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
@@ -97,9 +97,9 @@ class step(Schedule):
         )
 
     def _values(self, t):
-        exponent = np.floor_divide(t, self.step_size)
+        exponent, _ = floor_divmod(t, self.step_size, remainder=False)
         with np.errstate(over="ignore", under="ignore"):
-            values = self.base_lr * np.power(self.gamma, exponent)
+            values = _integer_powers(self.base_lr, self.gamma, exponent)
         return _finite("step", values, t) if self.gamma > 1 else values
 
 
@@ -139,7 +139,7 @@ class multistep(Schedule):
     def _values(self, t):
         passed = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
         with np.errstate(over="ignore", under="ignore"):
-            values = self.base_lr * np.power(self.gamma, passed)
+            values = _integer_powers(self.base_lr, self.gamma, passed)
         return _finite("multistep", values, t) if self.gamma > 1 else values
 
     def tail(self):
@@ -571,29 +571,55 @@ class multiplicative(Schedule):
             fn=user_function("multiplicative", "fn", self.fn),
         )
 
+    def _elementwise(self):
+        return False  # the running product is built once for the largest step
+
     def _values(self, t):
-        whole = np.floor(t)
-        last = int(whole.max()) if whole.size else 0
+        last = int(t.max()) if t.size else 0  # floor of the largest step (t >= 0)
         if last > MULTIPLICATIVE_MAX_STEPS:
             raise ValueError(
                 f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are supported "
                 f"(the product is materialised), got step {last}"
             )
-        factors = np.empty(last + 1, dtype=np.float64)
-        factors[0] = self.base_lr
+        running = np.empty(last + 1, dtype=np.float64)
+        running[0] = self.base_lr
         ks = np.arange(1, last + 1, dtype=np.float64)
-        factors[1:] = _checked_factors("multiplicative", apply_user_function(self.fn, ks), ks)
+        running[1:] = _checked_factors("multiplicative", apply_user_function(self.fn, ks), ks)
+        del ks
         with np.errstate(over="ignore", under="ignore"):
-            running = np.cumprod(factors)
+            np.cumprod(running, out=running)
         if not np.isfinite(running[-1]):
             _finite("multiplicative", running, np.arange(last + 1, dtype=np.float64))
-        return running[whole.astype(np.intp)]
+        # Truncation is the floor for steps >= 0.
+        return running.take(t.astype(np.intp))
 
+
+
+def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarray:
+    """``scale * base ** exponent`` for whole exponents >= 0, bit for bit.
+
+    pow is the slowest ufunc here (several times np.cos); a decay takes few distinct whole
+    exponents, so when there are fewer than steps, each is computed once and looked up.
+    """
+    if exponent.size > 1:
+        highest = exponent.max()
+        if highest < exponent.size:
+            table = np.power(base, np.arange(highest + 1.0))
+            table *= scale
+            if exponent.dtype.kind == "f":
+                return table.take(exponent.astype(np.intp), out=exponent)
+            return table.take(exponent)
+    # Not in place: numpy's SIMD pow and the libm pow it uses for aliased output differ
+    # in the last bit, and every path must give the same bits.
+    values = np.power(base, exponent)
+    values *= scale
+    return values
 
 
 def _checked_factors(func: str, factors: np.ndarray, t: np.ndarray) -> np.ndarray:
-    bad = ~(np.isfinite(factors) & (factors >= 0))
-    if bad.any():
+    # NaN fails both comparisons, so two reductions catch negative, NaN and inf factors.
+    if factors.size and not (factors.min() >= 0 and factors.max() < math.inf):
+        bad = ~(np.isfinite(factors) & (factors >= 0))
         where = np.argwhere(bad)[0]
         raise ValueError(
             f"{func}(): fn must return finite factors >= 0, got {factors[tuple(where)]!r} "

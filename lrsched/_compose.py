@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen
+from lrsched._base import Schedule, Tail, frozen, pieces
 
 
 def _at_least(exact: Fraction) -> float:
@@ -54,12 +54,9 @@ class sequence(Schedule):
 
     def _values(self, t):
         starts = (0.0,) + self.boundaries
-        piece = np.searchsorted(np.asarray(self.boundaries, dtype=np.float64), t, side="right")
         values = np.empty_like(t)
-        for index, (schedule, start) in enumerate(zip(self.schedules, starts)):
-            mask = piece == index
-            if mask.any():
-                values[mask] = schedule._values(t[mask] - start)
+        for index, where in pieces(t, self.boundaries, side="right"):
+            values[where] = self.schedules[index]._values(t[where] - starts[index])
         return values
 
     def tail(self):
@@ -138,14 +135,13 @@ class warmup(Schedule):
         return np.full_like(progress, start)
 
     def _values(self, t):
-        warming = t < self.steps
         values = np.empty_like(t)
-        if warming.any():
-            peak = self.schedule._values(np.zeros(1))[0]
-            values[warming] = peak * self._ramp(t[warming])
-        after = ~warming
-        if after.any():
-            values[after] = self.schedule._values(t[after] - self.steps)
+        for piece, where in pieces(t, [self.steps], side="right"):
+            if piece == 0:
+                peak = self.schedule._values(np.zeros(1))[0]
+                values[where] = peak * self._ramp(t[where])
+            else:
+                values[where] = self.schedule._values(t[where] - self.steps)
         return values
 
     def tail(self):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen
+from lrsched._base import Schedule, Tail, floor_divmod, frozen, sorted_pieces
 
 
 def half_cosine(fraction: np.ndarray, high, low) -> np.ndarray:
@@ -164,29 +164,62 @@ class warm_restarts(Schedule):
     def _values(self, t):
         period, mult = self.period, self.period_mult
         if mult == 1:
-            cycle = np.floor_divide(t, period)
-            within = np.fmod(t, period)
-            length = period
-        elif self._whole():
-            # S_i from exact integers: the float formula rounds m**i - 1 once m**i passes
-            # 2**53 (period 1, mult 10 put the restart at S_16 a fraction too late).
-            starts = _whole_cycle_starts(period, mult)
-            index = np.searchsorted(starts, t, side="right") - 1
-            cycle = index.astype(np.float64)
-            within = t - starts[index]
-            length = period * np.power(float(mult), cycle)
+            cycle, within = floor_divmod(t, period)
+            within /= period
+            values = half_cosine(within, 1.0, 0.0)
+            if self.decay != 1.0:
+                with np.errstate(under="ignore"):
+                    values *= np.power(self.decay, cycle)
         else:
-            cycle = np.floor(np.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
-            # The log may land one cycle off at exact restarts; fix it against S_i.
-            cycle -= t < self.cycle_starts(cycle)
-            cycle += t >= self.cycle_starts(cycle + 1.0)
-            within = t - self.cycle_starts(cycle)
-            length = period * np.power(mult, cycle)
-        fraction = within / length
-        values = half_cosine(fraction, 1.0, 0.0)
+            highest = float(t.max()) if t.size else 0.0
+            count = math.floor(math.log1p(highest * ((mult - 1.0) / period)) / math.log(mult)) + 3
+            if count > max(t.size, 4096):
+                return self._scaled(self._shape_by_log(t))
+            # Cycle lengths grow geometrically, so few cycles cover any run: S_i, T_i and
+            # decay**i are computed once per cycle (the same pow calls, so the same bits),
+            # and the cycle of each step is found among the exact starts S_i.
+            cycles = np.arange(float(count))
+            starts = self.cycle_starts(cycles)
+            lengths = period * np.power(mult, cycles)
+            with np.errstate(under="ignore"):
+                decays = np.power(self.decay, cycles)
+            in_order = sorted_pieces(t, starts[1:], side="right")
+            if in_order is not None:
+                values = np.empty_like(t)
+                for cycle, where in in_order:
+                    within = t[where] - starts[cycle]
+                    within /= lengths[cycle]
+                    values[where] = half_cosine(within, 1.0, 0.0)
+                    if self.decay != 1.0:
+                        values[where] *= decays[cycle]
+                return self._scaled(values)
+            cycle = np.searchsorted(starts, t, side="right")
+            cycle -= 1
+            within = starts.take(cycle)
+            np.subtract(t, within, out=within)
+            within /= lengths.take(cycle)
+            values = half_cosine(within, 1.0, 0.0)
+            if self.decay != 1.0:
+                values *= decays.take(cycle)
+        return self._scaled(values)
+
+    def _shape_by_log(self, t: np.ndarray) -> np.ndarray:
+        """decay**i (1 + cos(pi t_i / T_i)) / 2 with the cycle from a logarithm, corrected
+        against S_i (for runs of very many cycles, where a table would be large)."""
+        period, mult = self.period, self.period_mult
+        cycle = np.floor(np.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
+        # The log may land one cycle off at exact restarts; fix it against S_i.
+        cycle -= t < self.cycle_starts(cycle)
+        cycle += t >= self.cycle_starts(cycle + 1.0)
+        within = t - self.cycle_starts(cycle)
+        within /= period * np.power(mult, cycle)
+        values = half_cosine(within, 1.0, 0.0)
         if self.decay != 1.0:
             with np.errstate(under="ignore"):
                 values *= np.power(self.decay, cycle)
+        return values
+
+    def _scaled(self, values: np.ndarray) -> np.ndarray:
         values *= self.base_lr - self.min_lr
         values += self.min_lr
         return values

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import math
+from typing import Any, Callable
 
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen, function_field, user_function
+from lrsched._base import (Schedule, Tail, floor_divmod, frozen, function_field, pieces,
+                           user_function)
 from lrsched._basic import apply_user_function
-from lrsched._cosine import half_cosine
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -80,16 +81,20 @@ class cyclic(Schedule):
         length = up + down
         ratio = up / length
         # fmod is exact, so the position in the cycle stays right for steps up to 2**53.
-        position = np.fmod(t, length)
-        cycle = (t - position) / length + 1.0
+        _, position = floor_divmod(t, length)
+        plain = self.scale_fn is None and self.mode == "triangular"
+        # The cycle number only feeds the scale; the plain triangle does without it.
+        cycle = None if plain else (t - position) / length + 1.0
         position /= length
         rising = position <= ratio
         shape = np.empty_like(position)
         np.divide(position, ratio, out=shape, where=rising)
         if ratio < 1.0:
-            falling = ~rising
-            np.divide(position - 1.0, ratio - 1.0, out=shape, where=falling)
-        shape *= self._scale(t, cycle)
+            falling = np.logical_not(rising, out=rising)
+            np.subtract(position, 1.0, out=shape, where=falling)
+            np.divide(shape, ratio - 1.0, out=shape, where=falling)
+        if not plain:
+            shape *= self._scale(t, cycle)
         return shape
 
     def _scale(self, t: np.ndarray, cycle: np.ndarray) -> np.ndarray | float:
@@ -200,19 +205,31 @@ class one_cycle(Schedule):
         ends = np.asarray(self._phase_ends())
         starts = np.concatenate([[0.0], ends[:-1]])
         # The first phase whose end is >= t; steps past every end stay in the last phase.
-        clipped = np.minimum(t, ends[-1])
-        phase = np.searchsorted(ends[:-1], clipped, side="left")
+        progress = np.minimum(t, ends[-1])
+        phases = pieces(progress, ends[:-1], side="left")
         spans = ends - starts
-        safe_spans = np.where(spans > 0, spans, 1.0)
-        progress = clipped - starts[phase]
-        progress /= safe_spans[phase]
-        # A zero-length first phase (pct_start * T == 1) is already over at step 0.
-        progress[spans[phase] <= 0] = 1.0
-        begin = np.asarray(levels[:-1])[phase]
-        end = np.asarray(levels[1:])[phase]
+        for phase, where in phases:
+            part, where = _part(progress, where)
+            if spans[phase] > 0:
+                np.subtract(part, starts[phase], out=part, where=where)
+                np.divide(part, spans[phase], out=part, where=where)
+            else:
+                # A zero-length first phase (pct_start * T == 1) is already over at step 0.
+                np.copyto(part, 1.0, where=where)
         if self.anneal == "cos":
-            return half_cosine(progress, begin, end)
-        return (end - begin) * progress + begin
+            progress *= math.pi
+            np.cos(progress, out=progress)
+            progress += 1.0
+        for phase, where in phases:
+            part, where = _part(progress, where)
+            begin, end = levels[phase], levels[phase + 1]
+            if self.anneal == "cos":
+                np.multiply(part, (begin - end) / 2.0, out=part, where=where)
+                np.add(part, end, out=part, where=where)
+            else:
+                np.multiply(part, end - begin, out=part, where=where)
+                np.add(part, begin, out=part, where=where)
+        return progress
 
     def _values(self, t):
         return self._through(t, self._levels())
@@ -230,6 +247,13 @@ class one_cycle(Schedule):
 
     def tail(self):
         return Tail(float(self.total_steps - 1))
+
+
+def _part(values: np.ndarray, where: slice | np.ndarray) -> tuple[np.ndarray, Any]:
+    """What in-place ufuncs take for one piece: a view (slice), or the array and a mask."""
+    if isinstance(where, slice):
+        return values[where], True
+    return values, where
 
 
 @frozen
