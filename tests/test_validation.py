@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from bad_calls import assert_refused, table
 
 import lrsched as L
 
@@ -281,13 +282,9 @@ BAD_CALLS = [
 ]
 
 
-@pytest.mark.parametrize("call, error, message", BAD_CALLS,
-                         ids=[str(i) for i in range(len(BAD_CALLS))])
+@table(BAD_CALLS)
 def test_bad_call_raises_with_pinned_message(call, error, message):
-    with pytest.raises(error) as raised:
-        call()
-    if message is not None:
-        assert str(raised.value) == message
+    assert_refused(call, error, message)
 
 
 def test_unregistered_function_name_lists_the_registered_ones():

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from bad_calls import assert_refused, table
 
 import lrsched as L
 
@@ -107,13 +108,9 @@ BAD_CALLS = [
 ]
 
 
-@pytest.mark.parametrize("call, error, message", BAD_CALLS,
-                         ids=[str(i) for i in range(len(BAD_CALLS))])
+@table(BAD_CALLS)
 def test_bad_call_raises_with_pinned_message(call, error, message):
-    with pytest.raises(error) as raised:
-        call()
-    if message is not None:
-        assert str(raised.value) == message
+    assert_refused(call, error, message)
 
 
 @pytest.mark.parametrize("args, message", [
