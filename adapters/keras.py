@@ -108,6 +108,20 @@ def _table_layout(func: str, schedule: lrsched.Schedule,
     return max_steps + 1, None, True
 
 
+def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
+    """``value`` if it is an lrsched schedule; the two near misses get advice."""
+    if isinstance(value, lrsched.plateau):
+        raise TypeError(
+            f"{func}(): schedule must be an lrsched schedule of the step; a plateau depends "
+            "on a metric, use PlateauCallback(plateau, monitor=...) with a float learning "
+            f"rate instead, got {value!r}"
+        )
+    if isinstance(value, KerasSchedule):
+        check.fail(func, "schedule", "an lrsched schedule (pass keras_schedule.schedule, the "
+                   "lrsched schedule it wraps)", value, TypeError)
+    return check.schedule(func, "schedule", value)
+
+
 def _is_traced(value: Any) -> bool:
     """Whether ``value`` is symbolic (inside jax.jit, tf.function or torch.compile)."""
     backend = keras.backend.backend()
@@ -162,13 +176,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, schedule: lrsched.Schedule, max_steps: int | None = None):
         super().__init__()
-        if isinstance(schedule, lrsched.plateau):
-            raise TypeError(
-                "KerasSchedule(): schedule must be an lrsched schedule of the step; a "
-                "plateau depends on a metric, use PlateauCallback(plateau, monitor=...) "
-                f"with a float learning rate instead, got {schedule!r}"
-            )
-        check.schedule("KerasSchedule", "schedule", schedule)
+        _step_schedule("KerasSchedule", schedule)
         if max_steps is not None:
             max_steps = check.integer("KerasSchedule", "max_steps", max_steps, minimum=0)
         self.schedule = schedule
@@ -209,17 +217,22 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if isinstance(step, numbers.Integral) and not isinstance(step, (bool, np.bool_)):
             return keras.ops.convert_to_tensor(self._table_numpy[self._host_index(int(step))])
         value = step.value if isinstance(step, keras.Variable) else step
-        dtype = keras.backend.standardize_dtype(getattr(value, "dtype", type(value)))
+        try:
+            dtype = keras.backend.standardize_dtype(getattr(value, "dtype", type(value)))
+        except ValueError:  # None, or an object Keras has no dtype for
+            dtype = type(value).__name__
         if "int" not in dtype:
             raise TypeError(
                 "KerasSchedule: step must be an integer (Keras passes optimizer.iterations); "
                 f"got {step!r} of dtype {dtype}; for fractional steps call the lrsched "
                 "schedule itself"
             )
-        if self._nan_past_end and not _is_traced(value):
-            # Eager code can fail with a message; traced code gets the NaN entry.
+        if not _is_traced(value):
+            # Eager code can fail with a message; traced code gets the NaN entry past the
+            # end (and Keras's iteration counter is never negative).
             steps = np.asarray(keras.ops.convert_to_numpy(value))
             if steps.size:
+                self._host_index(int(steps.min()))
                 self._host_index(int(steps.max()))
         return keras.ops.take(self._table, self._index(value))
 
@@ -229,14 +242,27 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     @classmethod
     def from_config(cls, config: dict) -> KerasSchedule:
-        """Rebuild from ``get_config()``; the schedule comes from ``lrsched.from_config``."""
+        """Rebuild from ``get_config()``; the schedule comes from ``lrsched.from_config``.
+
+        Raises:
+            ValueError: the config is not ``get_config()``'s shape, or the schedule in it
+                cannot be rebuilt (unknown family, bad parameter, unknown key, a function
+                that is not registered); the message says which. A ValueError, so that
+                ``keras.models.load_model`` shows it unchanged.
+        """
         if not isinstance(config, dict) or "schedule" not in config \
                 or set(config) - {"schedule", "max_steps"}:
             raise ValueError(
                 "KerasSchedule.from_config(): config must be a dict with keys 'schedule' "
                 f"and 'max_steps', got {config!r}"
             )
-        return cls(lrsched.from_config(config["schedule"]), max_steps=config.get("max_steps"))
+        try:
+            return cls(lrsched.from_config(config["schedule"]),
+                       max_steps=config.get("max_steps"))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"KerasSchedule.from_config(): cannot rebuild the saved schedule: {error}"
+            ) from error
 
     def __repr__(self) -> str:
         limit = "" if self.max_steps is None else f", max_steps={self.max_steps}"
@@ -300,7 +326,7 @@ class ScheduleCallback(keras.callbacks.Callback):
 
     def __init__(self, schedule: lrsched.Schedule, interval: str = "step"):
         super().__init__()
-        self.schedule = check.schedule("ScheduleCallback", "schedule", schedule)
+        self.schedule = _step_schedule("ScheduleCallback", schedule)
         self.interval = check.choice("ScheduleCallback", "interval", interval, _INTERVALS)
 
     def __repr__(self) -> str:
@@ -384,12 +410,16 @@ class PlateauCallback(keras.callbacks.Callback):
                  interval: str = "epoch", state: lrsched.PlateauState | None = None):
         super().__init__()
         if not isinstance(plateau, lrsched.plateau):
-            check.fail("PlateauCallback", "plateau", "an lrsched.plateau", plateau, TypeError)
+            advice = (" (a schedule of the step goes in KerasSchedule or ScheduleCallback)"
+                      if isinstance(plateau, (lrsched.Schedule, KerasSchedule)) else "")
+            check.fail("PlateauCallback", "plateau", "an lrsched.plateau" + advice, plateau,
+                       TypeError)
         if not isinstance(monitor, str) or not monitor:
             check.fail("PlateauCallback", "monitor", "a metric name (a non-empty str)",
                        monitor, TypeError)
         if state is not None and not isinstance(state, lrsched.PlateauState):
-            check.fail("PlateauCallback", "state", "a PlateauState or None", state, TypeError)
+            check.fail("PlateauCallback", "state", "a PlateauState or None (a saved dict goes "
+                       "through plateau.state_from_dict(d))", state, TypeError)
         self.plateau = plateau
         self.monitor = monitor
         self.interval = check.choice("PlateauCallback", "interval", interval, _INTERVALS)
@@ -410,7 +440,13 @@ class PlateauCallback(keras.callbacks.Callback):
                 f"PlateauCallback: monitor={self.monitor!r} is not in the logs; logged "
                 f"metrics: {sorted(logs)} (val_* metrics need validation data, every epoch)"
             )
-        self.state = self.plateau.update(self.state, float(logs[self.monitor]))
+        value = logs[self.monitor]
+        try:
+            metric = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"PlateauCallback: monitor={self.monitor!r} must log a number, "
+                            f"got {value!r}") from None
+        self.state = self.plateau.update(self.state, metric)
         self._apply()
 
     def on_train_begin(self, logs=None):

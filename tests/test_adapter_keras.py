@@ -27,10 +27,12 @@ from hypothesis import strategies as st
 import lrsched
 from lrsched._registry import FAMILIES
 
+from bad_calls import assert_refused, table
+
 CASES_DIR = Path(__file__).parent / "keras_cases"
 if str(CASES_DIR) not in sys.path:
     sys.path.insert(0, str(CASES_DIR))
-from keras_fit_cases import FIT_CASES, PAST_END_CASE, import_keras  # noqa: E402
+from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE, import_keras  # noqa: E402,E501
 
 BACKENDS = ("jax", "torch")
 PROBE_TIMEOUT = 600
@@ -142,29 +144,325 @@ def test_fractional_period_needs_max_steps(adapter):
     assert float(bounded(20)) == np.float32(restarts(20))
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda a: a.KerasSchedule(lrsched.exponential(0.1, 0.9)), ValueError,
-     r"max_steps is required for exponential\(base_lr=0.1, gamma=0.9\): it never becomes"),
-    (lambda a: a.KerasSchedule(0.1), TypeError, r"schedule must be an lrsched schedule, got 0.1"),
-    (lambda a: a.KerasSchedule(lrsched.plateau(0.1)), TypeError, "use PlateauCallback"),
-    (lambda a: a.KerasSchedule(lrsched.cosine(0.1, 10), max_steps=-1), ValueError,
-     r"KerasSchedule\(\): max_steps must be an integer >= 0, got -1"),
-    (lambda a: a.KerasSchedule(lrsched.exponential(0.1, 0.9), max_steps=10**9), ValueError,
-     "max_steps must be at most"),
-    (lambda a: a.KerasSchedule(lrsched.cosine(0.1, 10))(np.float32(1.5)), TypeError,
-     "step must be an integer"),
-    (lambda a: a.KerasSchedule.from_config({"schedule": {}, "extra": 1}), ValueError,
-     "config must be a dict with keys"),
-    (lambda a: a.ScheduleCallback(lrsched.constant(0.1), interval="batch"), ValueError,
-     r"ScheduleCallback\(\): interval must be one of 'step', 'epoch', got 'batch'"),
-    (lambda a: a.ScheduleCallback(0.1), TypeError, "schedule must be an lrsched schedule"),
-    (lambda a: a.PlateauCallback(lrsched.cosine(0.1, 10)), TypeError,
-     r"PlateauCallback\(\): plateau must be an lrsched.plateau"),
-    (lambda a: a.PlateauCallback(lrsched.plateau(0.1), monitor=""), TypeError, "monitor must be"),
-])
-def test_bad_arguments(adapter, call, error, message):
-    with pytest.raises(error, match=message):
-        call(adapter)
+# ---- bad calls, exact messages ------------------------------------------------------------
+
+def _model(learning_rate=0.1, compiled=True):
+    """A small built model for the callbacks and the range test (Keras already imported)."""
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    if compiled:
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mse")
+    return model
+
+
+def _attached(callback, compiled=True, learning_rate=0.1):
+    callback.set_model(_model(learning_rate, compiled))
+    return callback
+
+
+X = np.ones((8, 2), "float32")
+Y = np.ones((8, 1), "float32")
+COSINE = lrsched.cosine(0.1, 10)
+EXPONENTIAL = lrsched.exponential(0.1, 0.9)
+PLATEAU = lrsched.plateau(0.1)
+INTEGER_STEP = ("KerasSchedule: step must be an integer (Keras passes optimizer.iterations); "
+                "got {} of dtype {}; for fractional steps call the lrsched schedule itself")
+PLATEAU_AS_SCHEDULE = (
+    "{}(): schedule must be an lrsched schedule of the step; a plateau depends on a metric, "
+    "use PlateauCallback(plateau, monitor=...) with a float learning rate instead, "
+    "got plateau(base=0.1)")
+WRAPPED = ("{}(): schedule must be an lrsched schedule (pass keras_schedule.schedule, the "
+           "lrsched schedule it wraps), got KerasSchedule(cosine(base_lr=0.1, total_steps=10))")
+SCHEDULE_AS_PLATEAU = ("PlateauCallback(): plateau must be an lrsched.plateau (a schedule of "
+                       "the step goes in KerasSchedule or ScheduleCallback), got {}")
+REBUILD = "KerasSchedule.from_config(): cannot rebuild the saved schedule: "
+CONFIG_SHAPE = ("KerasSchedule.from_config(): config must be a dict with keys 'schedule' and "
+                "'max_steps', got {}")
+NO_OPTIMIZER = "{}: the model has no optimizer; call model.compile(optimizer=...) before fit"
+MONITOR = "PlateauCallback(): monitor must be a metric name (a non-empty str), got {}"
+INTERVAL = "{}(): interval must be one of 'step', 'epoch', got {}"
+MAX_STEPS = "KerasSchedule(): max_steps must be an integer >= 0, got {}"
+
+BAD_CALLS = [
+    # KerasSchedule(schedule): not a schedule, or the wrong kind
+    (lambda a: a.KerasSchedule(0.1), TypeError,
+     "KerasSchedule(): schedule must be an lrsched schedule, got 0.1"),
+    (lambda a: a.KerasSchedule("cosine(0.1, 10)"), TypeError,
+     "KerasSchedule(): schedule must be an lrsched schedule, got 'cosine(0.1, 10)'"),
+    (lambda a: a.KerasSchedule(PLATEAU), TypeError, PLATEAU_AS_SCHEDULE.format("KerasSchedule")),
+    (lambda a: a.KerasSchedule(a.KerasSchedule(COSINE)), TypeError,
+     WRAPPED.format("KerasSchedule")),
+    # max_steps: missing, wrong type, bool, NaN/inf, negative, fractional, numpy, too big
+    (lambda a: a.KerasSchedule(EXPONENTIAL), ValueError,
+     "KerasSchedule(): max_steps is required for exponential(base_lr=0.1, gamma=0.9): it "
+     "never becomes constant or periodic (schedule.tail() is None); pass the number of "
+     "optimizer steps you will train for, e.g. KerasSchedule(schedule, "
+     "max_steps=epochs * steps_per_epoch)"),
+    (lambda a: a.KerasSchedule(COSINE, max_steps=-1), ValueError, MAX_STEPS.format(-1)),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=True), TypeError, MAX_STEPS.format(True)),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=np.bool_(True)), TypeError,
+     MAX_STEPS.format("np.True_")),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=1.5), ValueError, MAX_STEPS.format(1.5)),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=np.float64(2.5)), ValueError,
+     MAX_STEPS.format("np.float64(2.5)")),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=float("nan")), ValueError,
+     MAX_STEPS.format("nan")),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=float("inf")), ValueError,
+     MAX_STEPS.format("inf")),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps="100"), TypeError,
+     MAX_STEPS.format("'100'")),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=10**9), ValueError,
+     "KerasSchedule(): max_steps must be at most 9999999, got 1000000000"),
+    # KerasSchedule.__call__ eagerly: negative, past the end, fractional, NaN, bool, None
+    (lambda a: a.KerasSchedule(COSINE)(-1), ValueError,
+     "KerasSchedule: step must be >= 0, got -1"),
+    (lambda a: a.KerasSchedule(COSINE)(np.int64(-3)), ValueError,
+     "KerasSchedule: step must be >= 0, got -3"),
+    (lambda a: a.KerasSchedule(COSINE)(_int_tensor([2, -1])), ValueError,
+     "KerasSchedule: step must be >= 0, got -1"),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=0)(1), ValueError,
+     "KerasSchedule: step 1 is past max_steps=0 of exponential(base_lr=0.1, gamma=0.9); "
+     "build it with a larger max_steps"),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=5)(_int_tensor([0, 6])), ValueError,
+     "KerasSchedule: step 6 is past max_steps=5 of exponential(base_lr=0.1, gamma=0.9); "
+     "build it with a larger max_steps"),
+    (lambda a: a.KerasSchedule(COSINE)(1.5), TypeError, INTEGER_STEP.format(1.5, "float32")),
+    (lambda a: a.KerasSchedule(COSINE)(2.0), TypeError, INTEGER_STEP.format(2.0, "float32")),
+    (lambda a: a.KerasSchedule(COSINE)(float("nan")), TypeError,
+     INTEGER_STEP.format("nan", "float32")),
+    (lambda a: a.KerasSchedule(COSINE)(np.float32(1.5)), TypeError,
+     INTEGER_STEP.format("np.float32(1.5)", "float32")),
+    (lambda a: a.KerasSchedule(COSINE)(True), TypeError, INTEGER_STEP.format(True, "bool")),
+    (lambda a: a.KerasSchedule(COSINE)("3"), TypeError, INTEGER_STEP.format("'3'", "string")),
+    (lambda a: a.KerasSchedule(COSINE)(None), TypeError, INTEGER_STEP.format(None, "NoneType")),
+    # KerasSchedule.from_config: wrong shape, and a schedule config that cannot be rebuilt
+    (lambda a: a.KerasSchedule.from_config("cosine(0.1, 10)"), ValueError,
+     CONFIG_SHAPE.format("'cosine(0.1, 10)'")),
+    (lambda a: a.KerasSchedule.from_config({}), ValueError, CONFIG_SHAPE.format("{}")),
+    (lambda a: a.KerasSchedule.from_config({"schedule": {"type": "constant", "base_lr": 0.1},
+                                            "max_steps": None, "extra": 1}), ValueError,
+     CONFIG_SHAPE.format("{'schedule': {'type': 'constant', 'base_lr': 0.1}, "
+                         "'max_steps': None, 'extra': 1}")),
+    (lambda a: a.KerasSchedule.from_config({"schedule": {"type": "cosinus"}}), ValueError,
+     REBUILD + "from_config(): unknown schedule type 'cosinus'; valid types: "
+     + ", ".join(sorted(FAMILIES))),
+    (lambda a: a.KerasSchedule.from_config({"schedule": "cosine(0.1, 10)"}), ValueError,
+     REBUILD + "from_config(): config must be a dict with a 'type' key, got str"),
+    (lambda a: a.KerasSchedule.from_config(
+        {"schedule": dict(COSINE.to_config(), total_steps="10")}), ValueError,
+     REBUILD + "cosine(): total_steps must be a positive integer, got '10'"),
+    (lambda a: a.KerasSchedule.from_config({"schedule": PLATEAU.to_config()}), ValueError,
+     REBUILD + PLATEAU_AS_SCHEDULE.format("KerasSchedule")),
+    (lambda a: a.KerasSchedule.from_config(
+        {"schedule": EXPONENTIAL.to_config(), "max_steps": "5"}), ValueError,
+     REBUILD + MAX_STEPS.format("'5'")),
+    # ScheduleCallback
+    (lambda a: a.ScheduleCallback(0.1), TypeError,
+     "ScheduleCallback(): schedule must be an lrsched schedule, got 0.1"),
+    (lambda a: a.ScheduleCallback(PLATEAU), TypeError,
+     PLATEAU_AS_SCHEDULE.format("ScheduleCallback")),
+    (lambda a: a.ScheduleCallback(a.KerasSchedule(COSINE)), TypeError,
+     WRAPPED.format("ScheduleCallback")),
+    (lambda a: a.ScheduleCallback(COSINE, interval="batch"), ValueError,
+     INTERVAL.format("ScheduleCallback", "'batch'")),
+    (lambda a: a.ScheduleCallback(COSINE, interval="Epoch"), ValueError,
+     INTERVAL.format("ScheduleCallback", "'Epoch'")),
+    (lambda a: a.ScheduleCallback(COSINE, interval=1), TypeError,
+     INTERVAL.format("ScheduleCallback", 1)),
+    (lambda a: _attached(a.ScheduleCallback(COSINE), compiled=False).on_train_begin(),
+     ValueError, NO_OPTIMIZER.format("ScheduleCallback")),
+    # PlateauCallback
+    (lambda a: a.PlateauCallback(COSINE), TypeError,
+     SCHEDULE_AS_PLATEAU.format("cosine(base_lr=0.1, total_steps=10)")),
+    (lambda a: a.PlateauCallback(a.KerasSchedule(COSINE)), TypeError,
+     SCHEDULE_AS_PLATEAU.format("KerasSchedule(cosine(base_lr=0.1, total_steps=10))")),
+    (lambda a: a.PlateauCallback(0.1), TypeError,
+     "PlateauCallback(): plateau must be an lrsched.plateau, got 0.1"),
+    (lambda a: a.PlateauCallback(PLATEAU, monitor=""), TypeError, MONITOR.format("''")),
+    (lambda a: a.PlateauCallback(PLATEAU, monitor=None), TypeError, MONITOR.format(None)),
+    (lambda a: a.PlateauCallback(PLATEAU, monitor=b"loss"), TypeError,
+     MONITOR.format("b'loss'")),
+    (lambda a: a.PlateauCallback(PLATEAU, interval="batch"), ValueError,
+     INTERVAL.format("PlateauCallback", "'batch'")),
+    (lambda a: a.PlateauCallback(PLATEAU, state=PLATEAU.init().to_dict()), TypeError,
+     "PlateauCallback(): state must be a PlateauState or None (a saved dict goes through "
+     "plateau.state_from_dict(d)), got {'lr': 0.1, 'updates': 0, 'best': inf, "
+     "'bad_updates': 0, 'cooldown_left': 0, 'scale': 1.0}"),
+    (lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="val_los"))
+     .on_epoch_end(0, {"loss": 1.0, "val_loss": 2.0}), ValueError,
+     "PlateauCallback: monitor='val_los' is not in the logs; logged metrics: "
+     "['loss', 'val_loss'] (val_* metrics need validation data, every epoch)"),
+    (lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="loss", interval="step"))
+     .on_train_batch_end(0, None), ValueError,
+     "PlateauCallback: monitor='loss' is not in the logs; logged metrics: [] "
+     "(val_* metrics need validation data, every epoch)"),
+    (lambda a: _attached(a.PlateauCallback(PLATEAU)).on_epoch_end(0, {"val_loss": "low"}),
+     TypeError, "PlateauCallback: monitor='val_loss' must log a number, got 'low'"),
+    (lambda a: _attached(a.PlateauCallback(PLATEAU), compiled=False).on_train_begin(),
+     ValueError, NO_OPTIMIZER.format("PlateauCallback")),
+    (lambda a: _attached(a.PlateauCallback(PLATEAU),
+                         learning_rate=a.KerasSchedule(COSINE)).on_train_begin(), TypeError,
+     "PlateauCallback: cannot set the learning rate of SGD: it was built with a "
+     "LearningRateSchedule (or a callable) as learning_rate, and Keras does not allow "
+     "setting those. Build the optimizer with a float learning rate, e.g. "
+     "keras.optimizers.Adam(learning_rate=1e-3), for this callback to drive it; or pass "
+     "KerasSchedule(schedule) as learning_rate and drop the callback."),
+    # range_test (lrsched.adapters.keras.range_test)
+    (lambda a: a.range_test("model", X, Y), TypeError,
+     "range_test(): model must be a keras.Model, got 'model'"),
+    (lambda a: a.range_test(_model(), X, Y, batch_size=0), ValueError,
+     "range_test(): batch_size must be a positive integer, got 0"),
+    (lambda a: a.range_test(_model(), X, Y, batch_size=True), TypeError,
+     "range_test(): batch_size must be a positive integer, got True"),
+    (lambda a: a.range_test(_model(), X, Y[:5]), ValueError,
+     "range_test(): x and y must have the same number of rows (len(x)=8, len(y)=5)"),
+    (lambda a: a.range_test(_model(), X, Y, start_lr=float("nan")), ValueError,
+     "range_test(): start_lr must be a finite number, got nan"),
+    (lambda a: a.range_test(_model(), X, Y, start_lr=True), TypeError,
+     "range_test(): start_lr must be a real number, got True"),
+    (lambda a: a.range_test(_model(), X, Y, start_lr=1.0, end_lr=0.1), ValueError,
+     "range_test(): end_lr must be greater than start_lr=1.0, got 0.1"),
+    (lambda a: a.range_test(_model(), X, Y, num_steps=np.float64(3.5)), ValueError,
+     "range_test(): num_steps must be an integer >= 3, got np.float64(3.5)"),
+    (lambda a: a.range_test(_model(), X, Y, mode="cos"), ValueError,
+     "range_test(): mode must be one of 'exp', 'linear', got 'cos'"),
+    (lambda a: a.range_test(_model(), X, Y, diverge_factor=float("inf")), ValueError,
+     "range_test(): diverge_factor must be a finite number, got inf"),
+    (lambda a: a.range_test(_model(), dataset=[]), ValueError,
+     "range_test(): dataset yielded no batches"),
+]
+
+
+def _int_tensor(values):
+    import keras
+
+    return keras.ops.convert_to_tensor(np.array(values, dtype="int32"))
+
+
+@table(BAD_CALLS)
+def test_bad_calls_are_refused_with_exact_messages(adapter, call, error, message):
+    assert_refused(lambda: call(adapter), error, message)
+
+
+def test_range_test_refuses_a_schedule_optimizer_naming_it(adapter):
+    # The optimizer's repr carries a memory address, so only its type is pinned.
+    with pytest.raises(TypeError) as raised:
+        adapter.range_test(_model(adapter.KerasSchedule(COSINE)), X, Y)
+    assert str(raised.value).startswith(
+        "range_test(): model.optimizer must be an optimizer created with a float "
+        "learning_rate (a schedule's LR cannot be set per step), got <keras.")
+    assert "SGD object at" in str(raised.value)
+
+
+def test_edge_arguments_that_are_valid(adapter):
+    # numpy integers and integral floats are the integer; max_steps=0 serves step 0 only.
+    limited = adapter.KerasSchedule(EXPONENTIAL, max_steps=np.int64(5))
+    assert limited.max_steps == 5 and type(limited.get_config()["max_steps"]) is int
+    assert adapter.KerasSchedule(EXPONENTIAL, max_steps=5.0).max_steps == 5
+    assert float(adapter.KerasSchedule(EXPONENTIAL, max_steps=0)(np.int64(0))) == np.float32(0.1)
+    # A metric of NaN (a diverged loss) counts as not improving, as in torch.
+    callback = _attached(adapter.PlateauCallback(lrsched.plateau(0.1, patience=0)))
+    callback.on_epoch_end(0, {"val_loss": 1.0})
+    callback.on_epoch_end(1, {"val_loss": float("nan")})
+    assert callback.state.lr == lrsched.plateau(0.1, patience=0).replay([1.0, np.nan])[-1]
+    assert callback.state.lr < 0.1
+
+
+# ---- corrupted or foreign checkpoints ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def saved_model(adapter, tmp_path_factory):
+    """A .keras file whose optimizer's LR is KerasSchedule(exponential, max_steps=50)."""
+    model = _model(adapter.KerasSchedule(EXPONENTIAL, max_steps=50))
+    path = tmp_path_factory.mktemp("checkpoint") / "model.keras"
+    model.save(path)
+    return path
+
+
+def _edited_copy(original, folder, edit):
+    """A copy of the .keras file with ``edit`` applied to the saved KerasSchedule config."""
+    import zipfile
+
+    with zipfile.ZipFile(original) as source:
+        config = json.loads(source.read("config.json"))
+        entry = config["compile_config"]["optimizer"]["config"]["learning_rate"]
+        assert entry["registered_name"] == "lrsched>KerasSchedule"
+        edit(entry["config"])
+        path = folder / "edited.keras"
+        with zipfile.ZipFile(path, "w") as target:
+            for name in source.namelist():
+                data = json.dumps(config) if name == "config.json" else source.read(name)
+                target.writestr(name, data)
+    return path
+
+
+def _set(key, value, inner=False):
+    def edit(config):
+        (config["schedule"] if inner else config)[key] = value
+    return edit
+
+
+def _drop(key):
+    def edit(config):
+        del config[key]
+    return edit
+
+
+# Keras passes a ValueError from from_config through unchanged (a TypeError it would wrap
+# in advice about get_config), so load_model shows exactly these messages.
+CORRUPTED = [
+    (_set("type", "cosinus", inner=True),
+     REBUILD + "from_config(): unknown schedule type 'cosinus'; valid types: "
+     + ", ".join(sorted(FAMILIES))),
+    (_set("gamma", -0.5, inner=True),
+     REBUILD + "exponential(): gamma must be a positive number, got -0.5"),
+    (_set("gamma", float("nan"), inner=True),
+     REBUILD + "exponential(): gamma must be a finite number, got nan"),
+    (_set("gamma", "0.9", inner=True),
+     REBUILD + "exponential(): gamma must be a real number, got '0.9'"),
+    (_set("warmup_steps", 10, inner=True),
+     REBUILD + "from_config(): unknown key(s) ['warmup_steps'] for exponential; valid keys: "
+     "['base_lr', 'gamma', 'decay_steps', 'staircase']"),
+    (_set("extra", 1),
+     CONFIG_SHAPE.format("{'schedule': {'type': 'exponential', 'base_lr': 0.1, 'gamma': 0.9, "
+                         "'decay_steps': 1, 'staircase': False}, 'max_steps': 50, 'extra': 1}")),
+    (_drop("schedule"), CONFIG_SHAPE.format("{'max_steps': 50}")),
+    (_set("max_steps", None),
+     REBUILD + "KerasSchedule(): max_steps is required for exponential(base_lr=0.1, "
+     "gamma=0.9): it never becomes constant or periodic (schedule.tail() is None); pass the "
+     "number of optimizer steps you will train for, e.g. KerasSchedule(schedule, "
+     "max_steps=epochs * steps_per_epoch)"),
+    (_set("max_steps", -5), REBUILD + MAX_STEPS.format(-5)),
+    (_set("schedule", PLATEAU.to_config()), REBUILD + PLATEAU_AS_SCHEDULE.format("KerasSchedule")),
+    (_set("schedule", {"type": "lambda_lr", "base_lr": 0.1, "fn": "not_registered_here"}),
+     None),
+]
+
+
+@pytest.mark.parametrize("edit, message", CORRUPTED, ids=[str(i) for i in range(len(CORRUPTED))])
+def test_load_model_refuses_an_edited_schedule_naming_the_problem(adapter, saved_model,
+                                                                  tmp_path, edit, message):
+    import keras
+
+    path = _edited_copy(saved_model, tmp_path, edit)
+    with pytest.raises(ValueError) as raised:
+        keras.models.load_model(path)
+    if message is None:  # the registry's listing depends on what other tests registered
+        assert str(raised.value).startswith(
+            REBUILD + "lambda_lr(): fn must be a callable or the name of a registered "
+            "function (lrsched.register_function), got 'not_registered_here'; registered: ")
+    else:
+        assert str(raised.value) == message
+
+
+def test_load_model_of_the_unedited_copy_restores_the_schedule(adapter, saved_model, tmp_path):
+    import keras
+
+    restored = keras.models.load_model(_edited_copy(saved_model, tmp_path, lambda config: None))
+    schedule = restored.optimizer._learning_rate
+    assert isinstance(schedule, adapter.KerasSchedule)
+    assert (schedule.schedule, schedule.max_steps) == (EXPONENTIAL, 50)
 
 
 def keras_equivalent_plateau(lr, factor, patience, min_delta, cooldown):
@@ -297,6 +595,26 @@ def test_save_load_mid_training_continues_the_same_trajectory(backend):
     # Adam state and LR both carried over: the weights equal an uninterrupted run's.
     for straight, resumed in zip(resume["straight"], resume["resumed"]):
         np.testing.assert_allclose(resumed, straight, rtol=1e-6, atol=1e-7)
+
+
+def test_resume_points_are_mid_epoch_and_on_a_boundary():
+    per_epoch = RESUME_CASE.steps_per_epoch
+    assert len(RESUME_CASE.points) == 4
+    assert sum(point % per_epoch == 0 for point in RESUME_CASE.points) == 1
+    assert all(0 < point < RESUME_CASE.steps for point in RESUME_CASE.points)
+
+
+@pytest.mark.parametrize("point", RESUME_CASE.points)
+def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
+    # jit_compile=True under jax: the saved table is rebuilt and served traced after loading.
+    runs = probe("jax")["resume_points"]
+    exact = expected_lrs(RESUME_CASE.schedule, np.arange(RESUME_CASE.steps))
+    np.testing.assert_array_equal(np.float32(runs["straight"]), exact)
+    resumed = runs["resumed"][str(point)]
+    assert resumed["restored_iterations"] == point
+    assert resumed["restored"] == (
+        f"KerasSchedule({RESUME_CASE.schedule!r}, max_steps={RESUME_CASE.max_steps})")
+    np.testing.assert_array_equal(np.float32(resumed["lrs"]), np.float32(runs["straight"]))
 
 
 @pytest.mark.parametrize("interval", ["epoch", "step"])

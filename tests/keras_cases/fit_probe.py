@@ -30,7 +30,7 @@ def main(out_path: str) -> None:
     from lrsched.adapters.keras import KerasSchedule, PlateauCallback, ScheduleCallback
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from keras_fit_cases import FIT_CASES, PAST_END_CASE
+    from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE
 
     backend = keras.backend.backend()
     traced = backend == "jax"
@@ -89,6 +89,8 @@ def main(out_path: str) -> None:
 
     results["resume"] = resume_run(keras, np, lrsched, KerasSchedule, traced)
     results["plateau"] = plateau_runs(keras, np, lrsched, PlateauCallback, traced)
+    if traced:
+        results["resume_points"] = resume_at_points(keras, np, KerasSchedule, RESUME_CASE)
 
     with open(out_path, "w") as handle:
         json.dump(results, handle)
@@ -168,6 +170,75 @@ def resume_run(keras, np, lrsched, KerasSchedule, traced):
         "steps": recorder.steps,
         "lrs": recorder.lrs,
     }
+
+
+def resume_at_points(keras, np, KerasSchedule, case):
+    """One uninterrupted jit-compiled run that saves a .keras file after update k for each k
+    in ``case.points``; each file is loaded and trained to the end.
+
+    The one-hot SGD of the fit cases records the LR of every update in the weights, so a
+    resumed run's LRs are its final weights: the ones before k come from the file, the
+    rest from training after load_model. Data comes from a generator over one-hot rows,
+    restarted at row k when resuming mid-epoch: the rest of that epoch first, then the
+    remaining epochs with ``initial_epoch``, as a user resumes from a mid-epoch checkpoint.
+    """
+    steps = case.steps
+    rows = np.eye(steps, dtype="float32")
+
+    def batches(start):
+        for row in range(start, steps):
+            yield rows[row:row + 1], np.zeros((1, 1), "float32")
+
+    def lrs_of(model):
+        return [float(v) for v in -keras.ops.convert_to_numpy(model.layers[0].kernel)[:, 0]]
+
+    # The loss of the one-hot fits, registered so that load_model can rebuild it.
+    @keras.saving.register_keras_serializable(package="lrsched_probe")
+    def mean_output(y_true, y_pred):
+        return keras.ops.mean(y_pred)
+
+    class SaveAt(keras.callbacks.Callback):
+        def __init__(self, folder):
+            super().__init__()
+            self.folder, self.saved = folder, {}
+
+        def on_train_batch_end(self, batch, logs=None):
+            model = self.model  # under jax this syncs the traced state into the variables
+            done = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+            if done in case.points:
+                self.saved[done] = os.path.join(self.folder, f"after_{done}.keras")
+                model.save(self.saved[done])
+
+    fit = dict(steps_per_epoch=case.steps_per_epoch, shuffle=False, verbose=0)
+    with tempfile.TemporaryDirectory() as folder:
+        model = keras.Sequential([keras.Input((steps,)),
+                                  keras.layers.Dense(1, use_bias=False,
+                                                     kernel_initializer="zeros")])
+        model.compile(optimizer=keras.optimizers.SGD(
+            learning_rate=KerasSchedule(case.schedule, max_steps=case.max_steps)),
+            loss=mean_output, jit_compile=True)
+        saver = SaveAt(folder)
+        model.fit(batches(0), epochs=case.epochs, callbacks=[saver], **fit)
+        runs = {"straight": lrs_of(model), "resumed": {}}
+        for point, path in sorted(saver.saved.items()):
+            loaded = keras.models.load_model(path)  # no custom_objects
+            assert loaded.jit_compile
+            restored = int(keras.ops.convert_to_numpy(loaded.optimizer.iterations))
+            epoch, batch = divmod(point, case.steps_per_epoch)
+            data = batches(point)
+            if batch:
+                loaded.fit(data, epochs=1, steps_per_epoch=case.steps_per_epoch - batch,
+                           shuffle=False, verbose=0)
+                epoch += 1
+            if epoch < case.epochs:
+                loaded.fit(data, epochs=case.epochs, initial_epoch=epoch, **fit)
+            schedule = loaded.optimizer._learning_rate
+            runs["resumed"][str(point)] = {
+                "restored_iterations": restored,
+                "restored": repr(schedule),
+                "lrs": lrs_of(loaded),
+            }
+    return runs
 
 
 def plateau_runs(keras, np, lrsched, PlateauCallback, traced):

@@ -122,3 +122,37 @@ FIT_CASES: dict[str, FitCase] = {
 
 # Served up to max_steps; one update more must give NaN (traced) or raise (eager).
 PAST_END_CASE = FitCase(L.exponential(0.1, 0.97), steps=20, max_steps=19)
+
+
+class ResumeCase(NamedTuple):
+    """A run saved with model.save at several points and resumed from each with load_model.
+
+    ``points`` are global update counts (the optimizer's iterations when the checkpoint is
+    written): one epoch boundary, and three mid-epoch points drawn by a seeded RNG (the
+    same in every run and in both processes that import this file).
+    """
+
+    schedule: lrsched.Schedule
+    max_steps: int
+    epochs: int
+    steps_per_epoch: int
+    points: tuple[int, ...]
+
+    @property
+    def steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+def _resume_case(seed: int = 20261121, epochs: int = 5, steps_per_epoch: int = 6) -> ResumeCase:
+    steps = epochs * steps_per_epoch
+    mid_epoch = [step for step in range(1, steps) if step % steps_per_epoch]
+    drawn = np.random.default_rng(seed).choice(mid_epoch, size=3, replace=False)
+    points = tuple(sorted({2 * steps_per_epoch, *(int(point) for point in drawn)}))
+    # A periodic factor (warm restarts) times one that never settles: the table wraps,
+    # and max_steps must survive the checkpoint for the load to rebuild the same table.
+    schedule = L.warmup(L.warm_restarts(0.1, period=7, min_lr=0.01), steps=5) \
+        * L.exponential(1.0, 0.98)
+    return ResumeCase(schedule, steps - 1, epochs, steps_per_epoch, points)
+
+
+RESUME_CASE = _resume_case()
