@@ -161,7 +161,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Raises:
         TypeError: ``schedule`` is not an lrsched schedule, or a step is not an integer.
-        ValueError: ``max_steps`` is missing or bad, or an eager step is past ``max_steps``.
+        ValueError: ``max_steps`` is missing or bad, or an eager step is negative or past
+            ``max_steps``.
 
     Keras equivalent: ``keras.optimizers.schedules.CosineDecay(...)`` and friends, e.g.
     ``CosineDecay(0.1, 1000, alpha=0.01)`` is ``KerasSchedule(lrsched.cosine(0.1, 1000,

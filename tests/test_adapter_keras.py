@@ -5,7 +5,10 @@ Keras fixes its backend at import, so each backend trains in its own process:
 through one-hot SGD; see its docstring), and the tests here compare those numbers with the
 core's. Both probes start together on first use and run while the in-process tests run.
 The in-process tests (config, errors, table bounds, Keras's own ReduceLROnPlateau) run
-first, under whichever backend is loaded, while the probes train.
+first, under whichever backend is loaded, while the probes train: a table of bad calls
+with their exact messages, and .keras files whose saved KerasSchedule config was edited,
+which load_model must refuse naming the problem. The jax probe also saves a jit-compiled
+run at seeded points and resumes each with load_model (``RESUME_CASE``).
 """
 
 from __future__ import annotations
