@@ -1,7 +1,7 @@
 """Bad calls to the torch adapter, the range test and the command line, messages pinned.
 
-The core's table is in test_validation.py; the Keras adapter's bad calls run in the Keras
-backend subprocess (test_adapter_keras*.py) because Keras fixes its backend at import.
+The core's table is in test_validation.py; the Keras adapter's table is in
+test_adapter_keras.py, next to the fixture that imports Keras with a fixed backend.
 """
 
 import math
