@@ -76,7 +76,11 @@ def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
         # `_iterations` (the public `iterations` is that // k) and updates when the count
         # reaches a multiple of k, so a run starting mid-accumulation is counted right.
         while True:
-            inputs, targets = next(batches)
+            batch = next(batches)
+            if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+                raise TypeError(f"{func}(): dataset must yield (x, y) batches, got a batch "
+                                f"of type {type(batch).__name__}")
+            inputs, targets = batch
             logs = model.train_on_batch(inputs, targets, return_dict=True)
             losses.append(float(logs["loss"]))
             if int(optimizer._iterations) % accumulation == 0:
@@ -94,6 +98,8 @@ def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
 
 
 def _batches(func: str, x: Any, y: Any, dataset: Iterable | None, batch_size: int):
+    if isinstance(dataset, (str, bytes, dict)):
+        check.fail(func, "dataset", "a re-iterable of (x, y) batches", dataset, TypeError)
     if dataset is not None:
         if x is not None or y is not None:
             check.fail(func, "dataset", "given without x and y", dataset)

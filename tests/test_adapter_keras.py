@@ -334,6 +334,10 @@ BAD_CALLS = [
      "range_test(): diverge_factor must be a finite number, got inf"),
     (lambda a: a.range_test(_model(), dataset=[]), ValueError,
      "range_test(): dataset yielded no batches"),
+    (lambda a: a.range_test(_model(), dataset="abc"), TypeError,
+     "range_test(): dataset must be a re-iterable of (x, y) batches, got 'abc'"),
+    (lambda a: a.range_test(_model(), dataset=[X]), TypeError,
+     "range_test(): dataset must yield (x, y) batches, got a batch of type ndarray"),
 ]
 
 
