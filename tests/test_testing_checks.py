@@ -316,3 +316,12 @@ def test_not_callable_is_a_type_error():
     with pytest.raises(TypeError, match=r"check_schedule\(\): schedule must be a Schedule "
                                         r"or a callable of the step, got 0.1"):
         check_schedule(0.1)
+
+
+def test_periodic_claim_survives_steep_slopes_at_huge_steps():
+    # Found by the fuzz profile: one period on from step 6.7e8 the value sat between the
+    # neighbours of s(t), which an exact-match-only check called a broken period.
+    import lrsched
+    from lrsched.testing import check_schedule
+
+    check_schedule(lrsched.cyclic(0.0, 1.0, step_size_up=885.5059740214492, step_size_down=32))
