@@ -29,11 +29,20 @@ _PERIODS_SHOWN = 2
 _INSTALL_HINT = 'lrsched.plot() needs matplotlib: pip install "lrsched[plot]"'
 
 
-def _require_matplotlib() -> None:
+def _require_matplotlib(who: str = "lrsched.plot()") -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError as error:
-        raise ImportError(_INSTALL_HINT) from error
+        raise ImportError(_INSTALL_HINT.replace("lrsched.plot()", who)) from error
+
+
+def new_axes(figsize: tuple[float, float], who: str = "lrsched.plot()"):
+    """A new figure's Axes (pyplot, so notebooks show it); ImportError names the extra."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(_INSTALL_HINT.replace("lrsched.plot()", who)) from error
+    return plt.subplots(figsize=figsize)[1]
 
 
 def is_piecewise_constant(schedule: Schedule) -> bool:
@@ -179,9 +188,7 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
         step_array = _as_step_array(default_steps(curves) if steps is None else steps)
 
     if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(8, 4.5))
+        ax = new_axes((8, 4.5))
     for item, label in zip(schedules, labels):
         if isinstance(item, plateau):
             updates = np.arange(len(metric_values) + 1)

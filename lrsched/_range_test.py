@@ -315,15 +315,12 @@ class RangeTestResult:
         >>> ax.get_xscale()
         'log'
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as error:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                'RangeTestResult.plot() needs matplotlib: pip install "lrsched[plot]"'
-            ) from error
+        from lrsched._plot import _require_matplotlib, new_axes
+
+        _require_matplotlib("RangeTestResult.plot()")
         suggestion = self.suggest(method)
         if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.0))
+            ax = new_axes((6.4, 4.0), "RangeTestResult.plot()")
         raw_line, = ax.plot(self.lrs, self.losses, alpha=0.3, linewidth=1.0,
                             label="loss (raw)")
         ax.plot(self.lrs, self.smoothed_losses, color=raw_line.get_color(), linewidth=2.0,
