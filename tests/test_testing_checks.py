@@ -325,3 +325,12 @@ def test_periodic_claim_survives_steep_slopes_at_huge_steps():
     from lrsched.testing import check_schedule
 
     check_schedule(lrsched.cyclic(0.0, 1.0, step_size_up=885.5059740214492, step_size_down=32))
+
+
+def test_periodic_claim_accounts_for_the_resolution_of_a_shifted_step():
+    # Found by the fuzz profile: shift(1) evaluates its child at t + 1, whose float spacing
+    # (2.2e-16) is far coarser than that of t = 0.02, so a restart can sit within one ulp.
+    import lrsched
+    from lrsched.testing import check_schedule
+
+    check_schedule(lrsched.warm_restarts(base_lr=1.0, period=0.01).shift(1))

@@ -188,6 +188,25 @@ def edge_steps(schedule: Any, *, max_step: float | None = None,
     return steps[(steps >= 0.0) & (steps <= limit)]
 
 
+def _step_offset(schedule: Any) -> float:
+    """The largest constant added to or taken from the step on its way into the schedule.
+
+    ``shift(k)`` evaluates its child at ``t + k``, so near 0 the child's step is resolved only
+    to the float spacing of ``k``, not of ``t``; sequences and warmups likewise subtract their
+    boundaries.
+    """
+    if not isinstance(schedule, Schedule):
+        return 0.0
+    own = 0.0
+    if isinstance(schedule, lrsched.shift):
+        own = abs(float(schedule.steps))
+    elif isinstance(schedule, lrsched.sequence):
+        own = float(max(schedule.boundaries))
+    elif isinstance(schedule, lrsched.warmup):
+        own = float(schedule.steps)
+    return own + max((_step_offset(child) for child in _children(schedule)), default=0.0)
+
+
 def _grid(steps: np.ndarray, limit: float) -> np.ndarray:
     """Edge steps plus an even grid over where the schedule changes and a geometric one."""
     finite = steps[steps < 2.0**40]
@@ -463,7 +482,7 @@ def _check_periodic(checker: _Checker, grid: np.ndarray, evaluate, start: float,
         shifted = base + multiple * period
         # A fractional period makes t + p inexact; at a jump (a restart) that rounding alone
         # can land either side, so a value within a few ulps of t on either side also counts.
-        ulps = 4.0 * np.spacing(shifted)
+        ulps = 4.0 * np.spacing(np.maximum(shifted, _step_offset(checker.schedule)))
         before = evaluate(np.maximum(base - ulps, 0.0))
         after = evaluate(base + ulps)
         later = evaluate(shifted)
