@@ -72,20 +72,28 @@ def as_steps(step: Any, *, convert: bool = True) -> tuple[np.ndarray, bool]:
             f"({_shorten(step)})"
         )
     steps = array.astype(np.float64, copy=False) if convert or array.ndim == 0 else array
-    if steps.size:
-        lowest, highest = steps.min(), steps.max()
-        # NaN fails both comparisons, so two reductions catch negative, NaN and inf steps.
-        if not (lowest >= 0.0 and highest < math.inf):
-            steps = steps.astype(np.float64, copy=False)
-            bad = ~((steps >= 0.0) & (steps < math.inf))
-            where = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"step must be a finite number >= 0, got {float(steps[where])!r} at index {where}"
-            )
+    where = first_negative_or_nonfinite(steps)
+    if where is not None:
+        raise ValueError(
+            f"step must be a finite number >= 0, got {float(steps[where])!r} at index {where}"
+        )
     if array.ndim == 0:
         # Formulas work in place on arrays; a numpy 0-d result would be an immutable scalar.
         return steps.reshape(1), True
     return steps, False
+
+
+def first_negative_or_nonfinite(values: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first value that is negative, NaN or infinite, or None.
+
+    NaN fails both comparisons, so two reductions clear a valid array; only a bad one is
+    searched element by element.
+    """
+    if not values.size or (values.min() >= 0.0 and values.max() < math.inf):
+        return None
+    as_float = values.astype(np.float64, copy=False)
+    bad = ~((as_float >= 0.0) & (as_float < math.inf))
+    return tuple(int(i) for i in np.argwhere(bad)[0])
 
 
 def floor_divmod(t: np.ndarray, divisor: float, *, remainder: bool = True

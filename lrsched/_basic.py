@@ -9,7 +9,8 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, floor_divmod, frozen, function_field, user_function
+from lrsched._base import (Schedule, Tail, first_negative_or_nonfinite, floor_divmod, frozen,
+                           function_field, user_function)
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
@@ -594,7 +595,6 @@ class multiplicative(Schedule):
         return running.take(t.astype(np.intp))
 
 
-
 def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarray:
     """``scale * base ** exponent`` for whole exponents >= 0, bit for bit.
 
@@ -617,13 +617,11 @@ def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarr
 
 
 def _checked_factors(func: str, factors: np.ndarray, t: np.ndarray) -> np.ndarray:
-    # NaN fails both comparisons, so two reductions catch negative, NaN and inf factors.
-    if factors.size and not (factors.min() >= 0 and factors.max() < math.inf):
-        bad = ~(np.isfinite(factors) & (factors >= 0))
-        where = np.argwhere(bad)[0]
+    where = first_negative_or_nonfinite(factors)
+    if where is not None:
         raise ValueError(
-            f"{func}(): fn must return finite factors >= 0, got {factors[tuple(where)]!r} "
-            f"at step {float(t[tuple(where)])!r}"
+            f"{func}(): fn must return finite factors >= 0, got {float(factors[where])!r} "
+            f"at step {float(t[where])!r}"
         )
     return factors
 

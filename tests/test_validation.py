@@ -276,6 +276,10 @@ BAD_CALLS = [
     (lambda: L.register_function(abs, name="not an identifier"), ValueError,
      "register_function(): name must be a Python identifier (pass name=... for lambdas), "
      "got 'not an identifier'"),
+    (lambda: L.lambda_lr(0.1, lambda t: 1.0 - t / 5)([0, 1, 8]), ValueError,
+     "lambda_lr(): fn must return finite factors >= 0, got -0.6000000000000001 at step 8.0"),
+    (lambda: L.multiplicative(0.1, lambda k: np.where(k == 3, np.nan, 0.9))(5), ValueError,
+     "multiplicative(): fn must return finite factors >= 0, got nan at step 3.0"),
     (lambda: L.parse(42), TypeError, "parse(): text must be a str, got int"),
     (lambda: L.from_config("cosine"), TypeError,
      "from_config(): config must be a dict with a 'type' key, got str"),
