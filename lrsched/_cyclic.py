@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -11,6 +10,7 @@ from lrsched import _validation as check
 from lrsched._base import (Schedule, Tail, floor_divmod, frozen, function_field, pieces,
                            user_function)
 from lrsched._basic import apply_user_function
+from lrsched._cosine import half_cosine
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -209,26 +209,21 @@ class one_cycle(Schedule):
         phases = pieces(progress, ends[:-1], side="left")
         spans = ends - starts
         for phase, where in phases:
-            part, where = _part(progress, where)
+            part = progress[where]  # a view of a slice, a copy for a mask
             if spans[phase] > 0:
-                np.subtract(part, starts[phase], out=part, where=where)
-                np.divide(part, spans[phase], out=part, where=where)
+                part -= starts[phase]
+                part /= spans[phase]
             else:
                 # A zero-length first phase (pct_start * T == 1) is already over at step 0.
-                np.copyto(part, 1.0, where=where)
-        if self.anneal == "cos":
-            progress *= math.pi
-            np.cos(progress, out=progress)
-            progress += 1.0
-        for phase, where in phases:
-            part, where = _part(progress, where)
+                part[...] = 1.0
             begin, end = levels[phase], levels[phase + 1]
             if self.anneal == "cos":
-                np.multiply(part, (begin - end) / 2.0, out=part, where=where)
-                np.add(part, end, out=part, where=where)
+                half_cosine(part, begin, end)
             else:
-                np.multiply(part, end - begin, out=part, where=where)
-                np.add(part, begin, out=part, where=where)
+                part *= end - begin
+                part += begin
+            if not isinstance(where, slice):
+                progress[where] = part
         return progress
 
     def _values(self, t):
@@ -247,13 +242,6 @@ class one_cycle(Schedule):
 
     def tail(self):
         return Tail(float(self.total_steps - 1))
-
-
-def _part(values: np.ndarray, where: slice | np.ndarray) -> tuple[np.ndarray, Any]:
-    """What in-place ufuncs take for one piece: a view (slice), or the array and a mask."""
-    if isinstance(where, slice):
-        return values[where], True
-    return values, where
 
 
 @frozen
