@@ -202,6 +202,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
                          settled + ops.mod(step - settled, self._period))
 
     def _host_index(self, step: int) -> int:
+        """``_index`` in Python integers, for eager calls with a Python int: keras.ops would
+        cast it to int32 on some backends, and a step past 2**31 must still be right."""
         if step < 0:
             raise ValueError(f"KerasSchedule: step must be >= 0, got {step}")
         if self._nan_past_end and step > self.max_steps:
