@@ -146,9 +146,10 @@ class plateau(ValueObject):
         if reduce:
             cooldown_left, bad = self.cooldown, 0
         if isinstance(self.base, Schedule):
-            current = max(self._base_at(updates) * scale, self.min_lr)
+            base = self.base(updates)
+            current = max(base * scale, self.min_lr)
             if reduce:
-                reduced = max(self._base_at(updates) * scale * self.factor, self.min_lr)
+                reduced = max(base * scale * self.factor, self.min_lr)
                 if current - reduced > self.eps:
                     scale *= self.factor
                     current = reduced
