@@ -209,6 +209,21 @@ class ValueObject:
             parts.append(f"{field.name}={_show(value, field)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
+    def children(self) -> tuple[Schedule, ...]:
+        """The schedules this one is built from (those held in its parameters), in order.
+
+        >>> import lrsched
+        >>> lrsched.warmup(lrsched.cosine(0.1, 100), steps=10).children()
+        (cosine(base_lr=0.1, total_steps=100),)
+        """
+        found = []
+        # A user's subclass need not be a dataclass; it then has no parameters to look in.
+        for field in dataclasses.fields(self) if dataclasses.is_dataclass(self) else ():
+            value = getattr(self, field.name)
+            found.extend(item for item in (value if isinstance(value, tuple) else (value,))
+                         if isinstance(item, Schedule))
+        return tuple(found)
+
     def to_config(self) -> dict:
         """A JSON-safe dict that ``lrsched.from_config`` turns back into an equal object.
 
@@ -263,12 +278,7 @@ class Schedule(ValueObject):
 
     def _elementwise(self) -> bool:
         """Whether each value depends on its own step only, so arrays may go in blocks."""
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            for item in value if isinstance(value, tuple) else (value,):
-                if isinstance(item, Schedule) and not item._elementwise():
-                    return False
-        return True
+        return all(child._elementwise() for child in self.children())
 
     def _values(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -117,3 +117,15 @@ def test_scalar_call_equals_vector_call_bit_for_bit_for_every_family():
         vector = schedule(steps)
         scalar = np.array([schedule(float(step)) for step in steps])
         assert np.array_equal(vector, scalar), schedule
+
+
+def test_a_users_plain_subclass_evaluates_large_arrays():
+    # Large arrays go through the blockwise path, which asks a schedule for its children;
+    # a subclass that is not a dataclass has none (it used to raise TypeError there).
+    class Halving(L.Schedule):
+        def _values(self, t):
+            return 0.1 * 0.5 ** np.floor(t / 1000)
+
+    steps = np.arange(100_000)
+    assert np.array_equal(Halving()(steps), 0.1 * 0.5 ** np.floor(steps / 1000))
+    assert Halving().children() == ()

@@ -55,15 +55,9 @@ def _describe(schedule: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _children(schedule: Any) -> list[Any]:
-    """The schedules a schedule is built from (any dataclass field holding schedules)."""
-    found = []
-    if dataclasses.is_dataclass(schedule):
-        for field in dataclasses.fields(schedule):
-            value = getattr(schedule, field.name, None)
-            items = value if isinstance(value, tuple) else (value,)
-            found.extend(item for item in items if isinstance(item, Schedule))
-    return found
+def _children(schedule: Any) -> tuple[Any, ...]:
+    """The schedules a schedule is built from; none for a plain callable."""
+    return schedule.children() if isinstance(schedule, ValueObject) else ()
 
 
 def largest_step(schedule: Any) -> float:
