@@ -7,7 +7,7 @@
 ((1100,), 0.1)
 """
 
-from lrsched._base import Schedule, Tail
+from lrsched._base import Schedule, Tail, get_num_threads, set_num_threads
 from lrsched._basic import (
     constant,
     exponential,
@@ -45,6 +45,7 @@ __all__ = [
     "exponential",
     "exponential_ramp",
     "from_config",
+    "get_num_threads",
     "inverse_sqrt",
     "inverse_time",
     "lambda_lr",
@@ -63,6 +64,7 @@ __all__ = [
     "range_test",
     "register_function",
     "sequence",
+    "set_num_threads",
     "shift",
     "step",
     "warm_restarts",

@@ -8,9 +8,11 @@ form come from the dataclass fields, so a new family gets them by declaring its 
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 import numbers
+import os
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -44,11 +46,13 @@ def _bad_step(value: Any) -> ValueError:
     return ValueError(f"step must be a finite number >= 0, got {value!r}")
 
 
-def as_steps(step: Any, *, convert: bool = True) -> tuple[np.ndarray, bool]:
+def as_steps(step: Any, *, convert: bool = True, check: bool = True
+             ) -> tuple[np.ndarray, bool]:
     """Validate steps; return them as a float64 array and whether the input was a scalar.
 
-    ``convert=False`` leaves a validated integer array in its own dtype (for blockwise
-    conversion); scalars are always float64.
+    ``convert=False`` leaves an integer array in its own dtype (for blockwise conversion);
+    ``check=False`` leaves the range check (finite, >= 0) of an array to the caller, who
+    can then fuse it into a blockwise pass. Scalars are always checked and float64.
     """
     kind = type(step)
     if kind is int or kind is float:
@@ -72,28 +76,186 @@ def as_steps(step: Any, *, convert: bool = True) -> tuple[np.ndarray, bool]:
             f"({_shorten(step)})"
         )
     steps = array.astype(np.float64, copy=False) if convert or array.ndim == 0 else array
-    where = first_negative_or_nonfinite(steps)
+    if check or array.ndim == 0:
+        _raise_if_bad(steps, first_negative_or_nonfinite(steps))
+    if array.ndim == 0:
+        # A private 1-element array: formulas work in place, and a numpy 0-d result would
+        # be an immutable scalar.
+        return np.array(steps, dtype=np.float64).reshape(1), True
+    return steps, False
+
+
+def _raise_if_bad(steps: np.ndarray, where: tuple[int, ...] | None) -> None:
     if where is not None:
         raise ValueError(
             f"step must be a finite number >= 0, got {float(steps[where])!r} at index {where}"
         )
-    if array.ndim == 0:
-        # Formulas work in place on arrays; a numpy 0-d result would be an immutable scalar.
-        return steps.reshape(1), True
-    return steps, False
 
 
 def first_negative_or_nonfinite(values: np.ndarray) -> tuple[int, ...] | None:
     """The index of the first value that is negative, NaN or infinite, or None.
 
     NaN fails both comparisons, so two reductions clear a valid array; only a bad one is
-    searched element by element.
+    searched element by element. Integers are finite, so they need the first only.
     """
-    if not values.size or (values.min() >= 0.0 and values.max() < math.inf):
+    kind = values.dtype.kind
+    if not values.size or kind == "u":
+        return None
+    if kind == "i":
+        if values.min() >= 0:
+            return None
+    elif values.min() >= 0.0 and values.max() < math.inf:
         return None
     as_float = values.astype(np.float64, copy=False)
     bad = ~((as_float >= 0.0) & (as_float < math.inf))
     return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+# Threads for large arrays. numpy releases the GIL inside each ufunc, so blocks of one
+# array evaluate in parallel; small arrays stay on the calling thread, where a hand-off
+# would cost more than it saves.
+PARALLEL_MIN_STEPS = 2**16
+_threads: int | None = None
+_pool: Any = None
+_pool_size = 0
+
+
+def _default_threads() -> int:
+    text = os.environ.get("LRSCHED_NUM_THREADS")
+    if text is not None:
+        try:
+            count = int(text)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise ValueError(
+                f"LRSCHED_NUM_THREADS must be a positive integer, got {text!r}")
+        return count
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform (macOS, Windows)
+        available = os.cpu_count() or 1
+    return max(1, min(available, 8))
+
+
+def get_num_threads() -> int:
+    """How many threads evaluate one large array of steps (see ``set_num_threads``).
+
+    >>> import lrsched
+    >>> lrsched.get_num_threads() >= 1
+    True
+    """
+    global _threads
+    if _threads is None:
+        _threads = _default_threads()
+    return _threads
+
+
+def set_num_threads(count: int | None) -> int:
+    """Set how many threads evaluate one large array of steps; return the previous count.
+
+    Arrays of at least 2**16 steps are split into contiguous parts evaluated at once
+    (numpy releases the GIL while it computes); every part gives the same bits as a
+    single thread. ``None`` restores the default: ``LRSCHED_NUM_THREADS`` if set, else
+    the CPUs this process may use, at most 8. Schedules holding a user function
+    (``lambda_lr``, ``multiplicative``, ``cyclic`` with ``scale_fn``) and users' own
+    ``Schedule`` subclasses always run on the calling thread.
+
+    Args:
+        count: a positive integer, or None.
+
+    >>> import lrsched
+    >>> previous = lrsched.set_num_threads(1)
+    >>> lrsched.set_num_threads(previous)
+    1
+    """
+    global _threads
+    if count is not None and (isinstance(count, bool) or not isinstance(count, numbers.Integral)
+                              or count < 1):
+        raise ValueError(f"set_num_threads(): count must be a positive integer or None, "
+                         f"got {count!r}")
+    previous = get_num_threads()
+    _threads = None if count is None else int(count)
+    return previous
+
+
+def _executor(workers: int) -> Any:
+    global _pool, _pool_size
+    if _pool is None or _pool_size < workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lrsched")
+        _pool_size = workers
+    return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    # A forked child inherits the pool object but not its threads.
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def _evaluate_in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
+    """``schedule`` over a large array, block by block, on one or more threads.
+
+    Each block is checked, converted to float64 and evaluated while it is in cache, so
+    the steps are read once and peak memory stays near the output array, however many
+    passes the formula makes. The first bad step (in index order) is reported.
+    """
+    values = np.empty(steps.shape)
+    flat_steps, flat_values = steps.reshape(-1), values.reshape(-1)
+    size = flat_steps.size
+
+    def run(start: int, stop: int) -> int | None:
+        for low in range(start, stop, BLOCK):
+            high = min(low + BLOCK, stop)
+            block = flat_steps[low:high]
+            bad = first_negative_or_nonfinite(block)
+            if bad is not None:
+                return low + bad[0]
+            # The output slice doubles as the formula's float64 input: no allocation, and
+            # a formula that works in place writes its result where it belongs.
+            target = flat_values[low:high]
+            np.copyto(target, block)
+            result = schedule._values_in_place(target)
+            if result is not target:
+                target[...] = result
+        return None
+
+    threads = get_num_threads()
+    if threads > 1 and size >= PARALLEL_MIN_STEPS and schedule._thread_safe():
+        parts = min(threads, -(-size // BLOCK))
+        bounds = [size * part // parts for part in range(parts + 1)]
+        # Each part runs in a copy of the caller's context, so np.errstate and other
+        # context variables apply in the workers as they would on one thread.
+        others = [_executor(parts - 1).submit(contextvars.copy_context().run, run,
+                                              bounds[part], bounds[part + 1])
+                  for part in range(1, parts)]
+        outcomes = [_outcome(run, bounds[0], bounds[1])]
+        outcomes += [_outcome(future.result) for future in others]
+    else:
+        outcomes = [_outcome(run, 0, size)]
+    # What one thread would have met first: parts are in index order, and each stops at
+    # its first bad step or error.
+    for bad, error in outcomes:
+        if error is not None:
+            raise error
+        if bad is not None:
+            _raise_if_bad(steps, tuple(int(i) for i in np.unravel_index(bad, steps.shape)))
+    return values
+
+
+def _outcome(func: Callable, *args: Any) -> tuple[int | None, BaseException | None]:
+    try:
+        return func(*args), None
+    except Exception as error:  # noqa: BLE001 - re-raised by the caller, in index order
+        return None, error
 
 
 def floor_divmod(t: np.ndarray, divisor: float, *, remainder: bool = True
@@ -262,26 +424,37 @@ class Schedule(ValueObject):
     __slots__ = ()
 
     def __call__(self, step: Any) -> float | np.ndarray:
-        steps, scalar = as_steps(step, convert=False)
+        steps, scalar = as_steps(step, convert=False, check=False)
         if scalar:
-            return float(self._values(steps)[0])
+            return float(self._values_in_place(steps)[0])
         if steps.size <= BLOCK or not self._elementwise():
-            return self._values(steps.astype(np.float64, copy=False))
-        # Block by block, a formula's temporaries stay in cache and peak memory stays near
-        # the output array, however many passes the formula makes.
-        values = np.empty(steps.shape)
-        flat_steps, flat_values = steps.reshape(-1), values.reshape(-1)
-        for start in range(0, flat_steps.size, BLOCK):
-            block = flat_steps[start:start + BLOCK].astype(np.float64, copy=False)
-            flat_values[start:start + BLOCK] = self._values(block)
-        return values
+            _raise_if_bad(steps, first_negative_or_nonfinite(steps))
+            return self._values_in_place(steps.astype(np.float64))
+        return _evaluate_in_blocks(self, steps)
 
     def _elementwise(self) -> bool:
         """Whether each value depends on its own step only, so arrays may go in blocks."""
         return all(child._elementwise() for child in self.children())
 
-    def _values(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _thread_safe(self) -> bool:
+        """Whether blocks may be evaluated on several threads at once: true for lrsched's
+        own formulas, false for anything that runs users' code (it may keep state)."""
+        return type(self).__module__.startswith("lrsched.") and all(
+            child._thread_safe() for child in self.children())
+
+    def _values(self, t: np.ndarray) -> np.ndarray:
+        """The formula on a float64 array of valid steps; t is left unchanged.
+
+        A family writes this, or ``_values_in_place`` when it can work in place.
+        """
+        if type(self)._values_in_place is Schedule._values_in_place:
+            raise NotImplementedError(f"{type(self).__name__} defines no _values")
+        return self._values_in_place(np.array(t, dtype=np.float64))
+
+    def _values_in_place(self, t: np.ndarray) -> np.ndarray:
+        """``_values(t)`` for a t the caller gives away: the formula may overwrite it and
+        return it, which saves an allocation and a copy per block."""
+        return self._values(t)
 
     def tail(self) -> Tail | None:
         """Where the schedule becomes constant or periodic, or None if it never provably does.

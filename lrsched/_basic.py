@@ -10,7 +10,7 @@ import numpy as np
 
 from lrsched import _validation as check
 from lrsched._base import (Schedule, Tail, first_negative_or_nonfinite, floor_divmod, frozen,
-                           function_field, user_function)
+                           function_field, sorted_pieces, user_function)
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
@@ -36,10 +36,6 @@ def apply_user_function(fn: Callable, x: np.ndarray) -> np.ndarray:
     return np.asarray(flat, dtype=np.float64).reshape(x.shape)
 
 
-def _full(t: np.ndarray, value: float) -> np.ndarray:
-    return np.full(t.shape, value, dtype=np.float64)
-
-
 @frozen
 class constant(Schedule):
     r"""The same learning rate at every step.
@@ -61,8 +57,9 @@ class constant(Schedule):
     def __post_init__(self):
         self._set(lr=check.non_negative("constant", "lr", self.lr))
 
-    def _values(self, t):
-        return _full(t, self.lr)
+    def _values_in_place(self, t):
+        t.fill(self.lr)
+        return t
 
     def tail(self):
         return Tail(0.0)
@@ -97,11 +94,28 @@ class step(Schedule):
             gamma=check.positive("step", "gamma", self.gamma),
         )
 
-    def _values(self, t):
+    def _values_in_place(self, t):
+        decays = self._decays(t)
+        if decays is not None:
+            first, edges = decays
+            found = sorted_pieces(t, edges, side="right")
+            if found is not None:
+                return _fill_powers("step", self.base_lr, self.gamma, first, found, t)
         exponent, _ = floor_divmod(t, self.step_size, remainder=False)
         with np.errstate(over="ignore", under="ignore"):
             values = _integer_powers(self.base_lr, self.gamma, exponent)
         return _finite("step", values, t) if self.gamma > 1 else values
+
+    def _decays(self, t):
+        """For a block whose ends are few decays apart: the first one's exponent and the
+        steps where each later one starts (exact: whole multiples of step_size below
+        2**52). Else None."""
+        if t.ndim != 1 or t.size < 2 or not t[-1] + self.step_size < 2.0**52:
+            return None
+        first, last = floor_divmod(t[[0, -1]], self.step_size, remainder=False)[0]
+        if not 0 <= last - first <= _MAX_PIECES:
+            return None
+        return first, np.arange(first + 1, last + 1) * float(self.step_size)
 
 
 @frozen
@@ -137,7 +151,10 @@ class multistep(Schedule):
             gamma=check.positive("multistep", "gamma", self.gamma),
         )
 
-    def _values(self, t):
+    def _values_in_place(self, t):
+        found = sorted_pieces(t, self.milestones, side="right")
+        if found is not None:
+            return _fill_powers("multistep", self.base_lr, self.gamma, 0.0, found, t)
         passed = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
         with np.errstate(over="ignore", under="ignore"):
             values = _integer_powers(self.base_lr, self.gamma, passed)
@@ -178,7 +195,12 @@ class piecewise_constant(Schedule):
         check.same_length(func, "boundaries", boundaries, "values", values, offset=1)
         self._set(boundaries=boundaries, values=values)
 
-    def _values(self, t):
+    def _values_in_place(self, t):
+        found = sorted_pieces(t, self.boundaries, side="left")
+        if found is not None:
+            for piece, where in found:
+                t[where] = self.values[piece]
+            return t
         index = np.searchsorted(np.asarray(self.boundaries), t, side="left")
         return np.asarray(self.values, dtype=np.float64)[index]
 
@@ -263,8 +285,8 @@ class exponential(Schedule):
             staircase=check.boolean("exponential", "staircase", self.staircase),
         )
 
-    def _values(self, t):
-        exponent = t / self.decay_steps
+    def _values_in_place(self, t):
+        exponent = np.divide(t, self.decay_steps, out=t)
         if self.staircase:
             np.floor(exponent, out=exponent)
         with np.errstate(over="ignore", under="ignore"):
@@ -356,12 +378,14 @@ class linear(Schedule):
             total_steps=check.integer("linear", "total_steps", self.total_steps, minimum=1),
         )
 
-    def _values(self, t):
-        fraction = np.minimum(t, self.total_steps)
-        fraction *= (self.end_lr - self.start_lr) / self.total_steps
+    def _values_in_place(self, t):
+        total = self.total_steps
+        held = t >= total
+        fraction = np.minimum(t, total, out=t)
+        fraction *= (self.end_lr - self.start_lr) / total
         fraction += self.start_lr
         # start + (end - start) need not round to end: hold end_lr exactly, stay between ends.
-        fraction[t >= self.total_steps] = self.end_lr
+        fraction[held] = self.end_lr
         low, high = sorted((self.start_lr, self.end_lr))
         return np.clip(fraction, low, high, out=fraction)
 
@@ -408,7 +432,7 @@ class polynomial(Schedule):
             cycle=check.boolean("polynomial", "cycle", self.cycle),
         )
 
-    def _values(self, t):
+    def _values_in_place(self, t):
         # The steps left are counted exactly (fmod, subtraction) rather than as 1 - t/T,
         # which cancels to a few correct digits near the end of a long decay.
         total = self.total_steps
@@ -419,8 +443,17 @@ class polynomial(Schedule):
             periods = np.maximum((t - into) / total + (into > 0), 1.0)
             remaining = left / (total * periods)
         else:
-            remaining = (total - np.minimum(t, total)) / total
-        return (self.base_lr - self.end_lr) * remaining**self.power + self.end_lr
+            remaining = np.minimum(t, total, out=t)
+            np.subtract(total, remaining, out=remaining)
+            remaining /= total
+        if self.power == 2.0:
+            # numpy computes x**2 as x*x; so does this, without a temporary.
+            remaining *= remaining
+        else:
+            remaining **= self.power
+        remaining *= self.base_lr - self.end_lr
+        remaining += self.end_lr
+        return remaining
 
     def tail(self):
         return None if self.cycle else Tail(float(self.total_steps))
@@ -537,6 +570,9 @@ class lambda_lr(Schedule):
             fn=user_function("lambda_lr", "fn", self.fn),
         )
 
+    def _thread_safe(self):
+        return False  # fn is the user's code, which may keep state
+
     def _values(self, t):
         factors = apply_user_function(self.fn, t)
         return _checked_factors("lambda_lr", factors, t) * self.base_lr
@@ -575,6 +611,9 @@ class multiplicative(Schedule):
     def _elementwise(self):
         return False  # the running product is built once for the largest step
 
+    def _thread_safe(self):
+        return False  # fn is the user's code, which may keep state
+
     def _values(self, t):
         last = int(t.max()) if t.size else 0  # floor of the largest step (t >= 0)
         if last > MULTIPLICATIVE_MAX_STEPS:
@@ -593,6 +632,24 @@ class multiplicative(Schedule):
             _finite("multiplicative", running, np.arange(last + 1, dtype=np.float64))
         # Truncation is the floor for steps >= 0.
         return running.take(t.astype(np.intp))
+
+
+# A sorted block is filled piece by piece when it spans at most this many pieces.
+_MAX_PIECES = 64
+
+
+def _fill_powers(func: str, scale: float, base: float, first: float,
+                 found: list[tuple[int, slice]], t: np.ndarray) -> np.ndarray:
+    """Fill the sorted pieces of t with ``scale * base ** (first + piece)``, in place."""
+    exponents = np.array([first + piece for piece, _ in found])
+    with np.errstate(over="ignore", under="ignore"):
+        levels = _integer_powers(scale, base, exponents)
+    if base > 1 and not np.isfinite(levels).all():
+        bad = int(np.argmax(~np.isfinite(levels)))
+        _finite(func, levels[bad:bad + 1], t[found[bad][1]][:1])
+    for (_, where), level in zip(found, levels.tolist()):
+        t[where] = level
+    return t
 
 
 def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarray:

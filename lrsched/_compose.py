@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen, pieces
+from lrsched._base import Schedule, Tail, frozen, pieces, sorted_pieces
 
 
 def _at_least(exact: Fraction) -> float:
@@ -52,11 +52,19 @@ class sequence(Schedule):
         check.same_length(func, "boundaries", boundaries, "schedules", schedules, offset=1)
         self._set(schedules=schedules, boundaries=tuple(check.whole_if_integral(b) for b in boundaries))
 
-    def _values(self, t):
+    def _values_in_place(self, t):
         starts = (0.0,) + self.boundaries
+        found = sorted_pieces(t, self.boundaries, side="right")
+        if found is not None:
+            # Each piece is a view of t: shifted and evaluated where it lies.
+            for index, where in found:
+                part = t[where]
+                part -= starts[index]
+                _into(part, self.schedules[index]._values_in_place(part))
+            return t
         values = np.empty_like(t)
         for index, where in pieces(t, self.boundaries, side="right"):
-            values[where] = self.schedules[index]._values(t[where] - starts[index])
+            values[where] = self.schedules[index]._values_in_place(t[where] - starts[index])
         return values
 
     def tail(self):
@@ -134,14 +142,19 @@ class warmup(Schedule):
             return np.power(start, 1.0 - progress)
         return np.full_like(progress, start)
 
-    def _values(self, t):
-        values = np.empty_like(t)
-        for piece, where in pieces(t, [self.steps], side="right"):
+    def _values_in_place(self, t):
+        found = sorted_pieces(t, [self.steps], side="right")
+        values = t if found is not None else np.empty_like(t)
+        for piece, where in found or pieces(t, [self.steps], side="right"):
             if piece == 0:
-                peak = self.schedule._values(np.zeros(1))[0]
+                peak = self.schedule._values_in_place(np.zeros(1))[0]
                 values[where] = peak * self._ramp(t[where])
+            elif found is not None:
+                part = t[where]
+                part -= self.steps
+                _into(part, self.schedule._values_in_place(part))
             else:
-                values[where] = self.schedule._values(t[where] - self.steps)
+                values[where] = self.schedule._values_in_place(t[where] - self.steps)
         return values
 
     def tail(self):
@@ -194,13 +207,13 @@ class product(Schedule):
     def __repr__(self):
         return " * ".join(repr(factor) for factor in self.factors)
 
-    def _values(self, t):
+    def _values_in_place(self, t):
         values = np.ones_like(t)
         for factor in self.factors:
             if isinstance(factor, numbers.Real):
                 values *= factor
             else:
-                values *= factor._values(t)
+                values *= factor._values(t)  # not in place: every factor reads t
         return values
 
     def tail(self):
@@ -208,6 +221,12 @@ class product(Schedule):
         if any(tail is None or tail.period is not None for tail in tails):
             return None
         return Tail(max(tail.start for tail in tails))
+
+
+def _into(part: np.ndarray, result: np.ndarray) -> None:
+    """Put a child's result where its steps were (it may have worked in place already)."""
+    if result is not part:
+        part[...] = result
 
 
 def _receiver(schedule: Schedule) -> str:
@@ -261,8 +280,9 @@ class clip(Schedule):
             config["max_lr"] = None  # JSON has no infinity
         return config
 
-    def _values(self, t):
-        return np.clip(self.schedule._values(t), self.min_lr, self.max_lr)
+    def _values_in_place(self, t):
+        values = self.schedule._values_in_place(t)
+        return np.clip(values, self.min_lr, self.max_lr, out=values)
 
     def tail(self):
         return self.schedule.tail()
@@ -296,8 +316,9 @@ class shift(Schedule):
     def __repr__(self):
         return f"{_receiver(self.schedule)}.shift({self.steps!r})"
 
-    def _values(self, t):
-        return self.schedule._values(np.maximum(t + self.steps, 0.0))
+    def _values_in_place(self, t):
+        t += self.steps
+        return self.schedule._values_in_place(np.maximum(t, 0.0, out=t))
 
     def tail(self):
         inner = self.schedule.tail()
@@ -346,11 +367,11 @@ class per_epoch(Schedule):
         staircase = ", staircase=True" if self.staircase else ""
         return f"{_receiver(self.schedule)}.per_epoch({self.steps_per_epoch!r}{staircase})"
 
-    def _values(self, t):
-        epochs = t / self.steps_per_epoch
+    def _values_in_place(self, t):
+        epochs = np.divide(t, self.steps_per_epoch, out=t)
         if self.staircase:
             np.floor(epochs, out=epochs)
-        return self.schedule._values(epochs)
+        return self.schedule._values_in_place(epochs)
 
     def tail(self):
         inner = self.schedule.tail()

@@ -64,13 +64,13 @@ class cosine(Schedule):
             periodic=check.boolean("cosine", "periodic", self.periodic),
         )
 
-    def _values(self, t):
+    def _values_in_place(self, t):
         period = self.total_steps
         if self.periodic:
             # cos is 2T-periodic in t; reducing first keeps huge steps exact.
-            fraction = np.fmod(t, 2.0 * period)
+            fraction = np.fmod(t, 2.0 * period, out=t)
         else:
-            fraction = np.minimum(t, period)
+            fraction = np.minimum(t, period, out=t)
         fraction /= period
         return half_cosine(fraction, self.base_lr, self.min_lr)
 

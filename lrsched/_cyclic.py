@@ -74,6 +74,9 @@ class cyclic(Schedule):
                                     ("cycle", "iterations")),
         )
 
+    def _thread_safe(self):
+        return self.scale_fn is None  # scale_fn is the user's code, which may keep state
+
     def _cycle_shape(self, t: np.ndarray) -> np.ndarray:
         """h(x) * sigma: where in [0, 1] the schedule is between its low and high ends."""
         up = float(self.step_size_up)
@@ -205,7 +208,7 @@ class one_cycle(Schedule):
         ends = np.asarray(self._phase_ends())
         starts = np.concatenate([[0.0], ends[:-1]])
         # The first phase whose end is >= t; steps past every end stay in the last phase.
-        progress = np.minimum(t, ends[-1])
+        progress = np.minimum(t, ends[-1], out=t)
         phases = pieces(progress, ends[:-1], side="left")
         spans = ends - starts
         for phase, where in phases:
@@ -226,7 +229,7 @@ class one_cycle(Schedule):
                 progress[where] = part
         return progress
 
-    def _values(self, t):
+    def _values_in_place(self, t):
         return self._through(t, self._levels())
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Schedule:
@@ -280,7 +283,7 @@ class cycle_momentum(Schedule):
         return (f"{self.schedule!r}.momentum(base_momentum={self.base_momentum!r}, "
                 f"max_momentum={self.max_momentum!r})")
 
-    def _values(self, t):
+    def _values_in_place(self, t):
         high, low = self.max_momentum, self.base_momentum
         if isinstance(self.schedule, cyclic):
             shape = self.schedule._cycle_shape(t)
