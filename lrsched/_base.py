@@ -9,26 +9,42 @@ form come from the dataclass fields, so a new family gets them by declaring its 
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import math
 import numbers
 import os
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
 
 from lrsched import _registry
 
+if TYPE_CHECKING:
+    from dataclasses import Field
+
 _FUNCTION = {"function": True}
+_REQUIRED = object()
 
 # Steps per block when a large array is evaluated (see Schedule.__call__): 2**15 float64
 # steps are 256 KiB, so a formula's few temporaries fit in a core's L2 cache.
 BLOCK = 2**15
 
 
-def function_field(default: Any = dataclasses.MISSING) -> Any:
+def function_field(default: Any = _REQUIRED) -> Any:
     """A dataclass field holding a user function (stored in configs by registered name)."""
-    return dataclasses.field(default=default, metadata=_FUNCTION)
+    import dataclasses  # see fields()
+
+    return dataclasses.field(default=dataclasses.MISSING if default is _REQUIRED else default,
+                             metadata=_FUNCTION)
+
+
+def fields(schedule: Any) -> tuple:
+    """The parameters of a schedule or family class: its dataclass fields (none for a
+    user's subclass that is not a dataclass)."""
+    # Imported on use: only the family modules, which `import lrsched` leaves until first
+    # use, make dataclasses, so the package import does not pay for this module.
+    import dataclasses
+
+    return dataclasses.fields(schedule) if dataclasses.is_dataclass(schedule) else ()
 
 
 class Tail(NamedTuple):
@@ -320,7 +336,7 @@ def _shorten(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _encode(value: Any, field: dataclasses.Field) -> Any:
+def _encode(value: Any, field: Field) -> Any:
     if field.metadata.get("function") and value is not None:
         name = _registry.name_of_function(value)
         if name is None:
@@ -337,7 +353,7 @@ def _encode(value: Any, field: dataclasses.Field) -> Any:
     return value
 
 
-def _show(value: Any, field: dataclasses.Field) -> str:
+def _show(value: Any, field: Field) -> str:
     if field.metadata.get("function") and value is not None:
         return _registry.describe_function(value)
     if isinstance(value, tuple):
@@ -363,10 +379,9 @@ class ValueObject:
 
     def __repr__(self) -> str:
         parts = []
-        for field in dataclasses.fields(self):
+        for field in fields(self):
             value = getattr(self, field.name)
-            has_default = field.default is not dataclasses.MISSING
-            if has_default and _same(value, field.default):
+            if _same(value, field.default):  # never true for dataclasses.MISSING (no default)
                 continue
             parts.append(f"{field.name}={_show(value, field)}")
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -380,7 +395,7 @@ class ValueObject:
         """
         found = []
         # A user's subclass need not be a dataclass; it then has no parameters to look in.
-        for field in dataclasses.fields(self) if dataclasses.is_dataclass(self) else ():
+        for field in fields(self):
             value = getattr(self, field.name)
             found.extend(item for item in (value if isinstance(value, tuple) else (value,))
                          if isinstance(item, Schedule))
@@ -394,7 +409,7 @@ class ValueObject:
         {'type': 'cosine', 'base_lr': 0.1, 'total_steps': 100, 'min_lr': 0.0, 'periodic': False}
         """
         config = {"type": type(self).__name__}
-        for field in dataclasses.fields(self):
+        for field in fields(self):
             config[field.name] = _encode(getattr(self, field.name), field)
         return config
 
@@ -496,6 +511,8 @@ class Schedule(ValueObject):
 
 def frozen(cls: type) -> type:
     """Make a family class a frozen, slotted dataclass with the base class's repr."""
+    import dataclasses  # see fields()
+
     return dataclasses.dataclass(frozen=True, slots=True, repr=False)(cls)
 
 

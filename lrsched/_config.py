@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ast
-import dataclasses
 from typing import Any
 
-from lrsched._base import Schedule, ValueObject
-from lrsched._registry import FAMILIES
+from lrsched._base import Schedule, ValueObject, fields
+from lrsched._registry import families
 
 MAX_DEPTH = 64
 MAX_TEXT = 100_000
@@ -16,10 +15,11 @@ _METHODS = ("clip", "shift", "per_epoch", "momentum")
 
 
 def _family(name: Any, where: str) -> type:
-    if not isinstance(name, str) or name not in FAMILIES:
-        known = ", ".join(sorted(FAMILIES))
-        raise ValueError(f"{where}: unknown schedule type {name!r}; valid types: {known}")
-    return FAMILIES[name]
+    known = families()
+    if not isinstance(name, str) or name not in known:
+        raise ValueError(f"{where}: unknown schedule type {name!r}; valid types: "
+                         f"{', '.join(sorted(known))}")
+    return known[name]
 
 
 def from_config(config: dict) -> ValueObject:
@@ -43,7 +43,7 @@ def _from_config(config: Any, depth: int) -> ValueObject:
         raise ValueError(f"from_config(): config must have a 'type' key, got keys "
                          f"{sorted(map(str, config))}")
     cls = _family(config["type"], "from_config()")
-    names = [field.name for field in dataclasses.fields(cls)]
+    names = [field.name for field in fields(cls)]
     unknown = sorted(map(str, set(config) - set(names) - {"type"}))
     if unknown:
         raise ValueError(f"from_config(): unknown key(s) {unknown} for {cls.__name__}; "

@@ -6,15 +6,36 @@ is stored by the name it was registered under, and looked up again by that name.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Callable
 
+# Filled as family modules are imported (ValueObject.__init_subclass__); `import lrsched`
+# imports none of them, so code that needs every family calls families().
 FAMILIES: dict[str, type] = {}
 _FUNCTIONS: dict[str, Callable] = {}
+_FAMILY_MODULES = ("lrsched._basic", "lrsched._cosine", "lrsched._cyclic", "lrsched._compose",
+                   "lrsched._plateau")
+_all_imported = False
 
 
 def register_family(cls: type) -> type:
     FAMILIES[cls.__name__] = cls
     return cls
+
+
+def families() -> dict[str, type]:
+    """Every family by name, the library's and users' own, importing the library's first.
+
+    >>> from lrsched._registry import families
+    >>> families()["cosine"]
+    <class 'lrsched._cosine.cosine'>
+    """
+    global _all_imported
+    if not _all_imported:
+        for module in _FAMILY_MODULES:
+            importlib.import_module(module)
+        _all_imported = True
+    return FAMILIES
 
 
 def register_function(fn: Callable | None = None, *, name: str | None = None):

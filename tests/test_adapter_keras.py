@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrsched
-from lrsched._registry import FAMILIES
+from lrsched._registry import families
 
 from bad_calls import assert_refused, table
 
@@ -249,7 +249,7 @@ BAD_CALLS = [
                          "'max_steps': None, 'extra': 1}")),
     (lambda a: a.KerasSchedule.from_config({"schedule": {"type": "cosinus"}}), ValueError,
      REBUILD + "from_config(): unknown schedule type 'cosinus'; valid types: "
-     + ", ".join(sorted(FAMILIES))),
+     + ", ".join(sorted(families()))),
     (lambda a: a.KerasSchedule.from_config({"schedule": "cosine(0.1, 10)"}), ValueError,
      REBUILD + "from_config(): config must be a dict with a 'type' key, got str"),
     (lambda a: a.KerasSchedule.from_config(
@@ -421,7 +421,7 @@ def _drop(key):
 CORRUPTED = [
     (_set("type", "cosinus", inner=True),
      REBUILD + "from_config(): unknown schedule type 'cosinus'; valid types: "
-     + ", ".join(sorted(FAMILIES))),
+     + ", ".join(sorted(families()))),
     (_set("gamma", -0.5, inner=True),
      REBUILD + "exponential(): gamma must be a positive number, got -0.5"),
     (_set("gamma", float("nan"), inner=True),
@@ -527,7 +527,7 @@ def test_fit_cases_cover_every_family():
 
     for case in FIT_CASES.values():
         walk(case.schedule)
-    schedule_families = {name for name, cls in FAMILIES.items()
+    schedule_families = {name for name, cls in families().items()
                          if issubclass(cls, lrsched.Schedule) and not name.startswith("_")}
     assert schedule_families - used == set()
 

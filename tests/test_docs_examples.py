@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 import lrsched  # noqa: E402
-from lrsched._registry import FAMILIES  # noqa: E402
+from lrsched._registry import families  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -77,7 +77,7 @@ def test_the_extraction_finds_blocks_and_skips_no_run(tmp_path):
 
 
 def test_every_family_has_a_page_with_its_picture():
-    for name in FAMILIES:
+    for name in families():
         if name in ON_COMPOSITION_PAGE:
             page = DOCS / "families" / "composition.md"
             assert f"::: lrsched.{name}" in page.read_text(), name

@@ -129,3 +129,4 @@ def test_a_users_plain_subclass_evaluates_large_arrays():
     steps = np.arange(100_000)
     assert np.array_equal(Halving()(steps), 0.1 * 0.5 ** np.floor(steps / 1000))
     assert Halving().children() == ()
+    assert repr(Halving()) == "Halving()"  # no parameters to show (it used to raise TypeError)

@@ -17,10 +17,10 @@ from hypothesis.errors import InvalidArgument
 
 import lrsched
 from lrsched._base import Schedule
-from lrsched._registry import FAMILIES
+from lrsched._registry import families
 from lrsched.testing import strategies as lst
 
-LIBRARY_FAMILIES = {name: cls for name, cls in FAMILIES.items()
+LIBRARY_FAMILIES = {name: cls for name, cls in families().items()
                     if cls.__module__.startswith("lrsched.")}
 FIND = settings(max_examples=2000, database=None, suppress_health_check=list(HealthCheck))
 # Reaching an edge case needs one example, not the smallest one: no shrinking.

@@ -22,9 +22,9 @@ def _hypothesis_setup_hook() -> None:
     from hypothesis import strategies as st
 
     from lrsched._base import Schedule
-    from lrsched._registry import FAMILIES
+    from lrsched._registry import families
 
     st.register_type_strategy(Schedule, st.deferred(lambda: _strategy_of("Schedule")))
-    for name, cls in list(FAMILIES.items()):
+    for name, cls in list(families().items()):
         if cls.__module__.startswith("lrsched."):  # users' own families draw their own way
             st.register_type_strategy(cls, st.deferred(lambda name=name: _strategy_of(name)))

@@ -613,7 +613,7 @@ def plateaus(base: st.SearchStrategy | None = None, *, min_lr: float = 0.0,
 # ---------------------------------------------------------------------------------------
 # Across families.
 
-# Family name (lrsched._registry.FAMILIES) -> strategy factory. Composites take the inner
+# Family name (lrsched._registry.families()) -> strategy factory. Composites take the inner
 # strategy as their first argument; leaves take only keyword bounds.
 LEAF_STRATEGIES: dict[str, Callable[..., st.SearchStrategy]] = {
     "constant": constant_schedules,
