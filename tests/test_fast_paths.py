@@ -117,3 +117,129 @@ def test_peak_memory_stays_near_the_output_array(schedule, traced_memory):
     already, _ = traced_memory.get_traced_memory()  # the steps themselves
     schedule(steps)
     assert traced_memory.get_traced_memory()[1] - already <= 3 * 8 * steps.size
+
+
+# Families whose sorted blocks are filled piece by piece, or evaluated in place.
+IN_PLACE = [
+    lrsched.constant(0.1),
+    lrsched.step(0.1, step_size=50000, gamma=0.5),
+    lrsched.piecewise_constant([1000, 30000, 45000], [0.1, 0.05, 0.01, 0.001]),
+    lrsched.exponential(0.1, 0.01, 60000, staircase=True),
+    lrsched.linear(0.1, 0.001, 40000),
+    lrsched.polynomial(0.1, 40000, power=2.0),
+    lrsched.polynomial(0.1, 40000, power=0.5, end_lr=0.01),
+    lrsched.cosine(0.1, 40000, periodic=True),
+    lrsched.warmup(lrsched.multistep(0.1, [20000, 20000, 40000]), steps=3000).shift(500),
+    (lrsched.cosine(0.1, 40000) * lrsched.linear(1.0, 0.5, 30000)).clip(0.01, 0.08),
+    lrsched.cosine(0.1, 400).per_epoch(100, staircase=True),
+]
+
+
+@pytest.mark.parametrize("schedule", IN_PLACE, ids=repr)
+def test_in_place_paths_give_the_scalar_values(schedule):
+    test_blocks_sorted_and_shuffled_steps_give_the_scalar_values(schedule)
+
+
+@pytest.fixture
+def threads():
+    """Restore the thread count a test changes."""
+    previous = lrsched.set_num_threads(None)
+    yield lrsched.set_num_threads
+    lrsched.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES + IN_PLACE, ids=repr)
+def test_threads_give_the_bits_of_one_thread(schedule, threads):
+    steps = np.concatenate([np.arange(3 * BLOCK + 17), RNG.uniform(0, 90000, BLOCK)])
+    threads(1)
+    alone = schedule(steps)
+    for count in (2, 3, 7):
+        threads(count)
+        assert np.array_equal(_bits(schedule(steps)), _bits(alone)), count
+
+
+def test_the_first_bad_step_is_reported_whichever_thread_meets_it(threads):
+    schedule = lrsched.cosine(0.1, 1000)
+    steps = np.arange(4 * BLOCK, dtype=np.float64)
+    steps[[BLOCK + 5, 3 * BLOCK + 1]] = [np.nan, -2.0]
+    for count in (1, 2, 4):
+        threads(count)
+        with pytest.raises(ValueError, match=rf"got nan at index \({BLOCK + 5},\)"):
+            schedule(steps)
+    # A bad step comes before an overflow further on, as it would on one thread.
+    growing = lrsched.exponential(1.0, gamma=2.0, decay_steps=1.0)
+    steps = np.arange(4 * BLOCK, dtype=np.float64)
+    steps[BLOCK] = -1.0
+    threads(4)
+    with pytest.raises(ValueError, match=rf"got -1.0 at index \({BLOCK},\)"):
+        growing(steps)
+    steps[BLOCK] = 1.0
+    with pytest.raises(ValueError, match=r"overflows float64 at step 1024.0"):
+        growing(steps)
+
+
+def test_users_functions_run_on_the_calling_thread(threads):
+    import threading
+
+    seen = set()
+
+    def halve(step):
+        seen.add(threading.get_ident())
+        return 0.5 ** (np.asarray(step) // 1000)
+
+    threads(4)
+    steps = np.arange(4 * BLOCK)
+    for schedule in (lrsched.lambda_lr(0.1, halve),
+                     lrsched.cyclic(0.01, 0.1, 100, scale_fn=halve, scale_mode="iterations"),
+                     lrsched.warmup(lrsched.lambda_lr(0.1, halve), steps=10)):
+        seen.clear()
+        schedule(steps)
+        assert seen == {threading.get_ident()}, schedule
+
+
+def test_thread_count_is_validated_and_defaults_to_the_available_cpus(threads, monkeypatch):
+    import os
+
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match=rf"set_num_threads\(\): count must be a positive "
+                                             rf"integer or None, got {bad!r}"):
+            threads(bad)
+    assert threads(3) >= 1
+    assert lrsched.get_num_threads() == 3
+    threads(None)
+    assert 1 <= lrsched.get_num_threads() <= min(8, len(os.sched_getaffinity(0)))
+    monkeypatch.setenv("LRSCHED_NUM_THREADS", "5")
+    threads(None)
+    assert lrsched.get_num_threads() == 5
+    monkeypatch.setenv("LRSCHED_NUM_THREADS", "many")
+    threads(None)
+    with pytest.raises(ValueError, match="LRSCHED_NUM_THREADS must be a positive integer, "
+                                         "got 'many'"):
+        lrsched.get_num_threads()
+    monkeypatch.delenv("LRSCHED_NUM_THREADS")
+    threads(None)
+
+
+_FORK_CHILD = """
+import os, numpy as np, lrsched
+lrsched.set_num_threads(2)
+schedule = lrsched.cosine(0.1, 10**5)
+steps = np.arange(4 * 2**16)
+expected = schedule(steps)  # the parent's pool now has a worker thread
+pid = os.fork()
+if pid == 0:  # the child's copy of the pool has no thread behind it
+    os._exit(0 if np.array_equal(schedule(steps), expected) else 1)
+_, status = os.waitpid(pid, 0)
+raise SystemExit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_evaluates_with_a_fresh_pool():
+    import subprocess
+    import sys
+
+    # A fresh interpreter: this one may hold other libraries' threads (jax), which fork
+    # would upset.
+    completed = subprocess.run([sys.executable, "-c", _FORK_CHILD], timeout=60)
+    assert completed.returncode == 0
