@@ -9,9 +9,11 @@ form come from the dataclass fields, so a new family gets them by declaring its 
 from __future__ import annotations
 
 import contextvars
+import itertools
 import math
 import numbers
 import os
+import time
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
@@ -132,6 +134,7 @@ def first_negative_or_nonfinite(values: np.ndarray) -> tuple[int, ...] | None:
 # array evaluate in parallel; small arrays stay on the calling thread, where a hand-off
 # would cost more than it saves.
 PARALLEL_MIN_STEPS = 2**17
+PARALLEL_MIN_SECONDS_PER_STEP = 2e-9
 _threads: int | None = None
 _pool: Any = None
 _pool_size = 0
@@ -228,50 +231,71 @@ def _evaluate_in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
     values = np.empty(steps.shape)
     flat_steps, flat_values = steps.reshape(-1), values.reshape(-1)
     size = flat_steps.size
+    # Threads take the next block as they finish one, so a schedule that is cheap in one
+    # part and costly in another (a constant, then a cosine) still keeps them all busy.
+    # A range iterator hands out each block once: its next() holds the GIL throughout.
+    blocks = iter(range(0, size, BLOCK))
+    stop, failures = [], {}
 
-    def run(start: int, stop: int) -> bool:
-        """Evaluate steps start..stop; False if it stopped at a bad step."""
-        for low in range(start, stop, BLOCK):
-            high = min(low + BLOCK, stop)
+    def run(count: int | None = None) -> bool:
+        """Evaluate ``count`` blocks (all that are left if None), or until one fails;
+        whether it evaluated all ``count``."""
+        evaluated = 0
+        for low in blocks if count is None else itertools.islice(blocks, count):
+            if stop:
+                return False
+            high = min(low + BLOCK, size)
             block = flat_steps[low:high]
             if first_negative_or_nonfinite(block) is not None:
+                stop.append(low)
                 return False
             # The output slice doubles as the formula's float64 input: no allocation, and
             # a formula that works in place writes its result where it belongs.
             target = flat_values[low:high]
             np.copyto(target, block)
-            result = schedule._values_in_place(target)
+            try:
+                result = schedule._values_in_place(target)
+            except Exception as error:  # noqa: BLE001 - re-raised below, in index order
+                stop.append(low)
+                failures[low] = error
+                return False
             if result is not target:
                 target[...] = result
-        return True
+            evaluated += 1
+        return evaluated == count
 
-    threads = get_num_threads()
-    if threads > 1 and size >= PARALLEL_MIN_STEPS and schedule._thread_safe():
-        parts = min(threads, -(-size // BLOCK))
-        bounds = [size * part // parts for part in range(parts + 1)]
-        # Each part runs in a copy of the caller's context, so np.errstate and other
-        # context variables apply in the workers as they would on one thread.
-        others = [_executor(parts - 1).submit(contextvars.copy_context().run, run,
-                                              bounds[part], bounds[part + 1])
-                  for part in range(1, parts)]
-        outcomes = [_outcome(run, bounds[0], bounds[1])]
-        outcomes += [_outcome(future.result) for future in others]
+    threads = 1
+    if get_num_threads() > 1 and size >= PARALLEL_MIN_STEPS and schedule._thread_safe():
+        # Only a formula that costs more than a few numpy passes gains from threads; a
+        # cheap one mostly runs Python between short ufunc calls, and threads contending
+        # for the GIL make it slower. The blocks themselves tell which this is, here and
+        # now: the first costly one (a sequence may start cheap) calls in the threads.
+        costly = PARALLEL_MIN_SECONDS_PER_STEP * BLOCK
+        while threads == 1:
+            started = time.perf_counter()
+            if not run(1):
+                break
+            if time.perf_counter() - started >= costly:
+                threads = get_num_threads()
+    if threads > 1:
+        workers = min(threads - 1, -(-size // BLOCK) - 1)
+        # Each worker runs in a copy of the caller's context, so np.errstate and other
+        # context variables apply there as they would on one thread.
+        others = [_executor(workers).submit(contextvars.copy_context().run, run)
+                  for _ in range(workers)]
+        run()
+        for future in others:
+            future.result()
     else:
-        outcomes = [_outcome(run, 0, size)]
-    errors = [error for _, error in outcomes if error is not None]
-    if errors or not all(finished for finished, _ in outcomes):
+        run()
+    if stop:
         # Bad steps are reported before any formula's error, as when the whole array was
-        # checked first; a part stops at its first problem, so look at every step again.
+        # checked first; evaluation stopped at the first problem, so look at every step.
+        # Blocks are handed out in order and finished once begun, so the lowest failed
+        # block is the one a single thread would have failed at.
         _raise_if_bad(steps, first_negative_or_nonfinite(steps))
-        raise errors[0]
+        raise failures[min(failures)]
     return values
-
-
-def _outcome(func: Callable, *args: Any) -> tuple[bool, BaseException | None]:
-    try:
-        return func(*args), None
-    except Exception as error:  # noqa: BLE001 - re-raised by the caller, in index order
-        return False, error
 
 
 def floor_divmod(t: np.ndarray, divisor: float, *, remainder: bool = True

@@ -9,8 +9,8 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import (Schedule, Tail, first_negative_or_nonfinite, floor_divmod, frozen,
-                           function_field, sorted_pieces, user_function)
+from lrsched._base import (BLOCK, Schedule, Tail, first_negative_or_nonfinite, floor_divmod,
+                           frozen, function_field, sorted_pieces, user_function)
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
@@ -614,7 +614,7 @@ class multiplicative(Schedule):
     def _thread_safe(self):
         return False  # fn is the user's code, which may keep state
 
-    def _values(self, t):
+    def _values_in_place(self, t):
         last = int(t.max()) if t.size else 0  # floor of the largest step (t >= 0)
         if last > MULTIPLICATIVE_MAX_STEPS:
             raise ValueError(
@@ -623,15 +623,22 @@ class multiplicative(Schedule):
             )
         running = np.empty(last + 1, dtype=np.float64)
         running[0] = self.base_lr
-        ks = np.arange(1, last + 1, dtype=np.float64)
-        running[1:] = _checked_factors("multiplicative", apply_user_function(self.fn, ks), ks)
-        del ks
+        # The factors and the lookup go in blocks, and the values replace the steps they
+        # come from, so peak memory stays at the steps and the running product.
+        for low in range(1, last + 1, BLOCK):
+            ks = np.arange(low, min(low + BLOCK, last + 1), dtype=np.float64)
+            running[low:low + ks.size] = _checked_factors(
+                "multiplicative", apply_user_function(self.fn, ks), ks)
         with np.errstate(over="ignore", under="ignore"):
             np.cumprod(running, out=running)
         if not np.isfinite(running[-1]):
             _finite("multiplicative", running, np.arange(last + 1, dtype=np.float64))
-        # Truncation is the floor for steps >= 0.
-        return running.take(t.astype(np.intp))
+        flat = t.reshape(-1)
+        for low in range(0, flat.size, BLOCK):
+            # Truncation is the floor for steps >= 0.
+            indices = flat[low:low + BLOCK].astype(np.intp)
+            flat[low:low + indices.size] = running.take(indices)
+        return flat.reshape(t.shape)  # t itself when t is contiguous
 
 
 # A sorted block is filled piece by piece when it spans at most this many pieces.

@@ -141,8 +141,9 @@ def test_in_place_paths_give_the_scalar_values(schedule):
 
 
 @pytest.fixture
-def threads():
-    """Restore the thread count a test changes."""
+def threads(monkeypatch):
+    """Set the thread count for a test, with threads used whatever the formula costs."""
+    monkeypatch.setattr(lrsched._base, "PARALLEL_MIN_SECONDS_PER_STEP", 0.0)
     previous = lrsched.set_num_threads(None)
     yield lrsched.set_num_threads
     lrsched.set_num_threads(previous)
@@ -243,3 +244,27 @@ def test_a_forked_child_evaluates_with_a_fresh_pool():
     # would upset.
     completed = subprocess.run([sys.executable, "-c", _FORK_CHILD], timeout=60)
     assert completed.returncode == 0
+
+
+def test_threads_share_the_blocks_only_when_the_first_one_is_costly(threads, monkeypatch):
+    import threading
+    import time
+
+    seen = []
+    original = lrsched.cosine._values_in_place
+
+    def spied(self, t):
+        seen.append(threading.get_ident())
+        time.sleep(0.002)  # lets the other thread take blocks while this one waits
+        return original(self, t)
+
+    monkeypatch.setattr(lrsched.cosine, "_values_in_place", spied)
+    schedule, steps = lrsched.cosine(0.1, 1000), np.arange(8 * BLOCK)
+    threads(2)
+    expected = schedule(steps)
+    assert len(seen) == 8 and len(set(seen)) == 2
+    # A first block cheaper than the threshold keeps every block on the calling thread.
+    monkeypatch.setattr(lrsched._base, "PARALLEL_MIN_SECONDS_PER_STEP", 1.0)
+    seen.clear()
+    assert np.array_equal(_bits(schedule(steps)), _bits(expected))
+    assert seen == [threading.get_ident()] * 8
