@@ -134,7 +134,7 @@ def first_negative_or_nonfinite(values: np.ndarray) -> tuple[int, ...] | None:
 # array evaluate in parallel; small arrays stay on the calling thread, where a hand-off
 # would cost more than it saves.
 PARALLEL_MIN_STEPS = 2**17
-PARALLEL_MIN_SECONDS_PER_STEP = 2e-9
+PARALLEL_MIN_SECONDS_PER_STEP = 1.5e-9
 _threads: int | None = None
 _pool: Any = None
 _pool_size = 0
@@ -236,6 +236,7 @@ def _evaluate_in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
     # A range iterator hands out each block once: its next() holds the GIL throughout.
     blocks = iter(range(0, size, BLOCK))
     stop, failures = [], {}
+    formula_seconds = [0.0]  # the last block's, without the copy (which may page-fault)
 
     def run(count: int | None = None) -> bool:
         """Evaluate ``count`` blocks (all that are left if None), or until one fails;
@@ -253,6 +254,7 @@ def _evaluate_in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
             # a formula that works in place writes its result where it belongs.
             target = flat_values[low:high]
             np.copyto(target, block)
+            started = time.perf_counter()
             try:
                 result = schedule._values_in_place(target)
             except Exception as error:  # noqa: BLE001 - re-raised below, in index order
@@ -261,6 +263,7 @@ def _evaluate_in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
                 return False
             if result is not target:
                 target[...] = result
+            formula_seconds[0] = time.perf_counter() - started
             evaluated += 1
         return evaluated == count
 
@@ -272,10 +275,9 @@ def _evaluate_in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
         # now: the first costly one (a sequence may start cheap) calls in the threads.
         costly = PARALLEL_MIN_SECONDS_PER_STEP * BLOCK
         while threads == 1:
-            started = time.perf_counter()
             if not run(1):
                 break
-            if time.perf_counter() - started >= costly:
+            if formula_seconds[0] >= costly:
                 threads = get_num_threads()
     if threads > 1:
         workers = min(threads - 1, -(-size // BLOCK) - 1)
