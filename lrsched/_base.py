@@ -13,6 +13,7 @@ import itertools
 import math
 import numbers
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -138,6 +139,7 @@ PARALLEL_MIN_SECONDS_PER_STEP = 1.5e-9
 _threads: int | None = None
 _pool: Any = None
 _pool_size = 0
+_pool_lock = threading.Lock()
 
 
 def _default_threads() -> int:
@@ -201,20 +203,21 @@ def set_num_threads(count: int | None) -> int:
 
 def _executor(workers: int) -> Any:
     global _pool, _pool_size
-    if _pool is None or _pool_size < workers:
-        from concurrent.futures import ThreadPoolExecutor
+    with _pool_lock:  # users may evaluate schedules from several threads of their own
+        if _pool is None or _pool_size < workers:
+            from concurrent.futures import ThreadPoolExecutor
 
-        if _pool is not None:
-            _pool.shutdown(wait=False)
-        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lrsched")
-        _pool_size = workers
-    return _pool
+            # A smaller pool is dropped, not shut down: another thread may be submitting
+            # to it; its idle threads exit once it is garbage.
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lrsched")
+            _pool_size = workers
+        return _pool
 
 
 def _forget_pool_after_fork() -> None:
-    # A forked child inherits the pool object but not its threads.
-    global _pool, _pool_size
-    _pool, _pool_size = None, 0
+    # A forked child inherits the pool object but not its threads (nor a lock's owner).
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -268,3 +268,23 @@ def test_threads_share_the_blocks_only_when_the_first_one_is_costly(threads, mon
     seen.clear()
     assert np.array_equal(_bits(schedule(steps)), _bits(expected))
     assert seen == [threading.get_ident()] * 8
+
+
+def test_schedules_evaluate_from_several_user_threads_at_once(threads):
+    from concurrent.futures import ThreadPoolExecutor
+
+    schedules = [lrsched.cosine(0.1, 10**5), lrsched.step(0.1, 1000), SCHEDULES[4],
+                 SCHEDULES[9], IN_PLACE[8], IN_PLACE[9]]
+    steps = np.arange(5 * BLOCK)
+    threads(1)
+    expected = [schedule(steps) for schedule in schedules]
+    threads(3)
+
+    def evaluate(index):
+        if index == 7:
+            threads(4)  # a larger pool replaces the shared one while others use it
+        return index % len(schedules), schedules[index % len(schedules)](steps)
+
+    with ThreadPoolExecutor(4) as users:
+        for index, values in users.map(evaluate, range(24)):
+            assert np.array_equal(_bits(values), _bits(expected[index]))
