@@ -8,12 +8,12 @@ form come from the dataclass fields, so a new family gets them by declaring its 
 
 from __future__ import annotations
 
+import _thread  # the lock only: `threading` need not load with lrsched
 import contextvars
 import itertools
 import math
 import numbers
 import os
-import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -139,7 +139,7 @@ PARALLEL_MIN_SECONDS_PER_STEP = 1.5e-9
 _threads: int | None = None
 _pool: Any = None
 _pool_size = 0
-_pool_lock = threading.Lock()
+_pool_lock = _thread.allocate_lock()
 
 
 def _default_threads() -> int:
@@ -217,7 +217,7 @@ def _executor(workers: int) -> Any:
 def _forget_pool_after_fork() -> None:
     # A forked child inherits the pool object but not its threads (nor a lock's owner).
     global _pool, _pool_size, _pool_lock
-    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+    _pool, _pool_size, _pool_lock = None, 0, _thread.allocate_lock()
 
 
 if hasattr(os, "register_at_fork"):
