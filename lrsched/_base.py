@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import _thread  # the lock only: `threading` need not load with lrsched
 import contextvars
-import itertools
 import math
 import numbers
 import os
-import time
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
@@ -131,11 +129,12 @@ def first_negative_or_nonfinite(values: np.ndarray) -> tuple[int, ...] | None:
     return tuple(int(i) for i in np.argwhere(bad)[0])
 
 
-# Threads for large arrays. numpy releases the GIL inside each ufunc, so blocks of one
-# array evaluate in parallel; small arrays stay on the calling thread, where a hand-off
-# would cost more than it saves.
+# Threads for large arrays of a costly formula (Schedule._costly). numpy releases the
+# GIL inside each ufunc, so blocks of one array evaluate in parallel; below 2**17 steps
+# waking a thread and handing the GIL back and forth cost more than they save (measured
+# on 2 cores: a 10^5-step cosine, 0.75 ms alone, took 0.62 ms on two threads).
 PARALLEL_MIN_STEPS = 2**17
-PARALLEL_MIN_SECONDS_PER_STEP = 1.5e-9
+PARALLEL_MIN_BLOCK = 2**13
 _threads: int | None = None
 _pool: Any = None
 _pool_size = 0
@@ -176,10 +175,12 @@ def get_num_threads() -> int:
 def set_num_threads(count: int | None) -> int:
     """Set how many threads evaluate one large array of steps; return the previous count.
 
-    Arrays of at least 2**17 steps are split into contiguous parts evaluated at once
-    (numpy releases the GIL while it computes); every part gives the same bits as a
-    single thread. ``None`` restores the default: ``LRSCHED_NUM_THREADS`` if set, else
-    the CPUs this process may use, at most 8. Schedules holding a user function
+    Arrays of at least 2**17 steps of a costly formula (a cosine, an exponential, a
+    power) are split into blocks evaluated at once (numpy releases the GIL while it
+    computes); every block gives the same bits as on a single thread. Cheap formulas
+    (constant, step, linear) stay on the calling thread: there, threads contending for
+    the GIL are slower than one. ``None`` restores the default: ``LRSCHED_NUM_THREADS``
+    if set, else the CPUs this process may use, at most 8. Schedules holding a user function
     (``lambda_lr``, ``multiplicative``, ``cyclic`` with ``scale_fn``) and users' own
     ``Schedule`` subclasses always run on the calling thread.
 
@@ -234,56 +235,45 @@ def _evaluate_in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
     values = np.empty(steps.shape)
     flat_steps, flat_values = steps.reshape(-1), values.reshape(-1)
     size = flat_steps.size
+    threads, per_block = get_num_threads(), BLOCK
+    if threads > 1 and size >= PARALLEL_MIN_STEPS and schedule._costly() and (
+            schedule._thread_safe()):
+        # Smaller blocks than on one thread, a few per thread, so that the threads finish
+        # together; each still holds enough work to keep the GIL hand-offs rare.
+        per_block = min(BLOCK, max(PARALLEL_MIN_BLOCK, -(-size // (4 * threads))))
+    else:
+        threads = 1
     # Threads take the next block as they finish one, so a schedule that is cheap in one
     # part and costly in another (a constant, then a cosine) still keeps them all busy.
     # A range iterator hands out each block once: its next() holds the GIL throughout.
-    blocks = iter(range(0, size, BLOCK))
+    blocks = iter(range(0, size, per_block))
     stop, failures = [], {}
-    formula_seconds = [0.0]  # the last block's, without the copy (which may page-fault)
 
-    def run(count: int | None = None) -> bool:
-        """Evaluate ``count`` blocks (all that are left if None), or until one fails;
-        whether it evaluated all ``count``."""
-        evaluated = 0
-        for low in blocks if count is None else itertools.islice(blocks, count):
+    def run() -> None:
+        """Evaluate blocks until none is left or one fails."""
+        for low in blocks:
             if stop:
-                return False
-            high = min(low + BLOCK, size)
+                return
+            high = min(low + per_block, size)
             block = flat_steps[low:high]
             if first_negative_or_nonfinite(block) is not None:
                 stop.append(low)
-                return False
+                return
             # The output slice doubles as the formula's float64 input: no allocation, and
             # a formula that works in place writes its result where it belongs.
             target = flat_values[low:high]
             np.copyto(target, block)
-            started = time.perf_counter()
             try:
                 result = schedule._values_in_place(target)
             except Exception as error:  # noqa: BLE001 - re-raised below, in index order
                 stop.append(low)
                 failures[low] = error
-                return False
+                return
             if result is not target:
                 target[...] = result
-            formula_seconds[0] = time.perf_counter() - started
-            evaluated += 1
-        return evaluated == count
 
-    threads = 1
-    if get_num_threads() > 1 and size >= PARALLEL_MIN_STEPS and schedule._thread_safe():
-        # Only a formula that costs more than a few numpy passes gains from threads; a
-        # cheap one mostly runs Python between short ufunc calls, and threads contending
-        # for the GIL make it slower. The blocks themselves tell which this is, here and
-        # now: the first costly one (a sequence may start cheap) calls in the threads.
-        costly = PARALLEL_MIN_SECONDS_PER_STEP * BLOCK
-        while threads == 1:
-            if not run(1):
-                break
-            if formula_seconds[0] >= costly:
-                threads = get_num_threads()
     if threads > 1:
-        workers = min(threads - 1, -(-size // BLOCK) - 1)
+        workers = min(threads, -(-size // per_block)) - 1
         # Each worker runs in a copy of the caller's context, so np.errstate and other
         # context variables apply there as they would on one thread.
         others = [_executor(workers).submit(contextvars.copy_context().run, run)
@@ -479,6 +469,12 @@ class Schedule(ValueObject):
     def _elementwise(self) -> bool:
         """Whether each value depends on its own step only, so arrays may go in blocks."""
         return all(child._elementwise() for child in self.children())
+
+    def _costly(self) -> bool:
+        """Whether the formula is costly enough per step (a cos, exp or power) to gain from
+        threads. A cheap one is mostly Python between short numpy calls, and threads
+        contending for the GIL make it slower (measured: benchmarks/limits.py)."""
+        return any(child._costly() for child in self.children())
 
     def _thread_safe(self) -> bool:
         """Whether blocks may be evaluated on several threads at once: true for lrsched's

@@ -293,6 +293,9 @@ class exponential(Schedule):
             values = self.base_lr * np.power(self.gamma, exponent)
         return _finite("exponential", values, t) if self.gamma > 1 else values
 
+    def _costly(self):
+        return True  # np.power at every step
+
     def tail(self):
         return Tail(0.0) if self.gamma == 1.0 or self.base_lr == 0.0 else None
 
@@ -342,6 +345,9 @@ class exponential_ramp(Schedule):
         # exp(log(x)) can land an ulp outside the ramp's ends (even when start == end).
         low, high = sorted((self.start_lr, self.end_lr))
         return np.clip(values, low, high, out=values)
+
+    def _costly(self):
+        return True  # np.exp at every step
 
     def tail(self):
         return Tail(float(self.total_steps))
@@ -455,6 +461,9 @@ class polynomial(Schedule):
         remaining += self.end_lr
         return remaining
 
+    def _costly(self):
+        return True  # a power at every step
+
     def tail(self):
         return None if self.cycle else Tail(float(self.total_steps))
 
@@ -530,6 +539,9 @@ class inverse_sqrt(Schedule):
             timescale=check.whole_if_integral(check.positive("inverse_sqrt", "timescale",
                                                         self.timescale)),
         )
+
+    def _costly(self):
+        return True  # np.sqrt at every step
 
     def _values(self, t):
         denominator = t + self.timescale

@@ -157,6 +157,9 @@ class warmup(Schedule):
                 values[where] = self.schedule._values_in_place(t[where] - self.steps)
         return values
 
+    def _costly(self):
+        return self.mode in ("cosine", "exponential") or self.schedule._costly()
+
     def tail(self):
         inner = self.schedule.tail()
         if inner is None:

@@ -74,6 +74,9 @@ class cosine(Schedule):
         fraction /= period
         return half_cosine(fraction, self.base_lr, self.min_lr)
 
+    def _costly(self):
+        return True  # np.cos at every step
+
     def tail(self):
         if self.periodic:
             return Tail(0.0, 2.0 * self.total_steps)
@@ -224,6 +227,9 @@ class warm_restarts(Schedule):
         values += self.min_lr
         return values
 
+    def _costly(self):
+        return True  # np.cos at every step
+
     def tail(self):
         if self.period_mult == 1 and self.decay == 1.0:
             return Tail(0.0, float(self.period))
@@ -294,6 +300,9 @@ class wsd(Schedule):
     def _values(self, t):
         return self._composed()._values(t)
 
+    def _costly(self):
+        return self._composed()._costly()
+
     def tail(self):
         return Tail(float(self.warmup_steps + self.stable_steps + self.decay_steps))
 
@@ -305,6 +314,9 @@ class _one_minus_sqrt(Schedule):
     high: float
     low: float
     total_steps: int
+
+    def _costly(self):
+        return True  # np.sqrt at every step
 
     def _values(self, t):
         fraction = np.minimum(t, self.total_steps)

@@ -128,6 +128,9 @@ class cyclic(Schedule):
         """
         return cycle_momentum(self, base_momentum, max_momentum)
 
+    def _costly(self):
+        return self.mode != "triangular" or self.scale_fn is not None  # a power or a call
+
     def tail(self):
         if self.scale_fn is None and self.mode == "triangular":
             down = self.step_size_up if self.step_size_down is None else self.step_size_down
@@ -242,6 +245,9 @@ class one_cycle(Schedule):
         array([0.95, 0.85, 0.95])
         """
         return cycle_momentum(self, base_momentum, max_momentum)
+
+    def _costly(self):
+        return self.anneal == "cos"  # np.cos at every step
 
     def tail(self):
         return Tail(float(self.total_steps - 1))

@@ -142,8 +142,9 @@ def test_in_place_paths_give_the_scalar_values(schedule):
 
 @pytest.fixture
 def threads(monkeypatch):
-    """Set the thread count for a test, with threads used whatever the formula costs."""
-    monkeypatch.setattr(lrsched._base, "PARALLEL_MIN_SECONDS_PER_STEP", 0.0)
+    """Set the thread count for a test, with threads used whatever the formula costs
+    (families that say they are cheap still do: only the base class is patched)."""
+    monkeypatch.setattr(lrsched.Schedule, "_costly", lambda self: True)
     previous = lrsched.set_num_threads(None)
     yield lrsched.set_num_threads
     lrsched.set_num_threads(previous)
@@ -246,28 +247,49 @@ def test_a_forked_child_evaluates_with_a_fresh_pool():
     assert completed.returncode == 0
 
 
-def test_threads_share_the_blocks_only_when_the_first_one_is_costly(threads, monkeypatch):
+def test_costly_formulas_share_the_blocks_and_cheap_ones_do_not(monkeypatch):
     import threading
     import time
 
     seen = []
-    original = lrsched.cosine._values_in_place
 
-    def spied(self, t):
-        seen.append(threading.get_ident())
-        time.sleep(0.002)  # lets the other thread take blocks while this one waits
-        return original(self, t)
+    def spy(family):
+        original = family._values_in_place
 
-    monkeypatch.setattr(lrsched.cosine, "_values_in_place", spied)
-    schedule, steps = lrsched.cosine(0.1, 1000), np.arange(8 * BLOCK)
-    threads(2)
-    expected = schedule(steps)
-    assert len(seen) == 8 and len(set(seen)) == 2
-    # A first block cheaper than the threshold keeps every block on the calling thread.
-    monkeypatch.setattr(lrsched._base, "PARALLEL_MIN_SECONDS_PER_STEP", 1.0)
-    seen.clear()
-    assert np.array_equal(_bits(schedule(steps)), _bits(expected))
-    assert seen == [threading.get_ident()] * 8
+        def spied(self, t):
+            seen.append(threading.get_ident())
+            time.sleep(0.002)  # lets the other thread take blocks while this one waits
+            return original(self, t)
+
+        monkeypatch.setattr(family, "_values_in_place", spied)
+
+    spy(lrsched.cosine)
+    spy(lrsched.linear)
+    previous = lrsched.set_num_threads(2)
+    try:
+        steps = np.arange(8 * BLOCK)
+        lrsched.cosine(0.1, 1000)(steps)
+        assert len(set(seen)) == 2
+        seen.clear()
+        lrsched.linear(0.1, 0.0, 1000)(steps)
+        assert seen == [threading.get_ident()] * 8
+    finally:
+        lrsched.set_num_threads(previous)
+
+
+def test_costly_is_declared_where_a_step_costs_a_transcendental_function():
+    costly = [lrsched.cosine(0.1, 10), lrsched.exponential(0.1, 0.5),
+              lrsched.one_cycle(0.1, 10), lrsched.warm_restarts(0.1, 5),
+              lrsched.wsd(0.1, 1, 2, 3, decay_shape="1-sqrt"), lrsched.polynomial(0.1, 10),
+              lrsched.sequence([lrsched.constant(0.1), lrsched.cosine(0.1, 10)], [5]),
+              lrsched.warmup(lrsched.constant(0.1), 5, mode="cosine"),
+              lrsched.one_cycle(0.1, 10).momentum(), lrsched.cosine(0.1, 10) * 2.0]
+    cheap = [lrsched.constant(0.1), lrsched.step(0.1, 3), lrsched.linear(0.1, 0.0, 10),
+             lrsched.one_cycle(0.1, 10, anneal="linear"), lrsched.cyclic(0.1, 1.0, 5),
+             lrsched.wsd(0.1, 1, 2, 3, decay_shape="linear"),
+             lrsched.warmup(lrsched.step(0.1, 3), 5), lrsched.clip(lrsched.linear(0.1, 0, 9))]
+    assert all(schedule._costly() for schedule in costly)
+    assert not any(schedule._costly() for schedule in cheap)
 
 
 def test_schedules_evaluate_from_several_user_threads_at_once(threads):
