@@ -285,7 +285,9 @@ class clip(Schedule):
 
     def _values_in_place(self, t):
         values = self.schedule._values_in_place(t)
-        return np.clip(values, self.min_lr, self.max_lr, out=values)
+        # Only t is ours to overwrite: a user's schedule may return a read-only view or an
+        # array it keeps.
+        return np.clip(values, self.min_lr, self.max_lr, out=values if values is t else None)
 
     def tail(self):
         return self.schedule.tail()

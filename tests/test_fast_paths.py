@@ -310,3 +310,15 @@ def test_schedules_evaluate_from_several_user_threads_at_once(threads):
     with ThreadPoolExecutor(4) as users:
         for index, values in users.map(evaluate, range(24)):
             assert np.array_equal(_bits(values), _bits(expected[index]))
+
+
+def test_clip_copes_with_the_read_only_arrays_a_users_schedule_returns():
+    class Flat(lrsched.Schedule):
+        """A user's schedule returning a read-only view, which clip may not write to."""
+
+        def _values(self, t):
+            return np.broadcast_to(np.float64(1.0), t.shape)
+
+    clipped = Flat().clip(max_lr=0.5)
+    assert np.array_equal(clipped(np.arange(3 * BLOCK)), np.full(3 * BLOCK, 0.5))
+    assert clipped(3) == 0.5 and Flat()(3) == 1.0
