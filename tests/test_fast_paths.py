@@ -12,8 +12,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import lrsched
+from lrsched.testing import strategies as lst
 from lrsched._base import BLOCK, floor_divmod, pieces
 
 RNG = np.random.default_rng(20261121)
@@ -322,3 +325,21 @@ def test_clip_copes_with_the_read_only_arrays_a_users_schedule_returns():
     clipped = Flat().clip(max_lr=0.5)
     assert np.array_equal(clipped(np.arange(3 * BLOCK)), np.full(3 * BLOCK, 0.5))
     assert clipped(3) == 0.5 and Flat()(3) == 1.0
+
+
+@given(schedule=lst.schedules(), scale=st.sampled_from([1.0, 0.37, 3.0]),
+       shuffled=st.booleans())
+def test_any_schedule_gives_its_scalar_bits_in_blocks_and_threads(schedule, scale, shuffled):
+    """Every family and composite, on arrays large enough for blocks and threads."""
+    steps = np.arange(3 * BLOCK + 17) * scale
+    if shuffled:
+        steps = RNG.permutation(steps)
+    previous = lrsched.set_num_threads(1)
+    try:
+        alone = schedule(steps)
+        lrsched.set_num_threads(2)
+        assert np.array_equal(_bits(schedule(steps)), _bits(alone))
+    finally:
+        lrsched.set_num_threads(previous)
+    picked = RNG.choice(steps.size, 40, replace=False)
+    assert np.array_equal(_bits(alone[picked]), _bits([schedule(float(steps[i])) for i in picked]))
