@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _families import FAMILIES  # noqa: E402
 from _timing import rounds  # noqa: E402
+from _trajectory import enable_jax_x64, optax_candidates  # noqa: E402
 
 
 def _xla_cores(call, min_seconds: float = 0.5) -> float:
@@ -40,23 +41,20 @@ def _xla_cores(call, min_seconds: float = 0.5) -> float:
 
 
 def families(sizes, repeats: int) -> None:
-    import jax
-    import jax.numpy as jnp
-
     import lrsched
 
-    jax.config.update("jax_enable_x64", True)
+    enable_jax_x64()
     default_threads = lrsched.get_num_threads()
     print(f"{'family':<20}{'n':>9}  ns/step: {'lrsched 1 thread':>17}"
           f"{f'lrsched {default_threads} threads':>19}{'optax jit(vmap)':>17}"
           f"{'XLA cores':>11}")
     for n in sizes:
-        steps, device_steps = np.arange(n), jnp.arange(n)
+        steps = np.arange(n)
         for family in FAMILIES:
             if family.optax is None:
                 continue
             schedule = family.lrsched(n)
-            compiled = jax.jit(jax.vmap(family.optax(n)))
+            optax = optax_candidates(family, n, loop_limit=0)["optax jit(vmap)"]
 
             def one_thread(schedule=schedule):
                 previous = lrsched.set_num_threads(1)
@@ -68,7 +66,7 @@ def families(sizes, repeats: int) -> None:
             candidates = {
                 "one": one_thread,
                 "default": lambda schedule=schedule: schedule(steps),
-                "optax": lambda compiled=compiled: compiled(device_steps).block_until_ready(),
+                "optax": optax,
             }
             times = rounds(candidates, repeats=repeats, min_seconds=0.05)
             per_step = {name: 1e9 * statistics.median(values) / n

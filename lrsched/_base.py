@@ -233,8 +233,8 @@ def _evaluate_in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
     flat_steps, flat_values = steps.reshape(-1), values.reshape(-1)
     size = flat_steps.size
     threads, per_block = get_num_threads(), BLOCK
-    if threads > 1 and size >= PARALLEL_MIN_STEPS and schedule._costly() and (
-            schedule._thread_safe()):
+    if (threads > 1 and size >= PARALLEL_MIN_STEPS and schedule._costly()
+            and schedule._thread_safe()):
         # Smaller blocks than on one thread, a few per thread, so that the threads finish
         # together; each still holds enough work to keep the GIL hand-offs rare.
         per_block = min(BLOCK, max(PARALLEL_MIN_BLOCK, -(-size // (4 * threads))))
@@ -327,8 +327,11 @@ def pieces(t: np.ndarray, edges: Any, *, side: str) -> list[tuple[int, slice | n
     sorted (see ``sorted_pieces``), boolean masks otherwise.
     """
     found = sorted_pieces(t, edges, side=side)
-    if found is not None:
-        return found
+    return found if found is not None else masked_pieces(t, edges, side=side)
+
+
+def masked_pieces(t: np.ndarray, edges: Any, *, side: str) -> list[tuple[int, np.ndarray]]:
+    """``pieces`` as boolean masks, for steps in any order and shape."""
     numbered = np.searchsorted(np.asarray(edges, dtype=np.float64), t, side=side)
     masks = [(piece, numbered == piece) for piece in range(len(edges) + 1)]
     return [(piece, mask) for piece, mask in masks if mask.any()]

@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen, pieces, sorted_pieces
+from lrsched._base import Schedule, Tail, frozen, masked_pieces, sorted_pieces
 
 
 def _at_least(exact: Fraction) -> float:
@@ -63,7 +63,7 @@ class sequence(Schedule):
                 _into(part, self.schedules[index]._values_in_place(part))
             return t
         values = np.empty_like(t)
-        for index, where in pieces(t, self.boundaries, side="right"):
+        for index, where in masked_pieces(t, self.boundaries, side="right"):
             values[where] = self.schedules[index]._values_in_place(t[where] - starts[index])
         return values
 
@@ -145,7 +145,7 @@ class warmup(Schedule):
     def _values_in_place(self, t):
         found = sorted_pieces(t, [self.steps], side="right")
         values = t if found is not None else np.empty_like(t)
-        for piece, where in found or pieces(t, [self.steps], side="right"):
+        for piece, where in found or masked_pieces(t, [self.steps], side="right"):
             if piece == 0:
                 peak = self.schedule._values_in_place(np.zeros(1))[0]
                 values[where] = peak * self._ramp(t[where])

@@ -74,6 +74,18 @@ def test_every_lazy_name_is_imported_for_type_checkers_from_the_same_module():
             assert lrsched._LAZY[name] == cls.__module__, name
 
 
+def test_families_loads_every_module_that_defines_a_family():
+    import importlib
+
+    from lrsched import _registry
+
+    for module in set(lrsched._LAZY.values()):
+        importlib.import_module(module)
+    defining = {cls.__module__ for cls in _registry.FAMILIES.values()
+                if cls.__module__.startswith("lrsched.")}
+    assert defining == set(_registry._FAMILY_MODULES)
+
+
 def test_all_is_sorted_and_complete():
     assert lrsched.__all__ == sorted(lrsched.__all__)
     assert set(lrsched.__all__) == {"Schedule", "Tail", "get_num_threads", "register_function",
