@@ -162,10 +162,10 @@ class warm_restarts(Schedule):
             cycle = cycle - (t < self.cycle_starts(cycle, xp))
             cycle = cycle + (t >= self.cycle_starts(cycle + 1.0, xp))
             within = t - self.cycle_starts(cycle, xp)
-            length = period * xp.power(mult, cycle)
+            length = xp.integer_powers(period, mult, cycle)
         shape = half_cosine(within / length, 1.0, 0.0, xp)
         if self.decay != 1.0:
-            shape = shape * xp.power(self.decay, cycle)
+            shape = shape * xp.integer_powers(1.0, self.decay, cycle)
         return shape * (self.base_lr - self.min_lr) + self.min_lr
 
     def tail(self):

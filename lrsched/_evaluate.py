@@ -32,10 +32,11 @@ from lrsched._ops import NUMPY
 if TYPE_CHECKING:
     from lrsched._base import Schedule
 
-# Steps per block of a large array: 2**16 float64 steps are 512 KiB, so a block and a
-# formula's few temporaries stay in a core's L2 cache, while the Python work per block
-# (a few microseconds) stays small beside it.
-BLOCK = 2**16
+# Steps per block of a large array: 2**14 float64 steps are 128 KiB, so a block and the
+# handful of temporaries a formula makes stay in a core's L2 cache, while the Python work
+# per block (a few microseconds) stays small beside it. Measured on 10**7 steps against a
+# bare np.cos: cosine 2.6x at 2**16, 1.5x at 2**14; cyclic 2.9x and 1.2x.
+BLOCK = 2**14
 # Whole steps below this are exact in float64 and count as table positions.
 _EXACT_STEPS = 2**53
 
