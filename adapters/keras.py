@@ -120,7 +120,7 @@ def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
     if isinstance(value, KerasSchedule):
         check.fail(func, "schedule", "an lrsched schedule (pass keras_schedule.schedule, the "
                    "lrsched schedule it wraps)", value, TypeError)
-    return check.schedule(func, "schedule", value)
+    return check.instance(func, "schedule", value, lrsched.Schedule, "an lrsched schedule")
 
 
 def _is_traced(value: Any) -> bool:

@@ -427,7 +427,8 @@ def _per_group(name: str, value: Any, groups: int, convert) -> tuple:
 
 
 def _optional_schedule(func: str, name: str, value: Any) -> Schedule | None:
-    return None if value is None else check.schedule(func, name, value)
+    return None if value is None else check.instance(func, name, value, lrsched.Schedule,
+                                                     "an lrsched schedule")
 
 
 def _momentum_schedules(schedules: tuple, cycle_momentum: Any, momentum: Any,

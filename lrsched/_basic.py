@@ -8,10 +8,10 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen, function_field
+from lrsched._base import Schedule, Tail, frozen, function_field, user_function
 from lrsched._evaluate import running_products
 from lrsched._ops import NUMPY
-from lrsched._user import checked_factors, user_function
+from lrsched._user import checked_factors
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.

@@ -7,10 +7,10 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Route, Schedule, Tail, frozen, function_field
+from lrsched._base import Route, Schedule, Tail, frozen, function_field, user_function
 from lrsched._cosine import half_cosine
 from lrsched._ops import NUMPY
-from lrsched._user import checked_factors, user_function
+from lrsched._user import checked_factors
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 

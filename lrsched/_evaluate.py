@@ -22,15 +22,16 @@ cheap formulas lost to GIL hand-offs, so the pool and its settings were removed.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from lrsched import _validation as check
 from lrsched._ops import NUMPY
+from lrsched._validation import first_negative_or_nonfinite
 
-if TYPE_CHECKING:
-    from lrsched._base import Schedule
+# Any schedule: lrsched.Schedule, which this module is below (the class calls evaluate).
+Schedule = Any
 
 # Steps per block of a large array: 2**14 float64 steps are 128 KiB, so a block and the
 # handful of temporaries a formula makes stay in a core's L2 cache, while the Python work
@@ -48,25 +49,6 @@ def _name(schedule: Any) -> str:
 def _bad_step(schedule: Any, value: Any, where: str = "") -> check.ArgumentError:
     return check.ArgumentError(
         f"{_name(schedule)}(): step must be a finite number >= 0, got {value!r}{where}")
-
-
-def first_negative_or_nonfinite(values: np.ndarray) -> tuple[int, ...] | None:
-    """The index of the first value that is negative, NaN or infinite, or None.
-
-    NaN fails both comparisons, so two reductions clear a valid array; only a bad one is
-    searched element by element. Integers are finite, so they need the first only.
-    """
-    kind = values.dtype.kind
-    if not values.size or kind == "u":
-        return None
-    if kind == "i":
-        if values.min() >= 0:
-            return None
-    elif values.min() >= 0.0 and values.max() < math.inf:
-        return None
-    as_float = values.astype(np.float64, copy=False)
-    bad = ~((as_float >= 0.0) & (as_float < math.inf))
-    return tuple(int(i) for i in np.argwhere(bad)[0])
 
 
 def as_steps(schedule: Any, step: Any) -> tuple[np.ndarray, bool]:
@@ -109,7 +91,7 @@ def _shorten(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def evaluate(schedule: Schedule, step: Any) -> float | np.ndarray:
+def evaluate(schedule: Any, step: Any) -> float | np.ndarray:
     """``schedule(step)``: the contract of ``Schedule.__call__``."""
     if type(step) is int and 0 <= step < _EXACT_STEPS:
         return table_of(schedule)(step)

@@ -7,7 +7,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lrsched import _registry
 from lrsched import _validation as check
 
 
@@ -32,24 +31,8 @@ def apply_user_function(fn: Callable, x: np.ndarray) -> np.ndarray:
 
 def checked_factors(func: str, name: str, factors: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Refuse a user function's negative or non-finite output, naming the step."""
-    from lrsched._evaluate import first_negative_or_nonfinite
-
-    where = first_negative_or_nonfinite(factors)
+    where = check.first_negative_or_nonfinite(factors)
     if where is not None:
         check.refuse(f"{func}(): {name} must return finite factors >= 0, got "
                      f"{float(factors[where])!r} at step {float(t[where])!r}")
     return factors
-
-
-def user_function(func: str, name: str, value: Any, *, optional: bool = False) -> Callable | None:
-    """A callable, or the registered name of one."""
-    from lrsched._base import Schedule
-
-    if value is None and optional:
-        return None
-    if isinstance(value, str):
-        return _registry.function_named(func, name, value)
-    if not callable(value) or isinstance(value, Schedule):
-        check.fail(func, name, "a callable or the name of a registered function", value,
-                   TypeError)
-    return value
