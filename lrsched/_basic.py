@@ -94,10 +94,11 @@ class multistep(Schedule):
 
     Args:
         base_lr: learning rate before the first milestone, >= 0.
-        milestones: steps at which to decay, non-negative integers, non-decreasing.
+        milestones: steps at which to decay, non-negative integers in any order (stored
+            sorted; they count as a multiset).
         gamma: multiplicative factor, > 0.
 
-    Torch ``MultiStepLR`` (repeated milestones count twice there too).
+    Torch ``MultiStepLR`` (a ``Counter`` of milestones there: repeats count twice too).
 
     >>> import lrsched
     >>> lrsched.multistep(base_lr=1.0, milestones=[2, 4, 4], gamma=0.5)([0, 2, 4])
@@ -114,8 +115,8 @@ class multistep(Schedule):
 
         self._set(
             base_lr=check.non_negative("multistep", "base_lr", self.base_lr),
-            milestones=check.sequence_of("multistep", "milestones", self.milestones,
-                                         milestone, increasing="weakly"),
+            milestones=tuple(sorted(check.sequence_of("multistep", "milestones",
+                                                      self.milestones, milestone))),
             gamma=check.positive("multistep", "gamma", self.gamma),
         )
 
@@ -249,6 +250,8 @@ class exponential(Schedule):
         )
 
     def _values(self, t, xp=NUMPY):
+        if self.base_lr == 0.0:  # 0 everywhere, even where gamma ** p overflows
+            return xp.full_like(t, 0.0)
         exponent = t / self.decay_steps
         if self.staircase:
             exponent = xp.floor(exponent)

@@ -174,6 +174,9 @@ class product(Schedule):
             return check.non_negative(func_name, name, value)
 
         items = check.sequence_of(func, "factors", self.factors, factor, min_length=2)
+        if not any(isinstance(item, Schedule) for item in items):
+            check.fail(func, "factors", "two or more factors, at least one of them a schedule "
+                       "(a product of numbers is a number: use constant(...))", list(items))
         flat = []
         for item in items:
             flat.extend(item.factors if isinstance(item, product) else (item,))

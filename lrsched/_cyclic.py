@@ -96,7 +96,7 @@ class cyclic(Schedule):
         if self.scale_fn is not None:
             argument = cycle if self.scale_mode == "cycle" else t
             return checked_factors("cyclic", "scale_fn", xp.user(self.scale_fn, argument),
-                                   argument)
+                                   argument, at=self.scale_mode.rstrip("s"))
         if self.mode == "triangular2":
             return xp.power(0.5, cycle - 1.0)  # = 1/2**(c-1) exactly, without overflow
         return xp.power(self.gamma, t)

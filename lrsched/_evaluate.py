@@ -22,6 +22,7 @@ cheap formulas lost to GIL hand-offs, so the pool and its settings were removed.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable
 
 import numpy as np
@@ -66,11 +67,27 @@ def as_steps(schedule: Any, step: Any) -> tuple[np.ndarray, bool]:
     if isinstance(step, (bool, np.bool_)):
         raise check.ArgumentTypeError(f"{_name(schedule)}(): step must be a number or an "
                                       f"array of numbers, got {step!r}")
+    if isinstance(step, np.ma.MaskedArray):
+        raise check.ArgumentTypeError(f"{_name(schedule)}(): step must not be a masked array "
+                                      "(its mask would be ignored); pass step.filled(...) or "
+                                      "step.compressed()")
     try:
         array = np.asarray(step)
-    except (ValueError, TypeError) as error:
-        raise check.ArgumentTypeError(f"{_name(schedule)}(): step must be a number or an "
-                                      f"array of numbers, got {step!r}") from error
+    except Exception as error:  # noqa: BLE001 - e.g. a tensor that requires grad
+        raise check.ArgumentTypeError(
+            f"{_name(schedule)}(): step must be a number or an array of numbers, got "
+            f"{_shorten(step)} ({type(error).__name__}: {error}; for a tensor pass "
+            "tensor.detach().cpu().numpy() or int(tensor))") from error
+    if array.dtype.kind == "O" and all(
+            isinstance(item, numbers.Number)  # Real, and Decimal, which is not registered so
+            and not isinstance(item, (bool, np.bool_, complex, np.complexfloating))
+            for item in array.flat):
+        # Python ints beyond int64, Fractions, Decimals: the same rule as for a scalar of
+        # those types, converted to float64 (a value beyond float64 is no finite step).
+        try:
+            array = array.astype(np.float64)
+        except OverflowError:
+            raise _bad_step(schedule, _shorten(step)) from None
     if array.dtype.kind not in "iuf":
         raise check.ArgumentTypeError(
             f"{_name(schedule)}(): step must be a number or an array of real numbers, got "

@@ -80,7 +80,7 @@ class NumpyOps:
         restarts spans few distinct whole exponents, so each is computed once and looked
         up (a 10**7-step ``step`` trajectory: 3x faster).
         """
-        if base == 1.0:  # 1 ** n is exactly 1 (SGDR's fixed periods, no decay)
+        if base == 1.0 or scale == 0.0:  # exactly scale: 1 ** n, or 0 times any power
             return np.full(exponent.shape, scale, dtype=np.float64)
         if exponent.size > 1:
             lowest, highest = exponent.min(), exponent.max()

@@ -77,7 +77,10 @@ def real(func: str, name: str, value: Any) -> float:
     """A finite real number as a Python float."""
     if _is_bool(value) or not isinstance(value, numbers.Real):
         fail(func, name, "a real number", value, TypeError)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64 (10**400)
+        fail(func, name, "a finite number", value)
     if not math.isfinite(number):
         fail(func, name, "a finite number", value)
     return number
@@ -117,6 +120,10 @@ def integer(func: str, name: str, value: Any, *, minimum: int = 0) -> int:
         fail(func, name, rule, value, TypeError)
     if isinstance(value, numbers.Integral):
         number = int(value)
+        try:
+            float(number)
+        except OverflowError:  # beyond float64 (10**400): every formula would overflow
+            fail(func, name, rule + " that float64 can hold", value)
     else:
         as_float = float(value)
         if not (math.isfinite(as_float) and as_float.is_integer()):
