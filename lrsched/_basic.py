@@ -346,9 +346,12 @@ class linear(Schedule):
 
     def _values(self, t, xp=NUMPY):
         total = self.total_steps
-        values = xp.minimum(t, total) * ((self.end_lr - self.start_lr) / total) + self.start_lr
-        # start + (end - start) need not round to end: hold end_lr exactly, stay between ends.
-        values = xp.where(t >= total, self.end_lr, values)
+        # Measured from the end, with the steps left counted exactly: a decay to 0 keeps
+        # its relative precision to the last step (start * (1 - t/T) would cancel).
+        left = (total - xp.minimum(t, total)) / total
+        values = left * (self.start_lr - self.end_lr) + self.end_lr
+        # (start - end) + end need not round to start: hold start_lr exactly at step 0.
+        values = xp.where(t == 0, self.start_lr, values)
         low, high = sorted((self.start_lr, self.end_lr))
         return xp.clip(values, low, high)
 

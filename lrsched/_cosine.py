@@ -278,9 +278,13 @@ class _one_minus_sqrt(Schedule):
     total_steps: int
 
     def _values(self, t, xp=NUMPY):
-        fraction = xp.sqrt(xp.minimum(t, self.total_steps) / self.total_steps)
-        values = fraction * (self.low - self.high) + self.high
-        return xp.where(t >= self.total_steps, self.low, values)  # need not round to low
+        total = self.total_steps
+        # 1 - sqrt(x) = (1 - x) / (1 + sqrt(x)), with 1 - x the steps left counted exactly:
+        # no cancellation as the decay reaches low.
+        done = xp.minimum(t, total)
+        shape = ((total - done) / total) / (xp.sqrt(done / total) + 1.0)
+        values = shape * (self.high - self.low) + self.low
+        return xp.where(t == 0, self.high, values)  # (high - low) + low need not be high
 
     def tail(self):
         return Tail(float(self.total_steps))
