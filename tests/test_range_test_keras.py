@@ -115,3 +115,25 @@ def test_callback_out_of_data_and_refusals(outcomes):
                                          "with a LearningRateSchedule")
     assert outcome["bad"] == ("RangeTestCallback(): end_lr must be greater than "
                               "start_lr=1.0, got 0.5")
+
+
+@pytest.mark.slow
+def test_callback_suggestion_trains_a_real_mlp_about_as_well_as_the_best_constant_lr():
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    completed = subprocess.run([sys.executable, str(CASES), "validation_spirals"], env=env,
+                               capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    outcome = json.loads(completed.stdout.strip().splitlines()[-1])
+    finals = {float(lr): loss for lr, loss in outcome["finals"].items()}
+    suggestion, start_loss = outcome["suggestion"], outcome["start_loss"]
+    print(f"\nkeras: start loss {start_loss:.3f}; suggestion {suggestion:.3g}; "
+          + ", ".join(f"lr {lr:.3g}: {loss:.4f}" for lr, loss in sorted(finals.items()))
+          + "; other methods: " + ", ".join(f"{m} {v:.3g}"
+                                             for m, v in outcome["methods"].items()),
+          file=sys.stderr)
+    grid = [lr for lr in finals if lr != suggestion]
+    best_lr = min(grid, key=finals.get)
+    failing = [lr for lr in grid if lr > best_lr and finals[lr] >= start_loss / 2]
+    assert finals[suggestion] <= start_loss / 20
+    assert best_lr / suggestion <= 30.0
+    assert not failing or suggestion <= min(failing) / 2

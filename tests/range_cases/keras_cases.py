@@ -254,5 +254,40 @@ CASES = (least_squares, restore, accumulation, accumulation_mid_cycle, per_batch
          callback_least_squares, callback_restore, callback_stops_on_divergence,
          callback_per_batch_loss, callback_accumulation, callback_out_of_data_and_refusals)
 
+def validation_spirals(seed=0):
+    """A 2-64-64-3 MLP (SGD, momentum 0.9): the callback's suggestion, then 400 steps at
+    it and at each constant LR of the grid, from the same start (slow)."""
+    from range_cases.spirals import GRID, TRAIN_STEPS, spirals
+
+    x, y = spirals(seed=seed)
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    start = model.get_weights()
+    start_loss = float(model.evaluate(x, y, batch_size=len(x), verbose=0))
+    order = np.concatenate([np.arange(i, len(x), 8) for i in range(8)])  # 8 batches of 75
+    finder = RangeTestCallback(start_lr=1e-5, end_lr=100.0, num_steps=150)
+    model.fit(x[order], y[order], batch_size=75, epochs=30, shuffle=False, verbose=0,
+              callbacks=[finder])
+    suggestion = finder.result.suggest()
+    finals = {}
+    for lr in GRID + (suggestion,):
+        model.set_weights(start)
+        model.compile(optimizer=keras.optimizers.SGD(lr, momentum=0.9),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(x[order], y[order], batch_size=75, epochs=TRAIN_STEPS // 8, shuffle=False,
+                  verbose=0)
+        loss = float(model.evaluate(x, y, batch_size=len(x), verbose=0))
+        finals[str(lr)] = loss if np.isfinite(loss) else float("inf")
+    return dict(suggestion=suggestion, start_loss=start_loss, finals=finals,
+                methods={m: finder.result.suggest(m)
+                         for m in ("minimum", "steep", "valley", "slide")})
+
+
 if __name__ == "__main__":
-    print(json.dumps({case.__name__: case() for case in CASES}))
+    if len(sys.argv) > 1:  # one named case, e.g. validation_spirals
+        print(json.dumps(globals()[sys.argv[1]]()))
+    else:
+        print(json.dumps({case.__name__: case() for case in CASES}))
