@@ -44,9 +44,7 @@ def families(sizes, repeats: int) -> None:
     import lrsched
 
     enable_jax_x64()
-    default_threads = lrsched.get_num_threads()
-    print(f"{'family':<20}{'n':>9}  ns/step: {'lrsched 1 thread':>17}"
-          f"{f'lrsched {default_threads} threads':>19}{'optax jit(vmap)':>17}"
+    print(f"{'family':<20}{'n':>9}  ns/step: {'lrsched':>17}{'optax jit(vmap)':>17}"
           f"{'XLA cores':>11}")
     for n in sizes:
         steps = np.arange(n)
@@ -56,15 +54,7 @@ def families(sizes, repeats: int) -> None:
             schedule = family.lrsched(n)
             optax = optax_candidates(family, n, loop_limit=0)["optax jit(vmap)"]
 
-            def one_thread(schedule=schedule):
-                previous = lrsched.set_num_threads(1)
-                try:
-                    schedule(steps)
-                finally:
-                    lrsched.set_num_threads(previous)
-
             candidates = {
-                "one": one_thread,
                 "default": lambda schedule=schedule: schedule(steps),
                 "optax": optax,
             }
@@ -72,12 +62,12 @@ def families(sizes, repeats: int) -> None:
             per_step = {name: 1e9 * statistics.median(values) / n
                         for name, values in times.items()}
             cores = _xla_cores(candidates["optax"])
-            print(f"{family.name:<20}{n:>9}           {per_step['one']:>17.2f}"
-                  f"{per_step['default']:>19.2f}{per_step['optax']:>17.2f}{cores:>11.2f}")
+            print(f"{family.name:<20}{n:>9}           {per_step['default']:>17.2f}"
+                  f"{per_step['optax']:>17.2f}{cores:>11.2f}")
 
 
 def operations(n: int, repeats: int) -> None:
-    from lrsched._base import BLOCK
+    from lrsched._evaluate import BLOCK
 
     print(f"\nnumpy operations, ns per step (one block of {BLOCK} steps in cache; "
           f"{n} steps out of cache)")

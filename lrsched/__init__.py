@@ -9,8 +9,9 @@
 
 from typing import TYPE_CHECKING
 
-from lrsched._base import Schedule, Tail, get_num_threads, set_num_threads
-from lrsched._registry import register_function
+from lrsched._base import Route, Schedule, Tail
+from lrsched._registry import lazy_names, register_family, register_function
+from lrsched._validation import ArgumentError, ArgumentTypeError
 
 if TYPE_CHECKING:  # for type checkers and the API docs; at run time see __getattr__ below
     from lrsched._basic import (
@@ -38,63 +39,14 @@ if TYPE_CHECKING:  # for type checkers and the API docs; at run time see __getat
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "PlateauState",
-    "RangeTestResult",
-    "Schedule",
-    "Tail",
-    "clip",
-    "constant",
-    "cosine",
-    "cycle_momentum",
-    "cyclic",
-    "exponential",
-    "exponential_ramp",
-    "from_config",
-    "get_num_threads",
-    "inverse_sqrt",
-    "inverse_time",
-    "lambda_lr",
-    "linear",
-    "multiplicative",
-    "multistep",
-    "one_cycle",
-    "parse",
-    "per_epoch",
-    "piecewise_constant",
-    "piecewise_linear",
-    "plateau",
-    "plot",
-    "polynomial",
-    "product",
-    "range_test",
-    "register_function",
-    "sequence",
-    "set_num_threads",
-    "shift",
-    "step",
-    "warm_restarts",
-    "warmup",
-    "wsd",
-]
-
-# Every other public name is imported from its module on first use. The families, the
+# Every other public name is imported from its module on first use: the families, the
 # combinators and the config reader would double the cost of `import lrsched` (building
-# their dataclasses, importing dataclasses and fractions); plot and the range test also
-# need an extra (matplotlib). The same modules as in the TYPE_CHECKING block above.
-_MODULES = {
-    "lrsched._basic": ("constant", "exponential", "exponential_ramp", "inverse_sqrt",
-                       "inverse_time", "lambda_lr", "linear", "multiplicative", "multistep",
-                       "piecewise_constant", "piecewise_linear", "polynomial", "step"),
-    "lrsched._compose": ("clip", "per_epoch", "product", "sequence", "shift", "warmup"),
-    "lrsched._config": ("from_config", "parse"),
-    "lrsched._cosine": ("cosine", "warm_restarts", "wsd"),
-    "lrsched._cyclic": ("cycle_momentum", "cyclic", "one_cycle"),
-    "lrsched._plateau": ("PlateauState", "plateau"),
-    "lrsched._plot": ("plot",),
-    "lrsched._range_test": ("RangeTestResult", "range_test"),
-}
-_LAZY = {name: module for module, names in _MODULES.items() for name in names}
+# their dataclasses, importing dataclasses and fractions), and plot and the range test also
+# need an extra (matplotlib). The table is lrsched._registry's, as in the block above.
+_LAZY = lazy_names()
+
+__all__ = sorted(["ArgumentError", "ArgumentTypeError", "Route", "Schedule", "Tail",
+                  "register_family", "register_function", *_LAZY])
 
 
 def __getattr__(name):

@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Callable
 
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import (BLOCK, Schedule, Tail, first_negative_or_nonfinite, floor_divmod,
-                           frozen, function_field, sorted_pieces, user_function)
+from lrsched._base import Schedule, Tail, frozen, function_field
+from lrsched._evaluate import running_products
+from lrsched._ops import NUMPY
+from lrsched._user import checked_factors, user_function
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
 MULTIPLICATIVE_MAX_STEPS = 10**8
-
-
-def apply_user_function(fn: Callable, x: np.ndarray) -> np.ndarray:
-    """fn applied element-wise to the float64 array x, as float64.
-
-    Users' functions are tried on the whole array first (fast). A function that branches
-    on its argument (``if step < 100``) or calls ``math`` fails on an array; it is then
-    called once per element with a Python int for whole steps (what torch passes) and a
-    float otherwise, so it still works, only slower.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            result = np.asarray(fn(x), dtype=np.float64)
-        return np.broadcast_to(result, x.shape).copy() if result.shape != x.shape else result
-    except Exception:  # noqa: BLE001 - any failure means "not vectorizable"; retry per element
-        pass
-    flat = [fn(int(v) if v.is_integer() else float(v)) for v in x.ravel().tolist()]
-    return np.asarray(flat, dtype=np.float64).reshape(x.shape)
 
 
 @frozen
@@ -57,9 +39,11 @@ class constant(Schedule):
     def __post_init__(self):
         self._set(lr=check.non_negative("constant", "lr", self.lr))
 
-    def _values_in_place(self, t):
-        t.fill(self.lr)
-        return t
+    def _values(self, t, xp=NUMPY):
+        return xp.full_like(t, self.lr)
+
+    def _flat_pieces(self):
+        return True
 
     def tail(self):
         return Tail(0.0)
@@ -94,28 +78,12 @@ class step(Schedule):
             gamma=check.positive("step", "gamma", self.gamma),
         )
 
-    def _values_in_place(self, t):
-        decays = self._decays(t)
-        if decays is not None:
-            first, edges = decays
-            found = sorted_pieces(t, edges, side="right")
-            if found is not None:
-                return _fill_powers("step", self.base_lr, self.gamma, first, found, t)
-        exponent, _ = floor_divmod(t, self.step_size, remainder=False)
-        with np.errstate(over="ignore", under="ignore"):
-            values = _integer_powers(self.base_lr, self.gamma, exponent)
-        return _finite("step", values, t) if self.gamma > 1 else values
+    def _values(self, t, xp=NUMPY):
+        decays, _ = xp.floor_divmod(t, self.step_size)
+        return xp.integer_powers(self.base_lr, self.gamma, decays)
 
-    def _decays(self, t):
-        """For a block whose ends are few decays apart: the first one's exponent and the
-        steps where each later one starts (exact: whole multiples of step_size below
-        2**52). Else None."""
-        if t.ndim != 1 or t.size < 2 or not t[-1] + self.step_size < 2.0**52:
-            return None
-        first, last = floor_divmod(t[[0, -1]], self.step_size, remainder=False)[0]
-        if not 0 <= last - first <= _MAX_PIECES:
-            return None
-        return first, np.arange(first + 1, last + 1) * float(self.step_size)
+    def _flat_pieces(self):
+        return True
 
 
 @frozen
@@ -151,14 +119,12 @@ class multistep(Schedule):
             gamma=check.positive("multistep", "gamma", self.gamma),
         )
 
-    def _values_in_place(self, t):
-        found = sorted_pieces(t, self.milestones, side="right")
-        if found is not None:
-            return _fill_powers("multistep", self.base_lr, self.gamma, 0.0, found, t)
-        passed = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
-        with np.errstate(over="ignore", under="ignore"):
-            values = _integer_powers(self.base_lr, self.gamma, passed)
-        return _finite("multistep", values, t) if self.gamma > 1 else values
+    def _values(self, t, xp=NUMPY):
+        passed = xp.searchsorted(self.milestones, t, side="right")
+        return xp.integer_powers(self.base_lr, self.gamma, passed)
+
+    def _flat_pieces(self):
+        return True
 
     def tail(self):
         return Tail(float(self.milestones[-1]))
@@ -195,14 +161,11 @@ class piecewise_constant(Schedule):
         check.same_length(func, "boundaries", boundaries, "values", values, offset=1)
         self._set(boundaries=boundaries, values=values)
 
-    def _values_in_place(self, t):
-        found = sorted_pieces(t, self.boundaries, side="left")
-        if found is not None:
-            for piece, where in found:
-                t[where] = self.values[piece]
-            return t
-        index = np.searchsorted(np.asarray(self.boundaries), t, side="left")
-        return np.asarray(self.values, dtype=np.float64)[index]
+    def _values(self, t, xp=NUMPY):
+        return xp.take(self.values, xp.searchsorted(self.boundaries, t, side="left"))
+
+    def _flat_pieces(self):
+        return True
 
     def tail(self):
         # The last boundary itself still takes the value before it.
@@ -239,10 +202,10 @@ class piecewise_linear(Schedule):
         check.same_length(func, "boundaries", boundaries, "values", values)
         self._set(boundaries=boundaries, values=values)
 
-    def _values(self, t):
-        values = np.interp(t, self.boundaries, self.values)
-        # np.interp's slope * (t - b) + v can undershoot both ends by an ulp (below 0 near 0).
-        return np.clip(values, min(self.values), max(self.values), out=values)
+    def _values(self, t, xp=NUMPY):
+        values = xp.interp(t, self.boundaries, self.values)
+        # interp's slope * (t - b) + v can undershoot both ends by an ulp (below 0 near 0).
+        return xp.clip(values, min(self.values), max(self.values))
 
     def tail(self):
         return Tail(self.boundaries[-1])
@@ -285,16 +248,14 @@ class exponential(Schedule):
             staircase=check.boolean("exponential", "staircase", self.staircase),
         )
 
-    def _values_in_place(self, t):
-        exponent = np.divide(t, self.decay_steps, out=t)
+    def _values(self, t, xp=NUMPY):
+        exponent = t / self.decay_steps
         if self.staircase:
-            np.floor(exponent, out=exponent)
-        with np.errstate(over="ignore", under="ignore"):
-            values = self.base_lr * np.power(self.gamma, exponent)
-        return _finite("exponential", values, t) if self.gamma > 1 else values
+            exponent = xp.floor(exponent)
+        return self.base_lr * xp.power(self.gamma, exponent)
 
-    def _costly(self):
-        return True  # np.power at every step
+    def _flat_pieces(self):
+        return self.staircase
 
     def tail(self):
         return Tail(0.0) if self.gamma == 1.0 or self.base_lr == 0.0 else None
@@ -334,20 +295,16 @@ class exponential_ramp(Schedule):
                                       minimum=1),
         )
 
-    def _values(self, t):
-        fraction = np.minimum(t, self.total_steps)
-        fraction /= self.total_steps
+    def _values(self, t, xp=NUMPY):
+        fraction = xp.minimum(t, self.total_steps) / self.total_steps
         # exp(log) instead of a power of the ratio: exact at both ends of the ramp.
         log_start, log_end = math.log(self.start_lr), math.log(self.end_lr)
-        values = np.exp(log_start + (log_end - log_start) * fraction)
-        values[fraction == 0.0] = self.start_lr
-        values[fraction == 1.0] = self.end_lr
+        values = xp.exp(log_start + (log_end - log_start) * fraction)
+        values = xp.where(fraction == 0.0, self.start_lr, values)
+        values = xp.where(fraction == 1.0, self.end_lr, values)
         # exp(log(x)) can land an ulp outside the ramp's ends (even when start == end).
         low, high = sorted((self.start_lr, self.end_lr))
-        return np.clip(values, low, high, out=values)
-
-    def _costly(self):
-        return True  # np.exp at every step
+        return xp.clip(values, low, high)
 
     def tail(self):
         return Tail(float(self.total_steps))
@@ -384,16 +341,13 @@ class linear(Schedule):
             total_steps=check.integer("linear", "total_steps", self.total_steps, minimum=1),
         )
 
-    def _values_in_place(self, t):
+    def _values(self, t, xp=NUMPY):
         total = self.total_steps
-        held = t >= total
-        fraction = np.minimum(t, total, out=t)
-        fraction *= (self.end_lr - self.start_lr) / total
-        fraction += self.start_lr
+        values = xp.minimum(t, total) * ((self.end_lr - self.start_lr) / total) + self.start_lr
         # start + (end - start) need not round to end: hold end_lr exactly, stay between ends.
-        fraction[held] = self.end_lr
+        values = xp.where(t >= total, self.end_lr, values)
         low, high = sorted((self.start_lr, self.end_lr))
-        return np.clip(fraction, low, high, out=fraction)
+        return xp.clip(values, low, high)
 
     def tail(self):
         return Tail(float(self.total_steps))
@@ -438,31 +392,18 @@ class polynomial(Schedule):
             cycle=check.boolean("polynomial", "cycle", self.cycle),
         )
 
-    def _values_in_place(self, t):
+    def _values(self, t, xp=NUMPY):
         # The steps left are counted exactly (fmod, subtraction) rather than as 1 - t/T,
         # which cancels to a few correct digits near the end of a long decay.
         total = self.total_steps
         if self.cycle:
-            into = np.fmod(t, total)
-            left = np.where(into > 0, total - into, 0.0)
-            left[t == 0] = total
-            periods = np.maximum((t - into) / total + (into > 0), 1.0)
+            into = xp.fmod(t, total)
+            left = xp.where(t == 0, total, xp.where(into > 0, total - into, 0.0))
+            periods = xp.maximum((t - into) / total + (into > 0), 1.0)
             remaining = left / (total * periods)
         else:
-            remaining = np.minimum(t, total, out=t)
-            np.subtract(total, remaining, out=remaining)
-            remaining /= total
-        if self.power == 2.0:
-            # numpy computes x**2 as x*x; so does this, without a temporary.
-            remaining *= remaining
-        else:
-            remaining **= self.power
-        remaining *= self.base_lr - self.end_lr
-        remaining += self.end_lr
-        return remaining
-
-    def _costly(self):
-        return True  # a power at every step
+            remaining = (total - xp.minimum(t, total)) / total
+        return remaining ** self.power * (self.base_lr - self.end_lr) + self.end_lr
 
     def tail(self):
         return None if self.cycle else Tail(float(self.total_steps))
@@ -502,13 +443,14 @@ class inverse_time(Schedule):
             staircase=check.boolean("inverse_time", "staircase", self.staircase),
         )
 
-    def _values(self, t):
+    def _values(self, t, xp=NUMPY):
         progress = t / self.decay_steps
         if self.staircase:
-            np.floor(progress, out=progress)
-        progress *= self.decay_rate
-        progress += 1.0
-        return np.divide(self.base_lr, progress, out=progress)
+            progress = xp.floor(progress)
+        return self.base_lr / (progress * self.decay_rate + 1.0)
+
+    def _flat_pieces(self):
+        return self.staircase
 
 
 @frozen
@@ -522,8 +464,8 @@ class inverse_sqrt(Schedule):
         timescale: tau, steps over which the LR falls to ``base_lr/sqrt(2)``, > 0.
 
     transformers ``get_inverse_sqrt_schedule(num_warmup_steps=W, timescale=tau)`` is
-    ``sequence([linear(0, base_lr, W), inverse_sqrt(base_lr, tau)], [W])``; the
-    "Noam"/Transformer schedule is ``warmup(inverse_sqrt(peak, W), W)``.
+    ``sequence([linear(0, base_lr, W), inverse_sqrt(base_lr, timescale=tau)], [W])``; the
+    "Noam"/Transformer schedule is ``warmup(inverse_sqrt(peak, timescale=W), W)``.
 
     >>> import lrsched
     >>> lrsched.inverse_sqrt(1.0, timescale=100)([0, 300])
@@ -540,15 +482,8 @@ class inverse_sqrt(Schedule):
                                                         self.timescale)),
         )
 
-    def _costly(self):
-        return True  # np.sqrt at every step
-
-    def _values(self, t):
-        denominator = t + self.timescale
-        np.divide(self.timescale, denominator, out=denominator)
-        np.sqrt(denominator, out=denominator)
-        denominator *= self.base_lr
-        return denominator
+    def _values(self, t, xp=NUMPY):
+        return xp.sqrt(self.timescale / (t + self.timescale)) * self.base_lr
 
 
 @frozen
@@ -582,12 +517,8 @@ class lambda_lr(Schedule):
             fn=user_function("lambda_lr", "fn", self.fn),
         )
 
-    def _thread_safe(self):
-        return False  # fn is the user's code, which may keep state
-
-    def _values(self, t):
-        factors = apply_user_function(self.fn, t)
-        return _checked_factors("lambda_lr", factors, t) * self.base_lr
+    def _values(self, t, xp=NUMPY):
+        return checked_factors("lambda_lr", "fn", xp.user(self.fn, t), t) * self.base_lr
 
 
 @frozen
@@ -620,94 +551,20 @@ class multiplicative(Schedule):
             fn=user_function("multiplicative", "fn", self.fn),
         )
 
-    def _elementwise(self):
-        return False  # the running product is built once for the largest step
+    def _factors(self, ks: np.ndarray) -> np.ndarray:
+        return checked_factors("multiplicative", "fn", NUMPY.user(self.fn, ks), ks)
 
-    def _thread_safe(self):
-        return False  # fn is the user's code, which may keep state
-
-    def _values_in_place(self, t):
+    def _values(self, t, xp=NUMPY):
+        if xp is not NUMPY:
+            check.refuse("multiplicative(): a running product of a user function is "
+                         "evaluated with numpy only", TypeError)
         last = int(t.max()) if t.size else 0  # floor of the largest step (t >= 0)
         if last > MULTIPLICATIVE_MAX_STEPS:
-            raise ValueError(
-                f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are supported "
-                f"(the product is materialised), got step {last}"
-            )
-        running = np.empty(last + 1, dtype=np.float64)
-        running[0] = self.base_lr
-        # The factors and the lookup go in blocks, and the values replace the steps they
-        # come from, so peak memory stays at the steps and the running product.
-        for low in range(1, last + 1, BLOCK):
-            ks = np.arange(low, min(low + BLOCK, last + 1), dtype=np.float64)
-            running[low:low + ks.size] = _checked_factors(
-                "multiplicative", apply_user_function(self.fn, ks), ks)
-        with np.errstate(over="ignore", under="ignore"):
-            np.cumprod(running, out=running)
-        if not np.isfinite(running[-1]):
-            _finite("multiplicative", running, np.arange(last + 1, dtype=np.float64))
-        flat = t.reshape(-1)
-        for low in range(0, flat.size, BLOCK):
-            # Truncation is the floor for steps >= 0.
-            indices = flat[low:low + BLOCK].astype(np.intp)
-            flat[low:low + indices.size] = running.take(indices)
-        return flat.reshape(t.shape)  # t itself when t is contiguous
+            check.refuse(f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are "
+                         f"supported (the product is materialised), got step {last}")
+        # Truncation is the floor for steps >= 0.
+        return running_products(self, self.base_lr, last, self._factors).take(
+            t.astype(np.intp))
 
-
-# A sorted block is filled piece by piece when it spans at most this many pieces.
-_MAX_PIECES = 64
-
-
-def _fill_powers(func: str, scale: float, base: float, first: float,
-                 found: list[tuple[int, slice]], t: np.ndarray) -> np.ndarray:
-    """Fill the sorted pieces of t with ``scale * base ** (first + piece)``, in place."""
-    exponents = np.array([first + piece for piece, _ in found])
-    with np.errstate(over="ignore", under="ignore"):
-        levels = _integer_powers(scale, base, exponents)
-    if base > 1 and not np.isfinite(levels).all():
-        bad = int(np.argmax(~np.isfinite(levels)))
-        _finite(func, levels[bad:bad + 1], t[found[bad][1]][:1])
-    for (_, where), level in zip(found, levels.tolist()):
-        t[where] = level
-    return t
-
-
-def _integer_powers(scale: float, base: float, exponent: np.ndarray) -> np.ndarray:
-    """``scale * base ** exponent`` for whole exponents >= 0, bit for bit.
-
-    pow is the slowest ufunc here (several times np.cos); a decay takes few distinct whole
-    exponents, so when there are fewer than steps, each is computed once and looked up.
-    """
-    if exponent.size > 1:
-        highest = exponent.max()
-        if highest < exponent.size:
-            table = np.power(base, np.arange(highest + 1.0))
-            table *= scale
-            if exponent.dtype.kind == "f":
-                return table.take(exponent.astype(np.intp), out=exponent)
-            return table.take(exponent)
-    # Not in place: numpy's SIMD pow and the libm pow it uses for aliased output differ
-    # in the last bit, and every path must give the same bits.
-    values = np.power(base, exponent)
-    values *= scale
-    return values
-
-
-def _checked_factors(func: str, factors: np.ndarray, t: np.ndarray) -> np.ndarray:
-    where = first_negative_or_nonfinite(factors)
-    if where is not None:
-        raise ValueError(
-            f"{func}(): fn must return finite factors >= 0, got {float(factors[where])!r} "
-            f"at step {float(t[where])!r}"
-        )
-    return factors
-
-
-def _finite(func: str, values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Refuse to return an overflowed learning rate (only growing schedules can)."""
-    if not np.isfinite(values).all():
-        index = tuple(np.argwhere(~np.isfinite(values))[0])
-        raise ValueError(
-            f"{func}(): the learning rate overflows float64 at step {float(t[index])!r}; "
-            "a growing schedule needs a bound (use .clip(max_lr=...))"
-        )
-    return values
+    def _flat_pieces(self):
+        return True  # one factor per whole step

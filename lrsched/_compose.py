@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import math
 import numbers
-from fractions import Fraction
-
-import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen, masked_pieces, sorted_pieces
-
-
-def _at_least(exact: Fraction) -> float:
-    """The smallest float >= an exact step: a tail start rounded down would claim too early."""
-    value = float(exact)
-    return math.nextafter(value, math.inf) if Fraction(value) < exact else value
+from lrsched._base import Route, Schedule, frozen
+from lrsched._ops import NUMPY
 
 
 @frozen
@@ -52,27 +44,17 @@ class sequence(Schedule):
         check.same_length(func, "boundaries", boundaries, "schedules", schedules, offset=1)
         self._set(schedules=schedules, boundaries=tuple(check.whole_if_integral(b) for b in boundaries))
 
-    def _values_in_place(self, t):
-        starts = (0.0,) + self.boundaries
-        found = sorted_pieces(t, self.boundaries, side="right")
-        if found is not None:
-            # Each piece is a view of t: shifted and evaluated where it lies.
-            for index, where in found:
-                part = t[where]
-                part -= starts[index]
-                _into(part, self.schedules[index]._values_in_place(part))
-            return t
-        values = np.empty_like(t)
-        for index, where in masked_pieces(t, self.boundaries, side="right"):
-            values[where] = self.schedules[index]._values_in_place(t[where] - starts[index])
-        return values
+    def routes(self):
+        starts = (0, *self.boundaries)
+        return tuple(Route(child, start, start) for child, start in zip(self.schedules, starts))
 
-    def tail(self):
-        last = self.schedules[-1].tail()
-        if last is None:
-            return None
-        return Tail(_at_least(Fraction(last.start) + Fraction(self.boundaries[-1])),
-                    last.period)
+    def _values(self, t, xp=NUMPY):
+        routes = self.routes()
+
+        def piece(index, steps):
+            return xp.values_of(routes[index].child, steps - routes[index].offset)
+
+        return xp.piecewise(t, self.boundaries, "right", piece)
 
 
 _WARMUP_MODES = ("linear", "cosine", "exponential", "constant")
@@ -130,41 +112,31 @@ class warmup(Schedule):
             mode=mode,
         )
 
-    def _ramp(self, t: np.ndarray) -> np.ndarray:
+    def _ramp(self, t, xp):
         start = self.start_factor
-        progress = t + 1.0
-        progress /= self.steps + 1.0
+        progress = (t + 1.0) / (self.steps + 1.0)
         if self.mode == "linear":
             return start + (1.0 - start) * progress
         if self.mode == "cosine":
-            return start + (1.0 - start) * (1.0 - np.cos(math.pi * progress)) / 2.0
+            return start + (1.0 - start) * (1.0 - xp.cos(math.pi * progress)) / 2.0
         if self.mode == "exponential":
-            return np.power(start, 1.0 - progress)
-        return np.full_like(progress, start)
+            return xp.power(start, 1.0 - progress)
+        return xp.full_like(progress, start)
 
-    def _values_in_place(self, t):
-        found = sorted_pieces(t, [self.steps], side="right")
-        values = t if found is not None else np.empty_like(t)
-        for piece, where in found or masked_pieces(t, [self.steps], side="right"):
-            if piece == 0:
-                peak = self.schedule._values_in_place(np.zeros(1))[0]
-                values[where] = peak * self._ramp(t[where])
-            elif found is not None:
-                part = t[where]
-                part -= self.steps
-                _into(part, self.schedule._values_in_place(part))
-            else:
-                values[where] = self.schedule._values_in_place(t[where] - self.steps)
-        return values
+    def routes(self):
+        return (Route(self.schedule, self.steps, self.steps),)
 
-    def _costly(self):
-        return self.mode in ("cosine", "exponential") or self.schedule._costly()
+    def _values(self, t, xp=NUMPY):
+        def piece(index, steps):
+            if index == 0:
+                peak = xp.values_of(self.schedule, xp.full_like(steps[:1], 0.0))[0]
+                return peak * self._ramp(steps, xp)
+            return xp.values_of(self.schedule, steps - self.steps)
 
-    def tail(self):
-        inner = self.schedule.tail()
-        if inner is None:
-            return None
-        return Tail(_at_least(Fraction(inner.start) + self.steps), inner.period)
+        return xp.piecewise(t, (self.steps,), "right", piece)
+
+    def _flat_pieces(self):
+        return self.mode == "constant" and self.schedule._flat_pieces()
 
 
 @frozen
@@ -210,26 +182,15 @@ class product(Schedule):
     def __repr__(self):
         return " * ".join(repr(factor) for factor in self.factors)
 
-    def _values_in_place(self, t):
-        values = np.ones_like(t)
+    def routes(self):
+        return tuple(Route(factor) for factor in self.factors if isinstance(factor, Schedule))
+
+    def _values(self, t, xp=NUMPY):
+        values = xp.full_like(t, 1.0)
         for factor in self.factors:
-            if isinstance(factor, numbers.Real):
-                values *= factor
-            else:
-                values *= factor._values(t)  # not in place: every factor reads t
+            values = values * (factor if isinstance(factor, numbers.Real)
+                               else xp.values_of(factor, t))
         return values
-
-    def tail(self):
-        tails = [f.tail() for f in self.factors if isinstance(f, Schedule)]
-        if any(tail is None or tail.period is not None for tail in tails):
-            return None
-        return Tail(max(tail.start for tail in tails))
-
-
-def _into(part: np.ndarray, result: np.ndarray) -> None:
-    """Put a child's result where its steps were (it may have worked in place already)."""
-    if result is not part:
-        part[...] = result
 
 
 def _receiver(schedule: Schedule) -> str:
@@ -283,14 +244,11 @@ class clip(Schedule):
             config["max_lr"] = None  # JSON has no infinity
         return config
 
-    def _values_in_place(self, t):
-        values = self.schedule._values_in_place(t)
-        # Only t is ours to overwrite: a user's schedule may return a read-only view or an
-        # array it keeps.
-        return np.clip(values, self.min_lr, self.max_lr, out=values if values is t else None)
+    def routes(self):
+        return (Route(self.schedule),)
 
-    def tail(self):
-        return self.schedule.tail()
+    def _values(self, t, xp=NUMPY):
+        return xp.clip(xp.values_of(self.schedule, t), self.min_lr, self.max_lr)
 
 
 @frozen
@@ -321,16 +279,11 @@ class shift(Schedule):
     def __repr__(self):
         return f"{_receiver(self.schedule)}.shift({self.steps!r})"
 
-    def _values_in_place(self, t):
-        t += self.steps
-        return self.schedule._values_in_place(np.maximum(t, 0.0, out=t))
+    def routes(self):
+        return (Route(self.schedule, 0, -self.steps),)
 
-    def tail(self):
-        inner = self.schedule.tail()
-        if inner is None:
-            return None
-        return Tail(max(_at_least(Fraction(inner.start) - Fraction(self.steps)), 0.0),
-                    inner.period)
+    def _values(self, t, xp=NUMPY):
+        return xp.values_of(self.schedule, xp.maximum(t + self.steps, 0.0))
 
 
 @frozen
@@ -372,23 +325,13 @@ class per_epoch(Schedule):
         staircase = ", staircase=True" if self.staircase else ""
         return f"{_receiver(self.schedule)}.per_epoch({self.steps_per_epoch!r}{staircase})"
 
-    def _values_in_place(self, t):
-        epochs = np.divide(t, self.steps_per_epoch, out=t)
-        if self.staircase:
-            np.floor(epochs, out=epochs)
-        return self.schedule._values_in_place(epochs)
+    def routes(self):
+        return (Route(self.schedule, per=self.steps_per_epoch, staircase=self.staircase),)
 
-    def tail(self):
-        inner = self.schedule.tail()
-        if inner is None:
-            return None
-        start = inner.start
-        if self.staircase:
-            # Only whole epochs are ever evaluated: the first one at or past the start, and a
-            # fractional period is not a period of the whole-epoch samples.
-            start = math.ceil(start)
-            if inner.period is not None and not float(inner.period).is_integer():
-                return None
-        period = None if inner.period is None else inner.period * self.steps_per_epoch
-        return Tail(_at_least(Fraction(start) * Fraction(self.steps_per_epoch)), period)
+    def _values(self, t, xp=NUMPY):
+        epochs = t / self.steps_per_epoch
+        return xp.values_of(self.schedule, xp.floor(epochs) if self.staircase else epochs)
+
+    def _flat_pieces(self):
+        return self.staircase or self.schedule._flat_pieces()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from lrsched import _validation as check
 from lrsched._base import Schedule, ValueObject, fields
 from lrsched._registry import families
 
@@ -17,7 +18,7 @@ _METHODS = ("clip", "shift", "per_epoch", "momentum")
 def _family(name: Any, where: str) -> type:
     known = families()
     if not isinstance(name, str) or name not in known:
-        raise ValueError(f"{where}: unknown schedule type {name!r}; valid types: "
+        raise check.ArgumentError(f"{where}: unknown schedule type {name!r}; valid types: "
                          f"{', '.join(sorted(known))}")
     return known[name]
 
@@ -35,18 +36,18 @@ def from_config(config: dict) -> ValueObject:
 
 def _from_config(config: Any, depth: int) -> ValueObject:
     if depth > MAX_DEPTH:
-        raise ValueError(f"from_config(): config nested deeper than {MAX_DEPTH} levels")
+        raise check.ArgumentError(f"from_config(): config nested deeper than {MAX_DEPTH} levels")
     if not isinstance(config, dict):
-        raise TypeError(f"from_config(): config must be a dict with a 'type' key, got "
+        raise check.ArgumentTypeError(f"from_config(): config must be a dict with a 'type' key, got "
                         f"{type(config).__name__}")
     if "type" not in config:
-        raise ValueError(f"from_config(): config must have a 'type' key, got keys "
+        raise check.ArgumentError(f"from_config(): config must have a 'type' key, got keys "
                          f"{sorted(map(str, config))}")
     cls = _family(config["type"], "from_config()")
     names = [field.name for field in fields(cls)]
     unknown = sorted(map(str, set(config) - set(names) - {"type"}))
     if unknown:
-        raise ValueError(f"from_config(): unknown key(s) {unknown} for {cls.__name__}; "
+        raise check.ArgumentError(f"from_config(): unknown key(s) {unknown} for {cls.__name__}; "
                          f"valid keys: {names}")
     kwargs = {key: _decode(value, depth + 1) for key, value in config.items() if key != "type"}
     return cls(**kwargs)
@@ -54,7 +55,7 @@ def _from_config(config: Any, depth: int) -> ValueObject:
 
 def _decode(value: Any, depth: int) -> Any:
     if depth > MAX_DEPTH:
-        raise ValueError(f"from_config(): config nested deeper than {MAX_DEPTH} levels")
+        raise check.ArgumentError(f"from_config(): config nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         return _from_config(value, depth)
     if isinstance(value, list):
@@ -78,33 +79,33 @@ def parse(text: str) -> ValueObject:
     0.005000000000000001
     """
     if not isinstance(text, str):
-        raise TypeError(f"parse(): text must be a str, got {type(text).__name__}")
+        raise check.ArgumentTypeError(f"parse(): text must be a str, got {type(text).__name__}")
     if len(text) > MAX_TEXT:
-        raise ValueError(f"parse(): text must be at most {MAX_TEXT} characters, "
+        raise check.ArgumentError(f"parse(): text must be at most {MAX_TEXT} characters, "
                          f"got {len(text)}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ValueError(f"parse(): invalid schedule text at column {error.offset}: "
+        raise check.ArgumentError(f"parse(): invalid schedule text at column {error.offset}: "
                          f"{error.msg} in {text.strip()[:80]!r}") from None
     except (RecursionError, MemoryError):
-        raise ValueError(f"parse(): text nested deeper than {MAX_DEPTH} levels") from None
+        raise check.ArgumentError(f"parse(): text nested deeper than {MAX_DEPTH} levels") from None
     return _build(tree.body, 0, text)
 
 
 def _build(node: ast.AST, depth: int, text: str) -> Any:
     if depth > MAX_DEPTH:
-        raise ValueError(f"parse(): text nested deeper than {MAX_DEPTH} levels")
+        raise check.ArgumentError(f"parse(): text nested deeper than {MAX_DEPTH} levels")
     where = f"parse(): at column {getattr(node, 'col_offset', 0) + 1}"
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (int, float, str, bool)) or node.value is None:
             return node.value
-        raise ValueError(f"{where}: unsupported literal {node.value!r}")
+        raise check.ArgumentError(f"{where}: unsupported literal {node.value!r}")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _build(node.operand, depth + 1, text)
         if isinstance(operand, (int, float)) and not isinstance(operand, bool):
             return -operand if isinstance(node.op, ast.USub) else operand
-        raise ValueError(f"{where}: a sign applies to numbers only")
+        raise check.ArgumentError(f"{where}: a sign applies to numbers only")
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_build(item, depth + 1, text) for item in node.elts]
     if isinstance(node, ast.Name):
@@ -115,17 +116,19 @@ def _build(node: ast.AST, depth: int, text: str) -> Any:
         left = _build(node.left, depth + 1, text)
         right = _build(node.right, depth + 1, text)
         if not (isinstance(left, Schedule) or isinstance(right, Schedule)):
-            raise ValueError(f"{where}: '*' needs a schedule on one side")
+            raise check.ArgumentError(f"{where}: '*' needs a schedule on one side")
         try:
             return left * right
         except TypeError:
-            raise ValueError(f"{where}: cannot multiply {left!r} by {right!r}") from None
+            raise check.ArgumentError(f"{where}: cannot multiply {left!r} by {right!r}") from None
     if isinstance(node, ast.Call):
         args = [_build(arg, depth + 1, text) for arg in node.args]
         kwargs = {}
         for keyword in node.keywords:
             if keyword.arg is None:
-                raise ValueError(f"{where}: '**' is not allowed")
+                raise check.ArgumentError(f"{where}: '**' is not allowed")
+            if keyword.arg in kwargs:  # Python refuses this too; the last must not win
+                raise check.ArgumentError(f"{where}: keyword {keyword.arg!r} is repeated")
             kwargs[keyword.arg] = _build(keyword.value, depth + 1, text)
         if isinstance(node.func, ast.Name):
             return _call(_family(node.func.id, where), args, kwargs, where)
@@ -133,11 +136,11 @@ def _build(node: ast.AST, depth: int, text: str) -> Any:
             target = _build(node.func.value, depth + 1, text)
             method = getattr(target, node.func.attr, None)
             if not isinstance(target, Schedule) or method is None:
-                raise ValueError(f"{where}: .{node.func.attr}() needs a schedule that has it")
+                raise check.ArgumentError(f"{where}: .{node.func.attr}() needs a schedule that has it")
             return _call(method, args, kwargs, where)
-        raise ValueError(f"{where}: only schedule families and the methods "
+        raise check.ArgumentError(f"{where}: only schedule families and the methods "
                          f"{', '.join(_METHODS)} can be called")
-    raise ValueError(f"{where}: unsupported syntax {type(node).__name__} in "
+    raise check.ArgumentError(f"{where}: unsupported syntax {type(node).__name__} in "
                      f"{text.strip()[:80]!r}")
 
 
@@ -147,8 +150,7 @@ def _call(target: Any, args: list, kwargs: dict, where: str) -> Any:
               for key, value in kwargs.items()}
     try:
         return target(*args, **kwargs)
-    except TypeError as error:
-        message = str(error)
-        if "()" in message and ":" in message.split("()")[1][:3]:
-            raise  # already one of ours, naming the parameter
-        raise TypeError(f"{where}: {message}") from None
+    except check.ArgumentError:
+        raise  # already one of ours, naming the call and the parameter
+    except TypeError as error:  # Python's own, e.g. an unknown keyword
+        check.refuse(f"{where}: {error}", TypeError)

@@ -8,20 +8,16 @@ import math
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, floor_divmod, frozen, sorted_pieces
+from lrsched._base import Route, Schedule, Tail, frozen
+from lrsched._ops import NUMPY
 
 
-def half_cosine(fraction: np.ndarray, high, low) -> np.ndarray:
-    """low + (high - low) * (1 + cos(pi * fraction)) / 2, in place on ``fraction``.
+def half_cosine(fraction: np.ndarray, high, low, xp=NUMPY) -> np.ndarray:
+    """low + (high - low) * (1 + cos(pi * fraction)) / 2.
 
     ``high`` and ``low`` are numbers or arrays shaped like ``fraction``.
     """
-    fraction *= math.pi
-    np.cos(fraction, out=fraction)
-    fraction += 1.0
-    fraction *= (high - low) / 2.0
-    fraction += low
-    return fraction
+    return (xp.cos(fraction * math.pi) + 1.0) * ((high - low) / 2.0) + low
 
 
 @frozen
@@ -64,18 +60,11 @@ class cosine(Schedule):
             periodic=check.boolean("cosine", "periodic", self.periodic),
         )
 
-    def _values_in_place(self, t):
+    def _values(self, t, xp=NUMPY):
         period = self.total_steps
-        if self.periodic:
-            # cos is 2T-periodic in t; reducing first keeps huge steps exact.
-            fraction = np.fmod(t, 2.0 * period, out=t)
-        else:
-            fraction = np.minimum(t, period, out=t)
-        fraction /= period
-        return half_cosine(fraction, self.base_lr, self.min_lr)
-
-    def _costly(self):
-        return True  # np.cos at every step
+        # cos is 2T-periodic in t; reducing first keeps huge steps exact.
+        steps = xp.fmod(t, 2.0 * period) if self.periodic else xp.minimum(t, period)
+        return half_cosine(steps / period, self.base_lr, self.min_lr, xp)
 
     def tail(self):
         if self.periodic:
@@ -151,89 +140,43 @@ class warm_restarts(Schedule):
             decay=check.in_range(func, "decay", self.decay, 0.0, 1.0, low_open=True),
         )
 
-    def cycle_starts(self, cycles: np.ndarray) -> np.ndarray:
+    def cycle_starts(self, cycles: np.ndarray, xp=NUMPY) -> np.ndarray:
         """S_i, the step at which cycle i begins (exact for whole periods and multipliers)."""
         mult = self.period_mult
         if mult == 1:
             return cycles * self.period
-        if self._whole():
+        if isinstance(self.period, int) and isinstance(mult, int):
             table = _whole_cycle_starts(self.period, mult)
-            return table[np.minimum(np.asarray(cycles, dtype=np.intp), len(table) - 1)]
-        return self.period * (np.power(mult, cycles) - 1.0) / (mult - 1.0)
+            return xp.take(table, xp.minimum(cycles, len(table) - 1).astype(np.intp))
+        return self.period * (xp.power(mult, cycles) - 1.0) / (mult - 1.0)
 
-    def _whole(self) -> bool:
-        return isinstance(self.period, int) and isinstance(self.period_mult, int)
-
-    def _values(self, t):
+    def _values(self, t, xp=NUMPY):
         period, mult = self.period, self.period_mult
         if mult == 1:
-            cycle, within = floor_divmod(t, period)
-            within /= period
-            values = half_cosine(within, 1.0, 0.0)
-            if self.decay != 1.0:
-                with np.errstate(under="ignore"):
-                    values *= np.power(self.decay, cycle)
+            cycle, within = xp.floor_divmod(t, period)
+            length = period
         else:
-            highest = float(t.max()) if t.size else 0.0
-            count = math.floor(math.log1p(highest * ((mult - 1.0) / period)) / math.log(mult)) + 3
-            if count > max(t.size, 4096):
-                return self._scaled(self._shape_by_log(t))
-            # Cycle lengths grow geometrically, so few cycles cover any run: S_i, T_i and
-            # decay**i are computed once per cycle (the same pow calls, so the same bits),
-            # and the cycle of each step is found among the exact starts S_i.
-            cycles = np.arange(float(count))
-            starts = self.cycle_starts(cycles)
-            lengths = period * np.power(mult, cycles)
-            with np.errstate(under="ignore"):
-                decays = np.power(self.decay, cycles)
-            in_order = sorted_pieces(t, starts[1:], side="right")
-            if in_order is not None:
-                values = np.empty_like(t)
-                for cycle, where in in_order:
-                    within = t[where] - starts[cycle]
-                    within /= lengths[cycle]
-                    values[where] = half_cosine(within, 1.0, 0.0)
-                    if self.decay != 1.0:
-                        values[where] *= decays[cycle]
-                return self._scaled(values)
-            cycle = np.searchsorted(starts, t, side="right")
-            cycle -= 1
-            within = starts.take(cycle)
-            np.subtract(t, within, out=within)
-            within /= lengths.take(cycle)
-            values = half_cosine(within, 1.0, 0.0)
-            if self.decay != 1.0:
-                values *= decays.take(cycle)
-        return self._scaled(values)
-
-    def _shape_by_log(self, t: np.ndarray) -> np.ndarray:
-        """decay**i (1 + cos(pi t_i / T_i)) / 2 with the cycle from a logarithm, corrected
-        against S_i (for runs of very many cycles, where a table would be large)."""
-        period, mult = self.period, self.period_mult
-        cycle = np.floor(np.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
-        # The log may land one cycle off at exact restarts; fix it against S_i.
-        cycle -= t < self.cycle_starts(cycle)
-        cycle += t >= self.cycle_starts(cycle + 1.0)
-        within = t - self.cycle_starts(cycle)
-        within /= period * np.power(mult, cycle)
-        values = half_cosine(within, 1.0, 0.0)
+            # The cycle from a logarithm, corrected against the exact S_i: the log may land
+            # one cycle off at exact restarts.
+            cycle = xp.floor(xp.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
+            cycle = cycle - (t < self.cycle_starts(cycle, xp))
+            cycle = cycle + (t >= self.cycle_starts(cycle + 1.0, xp))
+            within = t - self.cycle_starts(cycle, xp)
+            length = xp.integer_powers(period, mult, cycle)
+        shape = half_cosine(within / length, 1.0, 0.0, xp)
         if self.decay != 1.0:
-            with np.errstate(under="ignore"):
-                values *= np.power(self.decay, cycle)
-        return values
-
-    def _scaled(self, values: np.ndarray) -> np.ndarray:
-        values *= self.base_lr - self.min_lr
-        values += self.min_lr
-        return values
-
-    def _costly(self):
-        return True  # np.cos at every step
+            shape = shape * xp.integer_powers(1.0, self.decay, cycle)
+        return shape * (self.base_lr - self.min_lr) + self.min_lr
 
     def tail(self):
         if self.period_mult == 1 and self.decay == 1.0:
             return Tail(0.0, float(self.period))
         return None
+
+
+# wsd's composed equivalent by instance: building it validates four schedules (~60 us), too
+# slow to repeat on every call.
+_COMPOSED: dict = {}
 
 
 @frozen
@@ -284,6 +227,15 @@ class wsd(Schedule):
         )
 
     def _composed(self) -> Schedule:
+        """The same schedule built from the combinators (computed once per instance)."""
+        composed = _COMPOSED.get(self)
+        if composed is None:
+            composed = _COMPOSED[self] = self._compose()
+            if len(_COMPOSED) > 256:
+                _COMPOSED.pop(next(iter(_COMPOSED)))
+        return composed
+
+    def _compose(self) -> Schedule:
         from lrsched._basic import constant, linear
         from lrsched._compose import sequence, warmup
 
@@ -297,14 +249,11 @@ class wsd(Schedule):
             [constant(self.base_lr), decay], [self.stable_steps])
         return warmup(body, self.warmup_steps) if self.warmup_steps else body
 
-    def _values(self, t):
-        return self._composed()._values(t)
+    def _values(self, t, xp=NUMPY):
+        return xp.values_of(self._composed(), t)
 
-    def _costly(self):
-        return self._composed()._costly()
-
-    def tail(self):
-        return Tail(float(self.warmup_steps + self.stable_steps + self.decay_steps))
+    def routes(self):
+        return (Route(self._composed()),)
 
 
 @frozen
@@ -315,15 +264,11 @@ class _one_minus_sqrt(Schedule):
     low: float
     total_steps: int
 
-    def _costly(self):
-        return True  # np.sqrt at every step
+    def _values(self, t, xp=NUMPY):
+        fraction = xp.sqrt(xp.minimum(t, self.total_steps) / self.total_steps)
+        values = fraction * (self.low - self.high) + self.high
+        return xp.where(t >= self.total_steps, self.low, values)  # need not round to low
 
-    def _values(self, t):
-        fraction = np.minimum(t, self.total_steps)
-        fraction /= self.total_steps
-        np.sqrt(fraction, out=fraction)
-        fraction *= self.low - self.high
-        fraction += self.high
-        fraction[t >= self.total_steps] = self.low  # (low - high) + high need not be low
-        return fraction
+    def tail(self):
+        return Tail(float(self.total_steps))
 

@@ -7,10 +7,10 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import (Schedule, Tail, floor_divmod, frozen, function_field, pieces,
-                           user_function)
-from lrsched._basic import apply_user_function
+from lrsched._base import Route, Schedule, Tail, frozen, function_field
 from lrsched._cosine import half_cosine
+from lrsched._ops import NUMPY
+from lrsched._user import checked_factors, user_function
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -74,49 +74,35 @@ class cyclic(Schedule):
                                     ("cycle", "iterations")),
         )
 
-    def _thread_safe(self):
-        return self.scale_fn is None  # scale_fn is the user's code, which may keep state
-
-    def _cycle_shape(self, t: np.ndarray) -> np.ndarray:
+    def _cycle_shape(self, t: np.ndarray, xp=NUMPY) -> np.ndarray:
         """h(x) * sigma: where in [0, 1] the schedule is between its low and high ends."""
         up = float(self.step_size_up)
         down = up if self.step_size_down is None else float(self.step_size_down)
         length = up + down
         ratio = up / length
         # fmod is exact, so the position in the cycle stays right for steps up to 2**53.
-        _, position = floor_divmod(t, length)
-        plain = self.scale_fn is None and self.mode == "triangular"
-        # The cycle number only feeds the scale; the plain triangle does without it.
-        cycle = None if plain else (t - position) / length + 1.0
-        position /= length
+        _, into = xp.floor_divmod(t, length)
+        position = into / length
         rising = position <= ratio
-        shape = np.empty_like(position)
-        np.divide(position, ratio, out=shape, where=rising)
         if ratio < 1.0:
-            falling = np.logical_not(rising, out=rising)
-            np.subtract(position, 1.0, out=shape, where=falling)
-            np.divide(shape, ratio - 1.0, out=shape, where=falling)
-        if not plain:
-            shape *= self._scale(t, cycle)
-        return shape
+            shape = xp.where(rising, position / ratio, (position - 1.0) / (ratio - 1.0))
+        else:
+            shape = position / ratio
+        if self.scale_fn is None and self.mode == "triangular":
+            return shape
+        return shape * self._scale(t, (t - into) / length + 1.0, xp)
 
-    def _scale(self, t: np.ndarray, cycle: np.ndarray) -> np.ndarray | float:
+    def _scale(self, t: np.ndarray, cycle: np.ndarray, xp=NUMPY) -> np.ndarray:
         if self.scale_fn is not None:
             argument = cycle if self.scale_mode == "cycle" else t
-            return apply_user_function(self.scale_fn, argument)
-        if self.mode == "triangular":
-            return 1.0
+            return checked_factors("cyclic", "scale_fn", xp.user(self.scale_fn, argument),
+                                   argument)
         if self.mode == "triangular2":
-            with np.errstate(under="ignore"):
-                return np.power(0.5, cycle - 1.0)  # = 1/2**(c-1) exactly, without overflow
-        with np.errstate(under="ignore"):
-            return np.power(self.gamma, t)
+            return xp.power(0.5, cycle - 1.0)  # = 1/2**(c-1) exactly, without overflow
+        return xp.power(self.gamma, t)
 
-    def _values(self, t):
-        shape = self._cycle_shape(t)
-        shape *= self.max_lr - self.base_lr
-        shape += self.base_lr
-        return shape
+    def _values(self, t, xp=NUMPY):
+        return self._cycle_shape(t, xp) * (self.max_lr - self.base_lr) + self.base_lr
 
     def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> Schedule:
         """The momentum that torch's ``CyclicLR(cycle_momentum=True)`` sets: high when the
@@ -126,10 +112,7 @@ class cyclic(Schedule):
         >>> lrsched.cyclic(0.1, 1.0, step_size_up=2).momentum(0.8, 0.9)([0, 2])
         array([0.9, 0.8])
         """
-        return cycle_momentum(self, base_momentum, max_momentum)
-
-    def _costly(self):
-        return self.mode != "triangular" or self.scale_fn is not None  # a power or a call
+        return cycle_momentum(self, base_momentum=base_momentum, max_momentum=max_momentum)
 
     def tail(self):
         if self.scale_fn is None and self.mode == "triangular":
@@ -206,34 +189,25 @@ class one_cycle(Schedule):
             return (initial, self.max_lr, initial, final)
         return (initial, self.max_lr, final)
 
-    def _through(self, t: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+    def _through(self, t: np.ndarray, levels: tuple[float, ...], xp=NUMPY) -> np.ndarray:
         """Anneal through ``levels`` phase by phase, choosing phases as torch does."""
-        ends = np.asarray(self._phase_ends())
-        starts = np.concatenate([[0.0], ends[:-1]])
-        # The first phase whose end is >= t; steps past every end stay in the last phase.
-        progress = np.minimum(t, ends[-1], out=t)
-        phases = pieces(progress, ends[:-1], side="left")
-        spans = ends - starts
-        for phase, where in phases:
-            part = progress[where]  # a view of a slice, a copy for a mask
-            if spans[phase] > 0:
-                part -= starts[phase]
-                part /= spans[phase]
-            else:
-                # A zero-length first phase (pct_start * T == 1) is already over at step 0.
-                part[...] = 1.0
-            begin, end = levels[phase], levels[phase + 1]
-            if self.anneal == "cos":
-                half_cosine(part, begin, end)
-            else:
-                part *= end - begin
-                part += begin
-            if not isinstance(where, slice):
-                progress[where] = part
-        return progress
+        ends = self._phase_ends()
+        starts = [0.0, *ends[:-1]]
 
-    def _values_in_place(self, t):
-        return self._through(t, self._levels())
+        def phase(index: int, steps: np.ndarray) -> np.ndarray:
+            span = ends[index] - starts[index]
+            # A zero-length first phase (pct_start * T == 1) is already over at step 0.
+            progress = (steps - starts[index]) / span if span > 0 else xp.full_like(steps, 1.0)
+            begin, end = levels[index], levels[index + 1]
+            if self.anneal == "cos":
+                return half_cosine(progress, begin, end, xp)
+            return progress * (end - begin) + begin
+
+        # The first phase whose end is >= t; steps past every end stay in the last phase.
+        return xp.piecewise(xp.minimum(t, ends[-1]), ends[:-1], "left", phase)
+
+    def _values(self, t, xp=NUMPY):
+        return self._through(t, self._levels(), xp)
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Schedule:
         """The momentum (or Adam beta1) torch's ``OneCycleLR(cycle_momentum=True)`` sets:
@@ -244,10 +218,7 @@ class one_cycle(Schedule):
         >>> m([0, 1, 9])
         array([0.95, 0.85, 0.95])
         """
-        return cycle_momentum(self, base_momentum, max_momentum)
-
-    def _costly(self):
-        return self.anneal == "cos"  # np.cos at every step
+        return cycle_momentum(self, base_momentum=base_momentum, max_momentum=max_momentum)
 
     def tail(self):
         return Tail(float(self.total_steps - 1))
@@ -267,7 +238,7 @@ class cycle_momentum(Schedule):
         max_momentum: momentum at the LR's low points, in [0, 1].
 
     >>> import lrsched
-    >>> lrsched.cycle_momentum(lrsched.cyclic(0.1, 1.0, step_size_up=2), 0.8, 0.9)([0, 2, 4])
+    >>> lrsched.cycle_momentum(lrsched.cyclic(0.1, 1.0, step_size_up=2), base_momentum=0.8, max_momentum=0.9)([0, 2, 4])
     array([0.9, 0.8, 0.9])
     """
 
@@ -289,16 +260,16 @@ class cycle_momentum(Schedule):
         return (f"{self.schedule!r}.momentum(base_momentum={self.base_momentum!r}, "
                 f"max_momentum={self.max_momentum!r})")
 
-    def _values_in_place(self, t):
+    def _values(self, t, xp=NUMPY):
         high, low = self.max_momentum, self.base_momentum
         if isinstance(self.schedule, cyclic):
-            shape = self.schedule._cycle_shape(t)
-            shape *= -(high - low)
-            shape += high
-            return shape
+            return self.schedule._cycle_shape(t, xp) * -(high - low) + high
         levels = (high, low, high, high) if self.schedule.three_phase else (high, low, high)
-        return self.schedule._through(t, levels)
+        return self.schedule._through(t, levels, xp)
 
-    def tail(self):
-        return self.schedule.tail()
+    def routes(self):
+        return (Route(self.schedule),)
+
+    def _flat_pieces(self):
+        return False
 

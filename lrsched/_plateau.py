@@ -128,7 +128,7 @@ class plateau(ValueObject):
     def update(self, state: PlateauState, metric: Any) -> PlateauState:
         """The state after observing ``metric`` (any real number, NaN included)."""
         if not isinstance(state, PlateauState):
-            raise TypeError(f"plateau.update(): state must be a PlateauState from "
+            raise check.ArgumentTypeError(f"plateau.update(): state must be a PlateauState from "
                             f"plateau.init() or update(), got {state!r}")
         value = _metric_value(metric)
         best, bad = state.best, state.bad_updates
@@ -174,7 +174,7 @@ class plateau(ValueObject):
     def state_from_dict(self, data: dict) -> PlateauState:
         """Rebuild a state saved with ``state.to_dict()`` (checks its fields)."""
         if not isinstance(data, dict) or set(data) != set(PlateauState._fields):
-            raise ValueError(
+            raise check.ArgumentError(
                 f"plateau.state_from_dict(): data must be a dict with keys "
                 f"{sorted(PlateauState._fields)}, got {data!r}"
             )
@@ -187,7 +187,7 @@ class plateau(ValueObject):
 def _metric_value(metric: Any) -> float:
     """A metric as a Python float: numbers, numpy scalars, 0-d arrays and tensors."""
     if isinstance(metric, (bool, np.bool_)):
-        raise TypeError(f"plateau.update(): metric must be a real number, got {metric!r}")
+        raise check.ArgumentTypeError(f"plateau.update(): metric must be a real number, got {metric!r}")
     if isinstance(metric, numbers.Real):
         return float(metric)
     item = getattr(metric, "item", None)
@@ -199,5 +199,5 @@ def _metric_value(metric: Any) -> float:
         value = item()
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return float(value)
-    raise TypeError(f"plateau.update(): metric must be a real number or a one-element "
+    raise check.ArgumentTypeError(f"plateau.update(): metric must be a real number or a one-element "
                     f"array/tensor, got {metric!r}")

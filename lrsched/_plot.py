@@ -7,17 +7,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from lrsched import _validation as check
+
 from lrsched._base import Schedule
-from lrsched._basic import (
-    constant,
-    exponential,
-    inverse_time,
-    multiplicative,
-    multistep,
-    piecewise_constant,
-    step,
-)
-from lrsched._compose import clip, per_epoch, product, sequence, shift, warmup
 from lrsched._plateau import plateau
 
 LABEL_LIMIT = 60
@@ -47,22 +39,7 @@ def new_axes(figsize: tuple[float, float], who: str = "lrsched.plot()"):
 
 def is_piecewise_constant(schedule: Schedule) -> bool:
     """Whether the LR only jumps between flat pieces (drawn as steps, not slopes)."""
-    if isinstance(schedule, (constant, step, multistep, piecewise_constant, multiplicative)):
-        return True  # multiplicative multiplies once per whole step
-    if isinstance(schedule, (exponential, inverse_time)):
-        return schedule.staircase
-    if isinstance(schedule, per_epoch):
-        return schedule.staircase or is_piecewise_constant(schedule.schedule)
-    if isinstance(schedule, (clip, shift)):
-        return is_piecewise_constant(schedule.schedule)
-    if isinstance(schedule, warmup):
-        return schedule.mode == "constant" and is_piecewise_constant(schedule.schedule)
-    if isinstance(schedule, sequence):
-        return all(is_piecewise_constant(part) for part in schedule.schedules)
-    if isinstance(schedule, product):
-        return all(not isinstance(factor, Schedule) or is_piecewise_constant(factor)
-                   for factor in schedule.factors)
-    return False
+    return schedule._flat_pieces()
 
 
 def short_label(schedule: Any, limit: int = LABEL_LIMIT) -> str:
@@ -85,7 +62,7 @@ def default_steps(schedules: Sequence[Schedule]) -> int:
     for schedule in schedules:
         tail = schedule.tail()
         if tail is None:
-            raise ValueError(
+            raise check.ArgumentError(
                 f"plot(): steps is required for {short_label(schedule)}, which never settles "
                 "into a constant or periodic tail; pass steps=N or an array of steps"
             )
@@ -98,15 +75,15 @@ def default_steps(schedules: Sequence[Schedule]) -> int:
 
 def _as_step_array(steps: Any) -> np.ndarray:
     if isinstance(steps, (bool, np.bool_)):
-        raise TypeError(f"plot(): steps must be a positive integer or an array of steps, "
+        raise check.ArgumentTypeError(f"plot(): steps must be a positive integer or an array of steps, "
                         f"got {steps!r}")
     if isinstance(steps, (int, np.integer)):
         if steps < 1:
-            raise ValueError(f"plot(): steps must be a positive integer, got {steps!r}")
+            raise check.ArgumentError(f"plot(): steps must be a positive integer, got {steps!r}")
         return np.arange(int(steps))
     array = np.asarray(steps)
     if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iuf":
-        raise TypeError(f"plot(): steps must be a positive integer or a non-empty 1-d array "
+        raise check.ArgumentTypeError(f"plot(): steps must be a positive integer or a non-empty 1-d array "
                         f"of steps, got {steps!r}")
     return array
 
@@ -115,11 +92,11 @@ def _metric_series(metrics: Iterable[Any] | None, plateaus: list) -> np.ndarray 
     if not plateaus:
         return None
     if metrics is None:
-        raise ValueError("plot(): a plateau schedule needs metrics=[...], the metric series "
+        raise check.ArgumentError("plot(): a plateau schedule needs metrics=[...], the metric series "
                          "it reacts to, to be drawn")
     values = [float(m) for m in metrics]
     if not values:
-        raise ValueError("plot(): metrics must hold at least one value, got []")
+        raise check.ArgumentError("plot(): metrics must hold at least one value, got []")
     return np.asarray(values, dtype=np.float64)
 
 
@@ -169,17 +146,17 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
     """
     _require_matplotlib()
     if not schedules:
-        raise ValueError("plot(): give at least one schedule, got none")
+        raise check.ArgumentError("plot(): give at least one schedule, got none")
     for index, item in enumerate(schedules):
         if not isinstance(item, (Schedule, plateau)):
-            raise TypeError(f"plot(): schedules[{index}] must be an lrsched schedule or "
+            raise check.ArgumentTypeError(f"plot(): schedules[{index}] must be an lrsched schedule or "
                             f"plateau, got {item!r}")
     if labels is None:
         labels = [short_label(item) for item in schedules]
     else:
         labels = list(labels)
         if len(labels) != len(schedules) or not all(isinstance(x, str) for x in labels):
-            raise ValueError(f"plot(): labels must be {len(schedules)} string(s), one per "
+            raise check.ArgumentError(f"plot(): labels must be {len(schedules)} string(s), one per "
                              f"schedule, got {labels!r}")
     curves = [s for s in schedules if isinstance(s, Schedule)]
     plateaus = [s for s in schedules if isinstance(s, plateau)]

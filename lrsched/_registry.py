@@ -9,33 +9,85 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-# Filled as family modules are imported (ValueObject.__init_subclass__); `import lrsched`
-# imports none of them, so code that needs every family calls families().
-FAMILIES: dict[str, type] = {}
+# The one list of lrsched's families: the module that defines each. `import lrsched` loads
+# none of these modules; each public name is imported on first use (lrsched.__getattr__),
+# and __all__, from_config/parse, and the testing strategies' coverage all read this table.
+FAMILY_MODULES: dict[str, tuple[str, ...]] = {
+    "lrsched._basic": ("constant", "exponential", "exponential_ramp", "inverse_sqrt",
+                       "inverse_time", "lambda_lr", "linear", "multiplicative", "multistep",
+                       "piecewise_constant", "piecewise_linear", "polynomial", "step"),
+    "lrsched._compose": ("clip", "per_epoch", "product", "sequence", "shift", "warmup"),
+    "lrsched._cosine": ("cosine", "warm_restarts", "wsd"),
+    "lrsched._cyclic": ("cycle_momentum", "cyclic", "one_cycle"),
+    "lrsched._plateau": ("plateau",),
+}
+# Public names other than families, also imported on first use.
+OTHER_MODULES: dict[str, tuple[str, ...]] = {
+    "lrsched._config": ("from_config", "parse"),
+    "lrsched._plateau": ("PlateauState",),
+    "lrsched._plot": ("plot",),
+    "lrsched._range_test": ("RangeTestResult", "range_test"),
+}
+
+
+def lazy_names() -> dict[str, str]:
+    """Every public name imported on first use, with its module."""
+    return {name: module for table in (FAMILY_MODULES, OTHER_MODULES)
+            for module, names in table.items() for name in names}
+
+
+_USER_FAMILIES: dict[str, type] = {}
 _FUNCTIONS: dict[str, Callable] = {}
-_FAMILY_MODULES = ("lrsched._basic", "lrsched._cosine", "lrsched._cyclic", "lrsched._compose",
-                   "lrsched._plateau")
-_all_imported = False
+_library: dict[str, type] | None = None
 
 
-def register_family(cls: type) -> type:
-    FAMILIES[cls.__name__] = cls
-    return cls
+def library_families() -> dict[str, type]:
+    """lrsched's own families by name, importing their modules."""
+    global _library
+    if _library is None:
+        _library = {name: getattr(importlib.import_module(module), name)
+                    for module, names in FAMILY_MODULES.items() for name in names}
+    return _library
 
 
 def families() -> dict[str, type]:
-    """Every family by name, the library's and users' own, importing the library's first.
+    """Every family by name, the library's and those users registered.
 
     >>> from lrsched._registry import families
     >>> families()["cosine"]
     <class 'lrsched._cosine.cosine'>
     """
-    global _all_imported
-    if not _all_imported:
-        for module in _FAMILY_MODULES:
-            importlib.import_module(module)
-        _all_imported = True
-    return FAMILIES
+    return {**library_families(), **_USER_FAMILIES}
+
+
+def register_family(cls: type) -> type:
+    """Register a user's own schedule family, so configs and the text form can name it.
+
+    The class must subclass ``lrsched.Schedule`` (usually a frozen dataclass defining
+    ``_values(self, t, xp)``); its name is its config ``type`` and must not be taken.
+
+    >>> import dataclasses, lrsched
+    >>> @lrsched.register_family
+    ... @dataclasses.dataclass(frozen=True)
+    ... class halving(lrsched.Schedule):
+    ...     base_lr: float
+    ...     def _values(self, t, xp=None):
+    ...         return self.base_lr * 0.5 ** (t // 10)
+    >>> lrsched.parse("halving(base_lr=0.1)")(20)
+    0.025
+    """
+    from lrsched import _validation as check
+    from lrsched._base import ValueObject
+
+    if not isinstance(cls, type) or not issubclass(cls, ValueObject):
+        check.fail("register_family", "cls", "a subclass of lrsched.Schedule", cls, TypeError)
+    name = cls.__name__
+    taken = library_families().get(name) or _USER_FAMILIES.get(name)
+    if taken is not None and taken is not cls:
+        check.fail("register_family", "cls", f"a class whose name is not taken ({name!r} is "
+                   f"{taken!r})", cls)
+    _USER_FAMILIES[name] = cls
+    return cls
 
 
 def register_function(fn: Callable | None = None, *, name: str | None = None):
@@ -53,20 +105,19 @@ def register_function(fn: Callable | None = None, *, name: str | None = None):
     'halve_every_10'
     """
 
+    from lrsched import _validation as check
+
     def register(function: Callable) -> Callable:
         if not callable(function):
-            raise TypeError(f"register_function(): fn must be callable, got {function!r}")
+            check.fail("register_function", "fn", "callable", function, TypeError)
         key = name if name is not None else getattr(function, "__name__", None)
         if not isinstance(key, str) or not key.isidentifier() or key == "<lambda>":
-            raise ValueError(
-                "register_function(): name must be a Python identifier "
-                f"(pass name=... for lambdas), got {key!r}"
-            )
+            check.fail("register_function", "name", "a Python identifier (pass name=... for "
+                       "lambdas)", key)
         existing = _FUNCTIONS.get(key)
         if existing is not None and existing is not function:
-            raise ValueError(
-                f"register_function(): name {key!r} is already registered to {existing!r}"
-            )
+            check.refuse(f"register_function(): name {key!r} is already registered to "
+                         f"{existing!r}")
         _FUNCTIONS[key] = function
         return function
 
@@ -80,10 +131,10 @@ def function_named(func: str, param: str, name: str) -> Callable:
         return _FUNCTIONS[name]
     except KeyError:
         known = ", ".join(sorted(_FUNCTIONS)) or "none registered yet"
-        raise ValueError(
-            f"{func}(): {param} must be a callable or the name of a registered function "
-            f"(lrsched.register_function), got {name!r}; registered: {known}"
-        ) from None
+        from lrsched import _validation as check
+
+        check.refuse(f"{func}(): {param} must be a callable or the name of a registered "
+                     f"function (lrsched.register_function), got {name!r}; registered: {known}")
 
 
 def name_of_function(fn: Callable) -> str | None:

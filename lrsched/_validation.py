@@ -15,9 +15,58 @@ from typing import Any
 import numpy as np
 
 
+class ArgumentError(ValueError):
+    """A bad argument to an lrsched call.
+
+    The message names the call, the parameter, the rule and the value
+    (``cosine(): total_steps must be a positive integer, got 0``). Code that handles lrsched errors catches this type (or ``ArgumentTypeError``), never
+    matches message text.
+
+    >>> import lrsched
+    >>> try:
+    ...     lrsched.cosine(0.1, 0)
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    cosine(): total_steps must be a positive integer, got 0
+    """
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of the wrong type; an ``ArgumentError`` that is also a ``TypeError``.
+
+    >>> import lrsched
+    >>> issubclass(lrsched.ArgumentTypeError, (lrsched.ArgumentError, TypeError))
+    True
+    """
+
+
+class LearningRateError(ArgumentError):
+    """A learning rate that is negative, NaN or infinite, refused where it was computed.
+
+    Raised at a valid step of a schedule that overflows or whose user function misbehaves;
+    ``step`` and ``value`` say where and what.
+    """
+
+    def __init__(self, message: str, step: float, value: float):
+        super().__init__(message)
+        self.step, self.value = step, value
+
+
+def error_type(error: type) -> type:
+    """lrsched's own twin of a built-in error type (ValueError or TypeError)."""
+    return ArgumentTypeError if issubclass(error, TypeError) else ArgumentError
+
+
 def fail(func: str, name: str, rule: str, value: Any, error: type = ValueError):
-    """Raise ``error`` in the library-wide format."""
-    raise error(f"{func}(): {name} must be {rule}, got {value!r}")
+    """Raise ``ArgumentError`` (``ArgumentTypeError`` for ``error=TypeError``) in the
+    library-wide format."""
+    raise error_type(error)(f"{func}(): {name} must be {rule}, got {value!r}")
+
+
+def refuse(message: str, error: type = ValueError):
+    """Raise ``ArgumentError`` with a message that does not fit the one-rule format; the
+    message still starts with ``func():``."""
+    raise error_type(error)(message)
 
 
 def _is_bool(value: Any) -> bool:
@@ -122,10 +171,8 @@ def same_length(func: str, first: str, first_items, second: str, second_items,
     """Check len(second) == len(first) + offset, naming both lengths."""
     if len(second_items) != len(first_items) + offset:
         rule = f"as many items as {first}" if offset == 0 else f"{offset} more item than {first}"
-        raise ValueError(
-            f"{func}(): {second} must have {rule}, "
-            f"got len({second})={len(second_items)}, len({first})={len(first_items)}"
-        )
+        refuse(f"{func}(): {second} must have {rule}, "
+               f"got len({second})={len(second_items)}, len({first})={len(first_items)}")
 
 
 def whole_if_integral(value: float) -> float | int:

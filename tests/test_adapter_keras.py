@@ -169,7 +169,7 @@ Y = np.ones((8, 1), "float32")
 COSINE = lrsched.cosine(0.1, 10)
 EXPONENTIAL = lrsched.exponential(0.1, 0.9)
 PLATEAU = lrsched.plateau(0.1)
-INTEGER_STEP = ("KerasSchedule: step must be an integer (Keras passes optimizer.iterations); "
+INTEGER_STEP = ("KerasSchedule(): step must be an integer (Keras passes optimizer.iterations); "
                 "got {} of dtype {}; for fractional steps call the lrsched schedule itself")
 PLATEAU_AS_SCHEDULE = (
     "{}(): schedule must be an lrsched schedule of the step; a plateau depends on a metric, "
@@ -182,7 +182,7 @@ SCHEDULE_AS_PLATEAU = ("PlateauCallback(): plateau must be an lrsched.plateau (a
 REBUILD = "KerasSchedule.from_config(): cannot rebuild the saved schedule: "
 CONFIG_SHAPE = ("KerasSchedule.from_config(): config must be a dict with keys 'schedule' and "
                 "'max_steps', got {}")
-NO_OPTIMIZER = "{}: the model has no optimizer; call model.compile(optimizer=...) before fit"
+NO_OPTIMIZER = "{}(): the model has no optimizer; call model.compile(optimizer=...) before fit"
 MONITOR = "PlateauCallback(): monitor must be a metric name (a non-empty str), got {}"
 INTERVAL = "{}(): interval must be one of 'step', 'epoch', got {}"
 MAX_STEPS = "KerasSchedule(): max_steps must be an integer >= 0, got {}"
@@ -219,16 +219,16 @@ BAD_CALLS = [
      "KerasSchedule(): max_steps must be at most 9999999, got 1000000000"),
     # KerasSchedule.__call__ eagerly: negative, past the end, fractional, NaN, bool, None
     (lambda a: a.KerasSchedule(COSINE)(-1), ValueError,
-     "KerasSchedule: step must be >= 0, got -1"),
+     "KerasSchedule(): step must be >= 0, got -1"),
     (lambda a: a.KerasSchedule(COSINE)(np.int64(-3)), ValueError,
-     "KerasSchedule: step must be >= 0, got -3"),
+     "KerasSchedule(): step must be >= 0, got -3"),
     (lambda a: a.KerasSchedule(COSINE)(_int_tensor([2, -1])), ValueError,
-     "KerasSchedule: step must be >= 0, got -1"),
+     "KerasSchedule(): step must be >= 0, got -1"),
     (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=0)(1), ValueError,
-     "KerasSchedule: step 1 is past max_steps=0 of exponential(base_lr=0.1, gamma=0.9); "
+     "KerasSchedule(): step 1 is past max_steps=0 of exponential(base_lr=0.1, gamma=0.9); "
      "build it with a larger max_steps"),
     (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=5)(_int_tensor([0, 6])), ValueError,
-     "KerasSchedule: step 6 is past max_steps=5 of exponential(base_lr=0.1, gamma=0.9); "
+     "KerasSchedule(): step 6 is past max_steps=5 of exponential(base_lr=0.1, gamma=0.9); "
      "build it with a larger max_steps"),
     (lambda a: a.KerasSchedule(COSINE)(1.5), TypeError, INTEGER_STEP.format(1.5, "float32")),
     (lambda a: a.KerasSchedule(COSINE)(2.0), TypeError, INTEGER_STEP.format(2.0, "float32")),
@@ -294,19 +294,19 @@ BAD_CALLS = [
      "'bad_updates': 0, 'cooldown_left': 0, 'scale': 1.0}"),
     (lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="val_los"))
      .on_epoch_end(0, {"loss": 1.0, "val_loss": 2.0}), ValueError,
-     "PlateauCallback: monitor='val_los' is not in the logs; logged metrics: "
+     "PlateauCallback(): monitor='val_los' is not in the logs; logged metrics: "
      "['loss', 'val_loss'] (val_* metrics need validation data, every epoch)"),
     (lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="loss", interval="step"))
      .on_train_batch_end(0, None), ValueError,
-     "PlateauCallback: monitor='loss' is not in the logs; logged metrics: [] "
+     "PlateauCallback(): monitor='loss' is not in the logs; logged metrics: [] "
      "(val_* metrics need validation data, every epoch)"),
     (lambda a: _attached(a.PlateauCallback(PLATEAU)).on_epoch_end(0, {"val_loss": "low"}),
-     TypeError, "PlateauCallback: monitor='val_loss' must log a number, got 'low'"),
+     TypeError, "PlateauCallback(): monitor='val_loss' must log a number, got 'low'"),
     (lambda a: _attached(a.PlateauCallback(PLATEAU), compiled=False).on_train_begin(),
      ValueError, NO_OPTIMIZER.format("PlateauCallback")),
     (lambda a: _attached(a.PlateauCallback(PLATEAU),
                          learning_rate=a.KerasSchedule(COSINE)).on_train_begin(), TypeError,
-     "PlateauCallback: cannot set the learning rate of SGD: it was built with a "
+     "PlateauCallback(): cannot set the learning rate of SGD: it was built with a "
      "LearningRateSchedule (or a callable) as learning_rate, and Keras does not allow "
      "setting those. Build the optimizer with a float learning rate, e.g. "
      "keras.optimizers.Adam(learning_rate=1e-3), for this callback to drive it; or pass "

@@ -474,8 +474,8 @@ def _checkpoint(model, optimizer, scheduler) -> bytes:
 RESUMABLE = [
     (lrsched.warmup(lrsched.cosine(0.1, 100), 20), "sgd", {}),
     (lrsched.one_cycle(0.1, STEPS), "adamw", {}),
-    ([lrsched.cyclic(0.01, 0.1, 5), lrsched.exponential(0.1, 0.98)], "sgd", {}),
-    (lrsched.warm_restarts(0.1, 3, 2), "sgd", {"steps_per_epoch": 7,
+    ([lrsched.cyclic(0.01, 0.1, step_size_up=5), lrsched.exponential(0.1, 0.98)], "sgd", {}),
+    (lrsched.warm_restarts(0.1, 3, period_mult=2), "sgd", {"steps_per_epoch": 7,
                                                "multipliers": [1.0, 3.0]}),
     ([lrsched.plateau(0.1, patience=1), lrsched.plateau(0.2, patience=3)], "adamw", {}),
 ]

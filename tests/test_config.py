@@ -19,15 +19,15 @@ EXAMPLES = [
     L.piecewise_constant([10, 20.5], [0.3, 0.2, 0.1]),
     L.lambda_lr(0.1, lrsched_test_halving),
     L.multiplicative(0.1, "lrsched_test_halving"),
-    L.cyclic(0.1, 1.0, 5, scale_fn=lrsched_test_halving, scale_mode="iterations"),
+    L.cyclic(0.1, 1.0, step_size_up=5, scale_fn=lrsched_test_halving, scale_mode="iterations"),
     L.one_cycle(1.0, 100, three_phase=True).momentum(0.8, 0.9),
-    L.warmup(L.cosine(0.1, 1000, 1e-5), 100, start_factor=0.1, mode="cosine"),
+    L.warmup(L.cosine(0.1, 1000, min_lr=1e-5), 100, start_factor=0.1, mode="cosine"),
     L.sequence([L.linear(0.0, 0.1, 10), L.constant(0.1), L.cosine(0.1, 50)], [10, 60]),
     L.cosine(0.1, 10) * 0.5 * L.exponential(1.0, 0.9),
-    L.warm_restarts(0.1, 10, 2).clip(min_lr=0.001),
-    L.warm_restarts(0.1, 10, 2).clip(max_lr=0.05),
+    L.warm_restarts(0.1, 10, period_mult=2).clip(min_lr=0.001),
+    L.warm_restarts(0.1, 10, period_mult=2).clip(max_lr=0.05),
     L.linear(0.0, 1.0, 5).shift(-3).per_epoch(2.5, staircase=True),
-    L.wsd(0.1, 10, 100, 20, 1e-4, "cosine"),
+    L.wsd(0.1, 10, 100, 20, min_lr=1e-4, decay_shape="cosine"),
     L.plateau(L.warmup(L.constant(0.1), 5), mode="max", cooldown=2),
     L.plateau(0.1, threshold_mode="abs"),
 ]
@@ -132,7 +132,7 @@ def test_untrusted_text_never_runs_code(text, pattern, capfd):
 
 
 def test_parse_accepts_positional_arguments_and_registered_names():
-    assert L.parse("cosine(0.1, 100, 0.001)") == L.cosine(0.1, 100, min_lr=0.001)
+    assert L.parse("cosine(0.1, 100, min_lr=0.001)") == L.cosine(0.1, 100, min_lr=0.001)
     assert L.parse("lambda_lr(0.1, lrsched_test_halving)") == L.lambda_lr(
         0.1, lrsched_test_halving)
     assert L.parse("cosine(0.1, 10).clip(max_lr=inf)") == L.cosine(0.1, 10).clip()

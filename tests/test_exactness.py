@@ -119,7 +119,7 @@ def test_torch_plain_stepping_reaches_the_restart_that_step_epoch_misses():
     for _ in range(121):
         opt.step()
         scheduler.step()
-    assert opt.param_groups[0]["lr"] == 1.0 == lrsched.warm_restarts(1.0, 1, 3)(121)
+    assert opt.param_groups[0]["lr"] == 1.0 == lrsched.warm_restarts(1.0, 1, period_mult=3)(121)
 
 
 @pytest.mark.parametrize("mult", [1, 2])
@@ -162,14 +162,14 @@ def _decimal_power(base, exponent):
 def test_huge_steps_decays(step):
     t = float(step)
     size = 2**50 + 3
-    assert lrsched.step(0.1, size, 0.5)(t) == 0.1 * 0.5 ** (step // size)
+    assert lrsched.step(0.1, size, gamma=0.5)(t) == 0.1 * 0.5 ** (step // size)
     boundary = 7 * size  # an exact decay boundary far out
-    assert lrsched.step(0.1, size, 0.5)(float(boundary)) == 0.1 * 0.5**7
-    assert lrsched.step(0.1, size, 0.5)(float(boundary - 1)) == 0.1 * 0.5**6
+    assert lrsched.step(0.1, size, gamma=0.5)(float(boundary)) == 0.1 * 0.5**7
+    assert lrsched.step(0.1, size, gamma=0.5)(float(boundary - 1)) == 0.1 * 0.5**6
 
     milestones = [TOP - 10**5, TOP - 10**5, TOP - 7]
     passed = sum(m <= step for m in milestones)
-    assert lrsched.multistep(1.0, milestones, 0.5)(t) == 0.5**passed
+    assert lrsched.multistep(1.0, milestones, gamma=0.5)(t) == 0.5**passed
 
     decay_steps = 2**50 - 1
     expected = _decimal_power(0.5, Fraction(step, decay_steps))
@@ -180,7 +180,7 @@ def test_huge_steps_decays(step):
 
     assert lrsched.inverse_time(1.0, 3, 0.5)(t) == pytest.approx(
         float(1 / (1 + Fraction(1, 2) * Fraction(step, 3))), rel=1e-15)
-    assert lrsched.inverse_sqrt(1.0, 100)(t) == pytest.approx(
+    assert lrsched.inverse_sqrt(1.0, timescale=100)(t) == pytest.approx(
         math.sqrt(float(Fraction(100, step + 100))), rel=1e-15)
 
 
@@ -316,8 +316,8 @@ def _branching(step):
 
 SCHEDULES = [
     lrsched.constant(0.1),
-    lrsched.step(0.1, 30, 0.5),
-    lrsched.multistep(0.1, [10, 10, 80], 0.5),
+    lrsched.step(0.1, 30, gamma=0.5),
+    lrsched.multistep(0.1, [10, 10, 80], gamma=0.5),
     lrsched.piecewise_constant([10, 20], [1.0, 0.5, 0.1]),
     lrsched.piecewise_linear([0, 10, 20], [0.0, 1.0, 0.5]),
     lrsched.exponential(0.1, 0.97, decay_steps=3),
@@ -327,25 +327,25 @@ SCHEDULES = [
     lrsched.polynomial(0.1, 70, end_lr=0.001, power=1.7),
     lrsched.polynomial(0.1, 70, power=0.5, cycle=True),
     lrsched.inverse_time(0.1, 10, 0.5),
-    lrsched.inverse_sqrt(0.1, 25),
+    lrsched.inverse_sqrt(0.1, timescale=25),
     lrsched.lambda_lr(0.1, lambda t: 0.99**t),
     lrsched.lambda_lr(0.1, _branching),
     lrsched.multiplicative(0.1, lambda k: 0.99),
     lrsched.cosine(0.1, 60, min_lr=0.001),
     lrsched.cosine(0.1, 60, periodic=True),
-    lrsched.warm_restarts(0.1, 5, 2, min_lr=0.001, decay=0.8),
-    lrsched.warm_restarts(0.1, 2.5, 1.5),
+    lrsched.warm_restarts(0.1, 5, period_mult=2, min_lr=0.001, decay=0.8),
+    lrsched.warm_restarts(0.1, 2.5, period_mult=1.5),
     lrsched.wsd(0.1, 10, 30, 40, decay_shape="1-sqrt"),
-    lrsched.cyclic(0.01, 0.1, 7, 13),
-    lrsched.cyclic(0.01, 0.1, 7, mode="triangular2"),
-    lrsched.cyclic(0.01, 0.1, 7, mode="exp_range", gamma=0.99),
-    lrsched.cyclic(0.01, 0.1, 7, scale_fn=_scale),
-    lrsched.cyclic(0.01, 0.1, 7, 3).momentum(0.8, 0.9),
+    lrsched.cyclic(0.01, 0.1, step_size_up=7, step_size_down=13),
+    lrsched.cyclic(0.01, 0.1, step_size_up=7, mode="triangular2"),
+    lrsched.cyclic(0.01, 0.1, step_size_up=7, mode="exp_range", gamma=0.99),
+    lrsched.cyclic(0.01, 0.1, step_size_up=7, scale_fn=_scale),
+    lrsched.cyclic(0.01, 0.1, step_size_up=7, step_size_down=3).momentum(0.8, 0.9),
     lrsched.one_cycle(0.1, 90, pct_start=0.25),
     lrsched.one_cycle(0.1, 90, anneal="linear", three_phase=True).momentum(),
     lrsched.sequence([lrsched.linear(0.0, 0.1, 10), lrsched.cosine(0.1, 80)], [10]),
     lrsched.warmup(lrsched.cosine(0.1, 80), 10, mode="cosine"),
-    lrsched.cosine(0.1, 80) * lrsched.step(1.0, 20, 0.5) * 2,
+    lrsched.cosine(0.1, 80) * lrsched.step(1.0, 20, gamma=0.5) * 2,
     lrsched.cosine(0.1, 80).clip(0.01, 0.05),
     lrsched.cosine(0.1, 80).shift(-5),
     lrsched.cosine(0.1, 8).per_epoch(10),
@@ -377,13 +377,13 @@ def test_scalar_equals_vectorized_bit_for_bit(schedule, steps):
 
 
 def test_fractional_steps():
-    assert lrsched.step(1.0, 2, 0.5)([1.999, 2.0, 2.5, 3.999]).tolist() == [1.0, 0.5, 0.5, 0.5]
-    assert lrsched.multistep(1.0, [3], 0.5)([2.5, 3.0]).tolist() == [1.0, 0.5]
+    assert lrsched.step(1.0, 2, gamma=0.5)([1.999, 2.0, 2.5, 3.999]).tolist() == [1.0, 0.5, 0.5, 0.5]
+    assert lrsched.multistep(1.0, [3], gamma=0.5)([2.5, 3.0]).tolist() == [1.0, 0.5]
     assert lrsched.cosine(1.0, 10)(2.5) == pytest.approx(half_cosine(Fraction(5, 2), 10),
                                                          rel=1e-15)
     assert lrsched.linear(0.0, 1.0, 10)(2.5) == 0.25
     assert lrsched.exponential(1.0, 0.25)(0.5) == 0.5
-    assert lrsched.warm_restarts(1.0, 4, 2)([3.5, 4.0, 4.5]).tolist() == pytest.approx(
+    assert lrsched.warm_restarts(1.0, 4, period_mult=2)([3.5, 4.0, 4.5]).tolist() == pytest.approx(
         [half_cosine(Fraction(7, 2), 4), 1.0, half_cosine(Fraction(1, 2), 8)], rel=1e-15)
-    assert lrsched.cyclic(0.0, 1.0, 4)([1.0, 5.0, 8.5]).tolist() == [0.25, 0.75, 0.125]
+    assert lrsched.cyclic(0.0, 1.0, step_size_up=4)([1.0, 5.0, 8.5]).tolist() == [0.25, 0.75, 0.125]
     assert lrsched.one_cycle(1.0, 1001, pct_start=0.3, anneal="linear")(299.3) == 1.0

@@ -28,7 +28,7 @@ def test_inverse_sqrt_matches_transformers_formula(base, warmup, timescale):
             return base * t / max(1, warmup)
         return base / math.sqrt((t + timescale - warmup) / timescale)
 
-    ours = L.sequence([L.linear(0.0, base, warmup), L.inverse_sqrt(base, timescale)], [warmup])
+    ours = L.sequence([L.linear(0.0, base, warmup), L.inverse_sqrt(base, timescale=timescale)], [warmup])
     np.testing.assert_allclose(ours(STEPS), reference(transformers), rtol=1e-12, atol=0)
 
 
@@ -167,7 +167,7 @@ def test_polynomial_cycle_follows_keras_rule():
     (L.cosine(0.1, 100), 100.0, None),
     (L.cosine(0.1, 100, periodic=True), 0.0, 200.0),
     (L.warmup(L.cosine(0.1, 100), 10), 110.0, None),
-    (L.cyclic(0.1, 1.0, 5, 7), 0.0, 12.0),
+    (L.cyclic(0.1, 1.0, step_size_up=5, step_size_down=7), 0.0, 12.0),
     (L.warm_restarts(0.1, 9), 0.0, 9.0),
     (L.one_cycle(1.0, 50), 49.0, None),
     (L.sequence([L.constant(1.0), L.linear(1.0, 0.0, 20)], [15]), 35.0, None),
@@ -186,8 +186,8 @@ def test_tail_is_where_the_schedule_really_settles(schedule, tail_start, period)
 
 def test_tail_is_none_where_the_schedule_never_settles():
     assert L.exponential(0.1, 0.9).tail() is None
-    assert L.cyclic(0.1, 1.0, 5, mode="triangular2").tail() is None
-    assert L.warm_restarts(0.1, 10, 2).tail() is None
+    assert L.cyclic(0.1, 1.0, step_size_up=5, mode="triangular2").tail() is None
+    assert L.warm_restarts(0.1, 10, period_mult=2).tail() is None
 
 
 def test_plateau_state_machine_resumes_from_a_saved_state():

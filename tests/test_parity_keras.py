@@ -96,7 +96,7 @@ def inverse_time_bound(ours, exponent, rate):
 # Keras schedules built as Name(lr, decay_steps, decay_rate, staircase): the lrsched
 # equivalent, the range of rates tested, and the float32 error bound of Keras's formula.
 RATE_DECAYS = {
-    "ExponentialDecay": (lambda lr, k, r, s: lrsched.exponential(lr, r, k, staircase=s),
+    "ExponentialDecay": (lambda lr, k, r, s: lrsched.exponential(lr, r, decay_steps=k, staircase=s),
                          (0.05, 1.0), exponential_bound),
     "InverseTimeDecay": (lambda lr, k, r, s: lrsched.inverse_time(lr, k, r, staircase=s),
                          (0.0, 10.0), inverse_time_bound),
@@ -241,8 +241,7 @@ def restart_comparison(lr, first_decay_steps, t_mul, m_mul, alpha, extra):
     steps = steps_under_test(extra)
     theirs = keras_values(KS.CosineDecayRestarts(lr, first_decay_steps, t_mul=t_mul,
                                                  m_mul=m_mul, alpha=alpha), steps)
-    schedule = lrsched.warm_restarts(lr, first_decay_steps, t_mul, min_lr=alpha * lr,
-                                     decay=m_mul)
+    schedule = lrsched.warm_restarts(lr, first_decay_steps, period_mult=t_mul, min_lr=alpha * lr, decay=m_mul)
     ours = schedule(steps)
     starts = schedule.cycle_starts(np.arange(1, 64, dtype=np.float64))
     at_restart = np.isin(steps, starts)

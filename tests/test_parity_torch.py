@@ -98,7 +98,7 @@ decay_factors = st.floats(0.05, 0.99)
 @FEW
 @given(base_lr=base_lrs, step_size=st.integers(1, 400), gamma=decay_factors)
 def test_step_matches_steplr(base_lr, step_size, gamma):
-    assert_matches_torch("step/StepLR", lrsched.step(base_lr, step_size, gamma),
+    assert_matches_torch("step/StepLR", lrsched.step(base_lr, step_size, gamma=gamma),
                          lambda opt: lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma),
                          lr=base_lr)
 
@@ -111,7 +111,7 @@ def test_multistep_matches_multisteplr_with_repeated_milestones(base_lr, gamma, 
                                                                  repeated):
     # A repeated milestone decays twice in torch (a Counter of milestones); so here.
     milestones = sorted(milestones + [milestones[repeated % len(milestones)]])
-    assert_matches_torch("multistep/MultiStepLR", lrsched.multistep(base_lr, milestones, gamma),
+    assert_matches_torch("multistep/MultiStepLR", lrsched.multistep(base_lr, milestones, gamma=gamma),
                          lambda opt: lr_scheduler.MultiStepLR(opt, milestones, gamma=gamma),
                          lr=base_lr)
 
@@ -459,7 +459,7 @@ SEQUENCES = {
          lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=1500, eta_min=0.001)],
         [100],
         lrsched.sequence([lrsched.linear(0.001, 0.1, 100),
-                          lrsched.cosine(0.1, 1500, 0.001, periodic=True)], [100])),
+                          lrsched.cosine(0.1, 1500, min_lr=0.001, periodic=True)], [100])),
     "constant -> exponential": (
         [lambda o: lr_scheduler.ConstantLR(o, factor=0.1, total_iters=20),
          lambda o: lr_scheduler.ExponentialLR(o, gamma=0.998)],
@@ -470,7 +470,7 @@ SEQUENCES = {
          lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=30, T_mult=2),
          lambda o: lr_scheduler.PolynomialLR(o, total_iters=700, power=2.0)],
         [300, 1300],
-        lrsched.sequence([lrsched.step(0.1, 50, 0.5), lrsched.warm_restarts(0.1, 30, 2),
+        lrsched.sequence([lrsched.step(0.1, 50, gamma=0.5), lrsched.warm_restarts(0.1, 30, period_mult=2),
                           lrsched.polynomial(0.1, 700, power=2.0)], [300, 1300])),
     "lambda -> cosine -> multistep": (
         [lambda o: lr_scheduler.LambdaLR(o, _inverse_decay),
@@ -478,7 +478,7 @@ SEQUENCES = {
          lambda o: lr_scheduler.MultiStepLR(o, milestones=[100, 100, 600], gamma=0.5)],
         [500, 900],
         lrsched.sequence([lrsched.lambda_lr(0.1, _inverse_decay), lrsched.cosine(0.1, 400),
-                          lrsched.multistep(0.1, [100, 100, 600], 0.5)], [500, 900])),
+                          lrsched.multistep(0.1, [100, 100, 600], gamma=0.5)], [500, 900])),
 }
 
 
@@ -544,7 +544,7 @@ def test_sequence_with_cycliclr_child_matches_sequentiallr():
                                                                       step_size_up=15)],
                                 [50]),
         steps)
-    ours = lrsched.sequence([lrsched.step(0.1, 20, 0.5), lrsched.cyclic(0.01, 0.1, 15)], [50])
+    ours = lrsched.sequence([lrsched.step(0.1, 20, gamma=0.5), lrsched.cyclic(0.01, 0.1, step_size_up=15)], [50])
     assert_trajectory("sequence/SequentialLR", ours(np.arange(steps)), theirs)
 
 

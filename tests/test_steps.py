@@ -59,7 +59,7 @@ def test_input_array_is_not_modified_and_read_only_input_works():
     before = steps.copy()
     steps.setflags(write=False)
     for schedule in (SCHEDULE, L.cosine(0.1, 50), L.linear(0.0, 1.0, 50),
-                     L.exponential_ramp(1e-3, 1.0, 50), L.inverse_sqrt(1.0, 10)):
+                     L.exponential_ramp(1e-3, 1.0, 50), L.inverse_sqrt(1.0, timescale=10)):
         schedule(steps)
     assert np.array_equal(steps, before)
 
@@ -81,9 +81,9 @@ def test_huge_steps_are_finite_and_warning_free():
     steps = np.array([2.0**53, 2**53 - 1, 1e15])
     families = [L.cosine(0.1, 100), L.cosine(0.1, 100, periodic=True), L.step(0.1, 10),
                 L.exponential(0.1, 0.99), L.inverse_time(0.1, 10, 0.5),
-                L.inverse_sqrt(0.1, 100), L.warm_restarts(0.1, 10, 2),
-                L.warm_restarts(0.1, 7, 1, decay=0.5), L.cyclic(0.1, 1.0, 3, mode="triangular2"),
-                L.cyclic(0.1, 1.0, 3, mode="exp_range", gamma=0.99), L.one_cycle(1.0, 100),
+                L.inverse_sqrt(0.1, timescale=100), L.warm_restarts(0.1, 10, period_mult=2),
+                L.warm_restarts(0.1, 7, period_mult=1, decay=0.5), L.cyclic(0.1, 1.0, step_size_up=3, mode="triangular2"),
+                L.cyclic(0.1, 1.0, step_size_up=3, mode="exp_range", gamma=0.99), L.one_cycle(1.0, 100),
                 L.polynomial(0.1, 100, cycle=True), L.linear(0.0, 1.0, 10), SCHEDULE]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -103,14 +103,14 @@ def test_scalar_call_equals_vector_call_bit_for_bit_for_every_family():
     schedules = [L.constant(0.1), L.step(0.1, 7), L.multistep(0.1, [3, 3, 50]),
                  L.piecewise_constant([10, 20], [0.3, 0.2, 0.1]),
                  L.piecewise_linear([0, 10, 250], [0.0, 1.0, 0.1]),
-                 L.exponential(0.1, 0.97, 3, staircase=True), L.exponential_ramp(1e-4, 1, 250),
-                 L.linear(0.5, 0.1, 120), L.polynomial(0.1, 100, 0.01, 2.0, cycle=True),
-                 L.inverse_time(0.1, 10, 0.3), L.inverse_sqrt(0.1, 30),
+                 L.exponential(0.1, 0.97, decay_steps=3, staircase=True), L.exponential_ramp(1e-4, 1, 250),
+                 L.linear(0.5, 0.1, 120), L.polynomial(0.1, 100, end_lr=0.01, power=2.0, cycle=True),
+                 L.inverse_time(0.1, 10, 0.3), L.inverse_sqrt(0.1, timescale=30),
                  L.lambda_lr(0.1, lambda t: 1.0 if t < 50 else 0.5),
-                 L.multiplicative(0.1, lambda k: 0.99), L.cosine(0.1, 100, 0.01, periodic=True),
-                 L.warm_restarts(0.1, 13, 2, 0.001, 0.7), L.wsd(0.1, 20, 50, 100, 0.0, "1-sqrt"),
-                 L.cyclic(0.01, 0.1, 20, 30, "exp_range", 0.999), L.one_cycle(0.1, 280),
-                 L.one_cycle(0.1, 280).momentum(), L.cyclic(0.1, 1, 9).momentum(0.8, 0.9),
+                 L.multiplicative(0.1, lambda k: 0.99), L.cosine(0.1, 100, min_lr=0.01, periodic=True),
+                 L.warm_restarts(0.1, 13, period_mult=2, min_lr=0.001, decay=0.7), L.wsd(0.1, 20, 50, 100, min_lr=0.0, decay_shape="1-sqrt"),
+                 L.cyclic(0.01, 0.1, step_size_up=20, step_size_down=30, mode="exp_range", gamma=0.999), L.one_cycle(0.1, 280),
+                 L.one_cycle(0.1, 280).momentum(), L.cyclic(0.1, 1, step_size_up=9).momentum(0.8, 0.9),
                  SCHEDULE * 0.5, SCHEDULE.clip(0.01, 0.05), SCHEDULE.shift(-7),
                  L.cosine(0.1, 10).per_epoch(7, staircase=True)]
     for schedule in schedules:

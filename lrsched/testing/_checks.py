@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from lrsched import _validation
+
 import lrsched
 from lrsched._base import Schedule, Tail, ValueObject
 
@@ -82,18 +84,12 @@ def largest_step(schedule: Any) -> float:
         return float(MULTIPLICATIVE_CHECK_STEPS)
     if not isinstance(schedule, Schedule):
         return LARGEST_EXACT_STEP
-    if isinstance(schedule, lrsched.per_epoch):
-        return min(largest_step(schedule.schedule) * schedule.steps_per_epoch, LARGEST_EXACT_STEP)
-    if isinstance(schedule, lrsched.shift):
-        return max(largest_step(schedule.schedule) - schedule.steps, 0.0)
-    if isinstance(schedule, lrsched.warmup):
-        return min(largest_step(schedule.schedule) + schedule.steps, LARGEST_EXACT_STEP)
-    if isinstance(schedule, lrsched.sequence):
-        starts = (0.0,) + schedule.boundaries
-        return min(min(largest_step(child) + start
-                       for child, start in zip(schedule.schedules, starts)), LARGEST_EXACT_STEP)
-    limits = [largest_step(child) for child in _children(schedule)]
-    return min(limits, default=LARGEST_EXACT_STEP)
+    # Through a combinator, a child's largest step is where the combinator reaches it.
+    limits = [route.offset + largest_step(route.child) * route.per
+              for route in schedule.routes()]
+    limits += [largest_step(child) for child in _children(schedule)
+               if not any(route.child is child for route in schedule.routes())]
+    return max(min(min(limits, default=LARGEST_EXACT_STEP), LARGEST_EXACT_STEP), 0.0)
 
 
 def _numbers(value: Any) -> list[float]:
@@ -113,21 +109,18 @@ def _structural_steps(schedule: Any) -> list[float]:
         points.append(float(tail.start))
         if tail.period is not None:
             points += [tail.start + tail.period, tail.start + 2 * tail.period]
-    if isinstance(schedule, lrsched.sequence):
-        points += list(schedule.boundaries)
-        for child, start in zip(schedule.schedules, (0.0,) + schedule.boundaries):
-            points += [start + point for point in _structural_steps(child)]
-        return points
-    if isinstance(schedule, lrsched.warmup):
-        return points + [schedule.steps] + [
-            schedule.steps + point for point in _structural_steps(schedule.schedule)]
-    if isinstance(schedule, lrsched.shift):
-        return points + [-schedule.steps] + [
-            point - schedule.steps for point in _structural_steps(schedule.schedule)]
-    if isinstance(schedule, lrsched.per_epoch):
-        size = schedule.steps_per_epoch
-        return points + [size, 2 * size] + [
-            point * size for point in _structural_steps(schedule.schedule)]
+    routes = schedule.routes()
+    if routes:
+        # Where each child starts, where its step reaches 0, its first units (epochs), and
+        # its own structure, all in this schedule's time.
+        for route in routes:
+            points += [float(route.start), float(route.offset)]
+            if route.per != 1:
+                points += [route.per, 2 * route.per]
+            points += [route.offset + point * route.per
+                       for point in _structural_steps(route.child)]
+        if not isinstance(schedule, lrsched.wsd):
+            return points
     if isinstance(schedule, lrsched.one_cycle):
         pct, total = schedule.pct_start, schedule.total_steps
         points += [pct * total - 1, 2 * pct * total - 2, total - 1]
@@ -191,13 +184,7 @@ def _step_offset(schedule: Any) -> float:
     """
     if not isinstance(schedule, Schedule):
         return 0.0
-    own = 0.0
-    if isinstance(schedule, lrsched.shift):
-        own = abs(float(schedule.steps))
-    elif isinstance(schedule, lrsched.sequence):
-        own = float(max(schedule.boundaries))
-    elif isinstance(schedule, lrsched.warmup):
-        own = float(schedule.steps)
+    own = max((abs(float(route.offset)) for route in schedule.routes()), default=0.0)
     return own + max((_step_offset(child) for child in _children(schedule)), default=0.0)
 
 
@@ -219,12 +206,18 @@ class _Checker:
     def fail(self, check: str, step: Any = None, value: Any = None, detail: str = ""):
         raise ScheduleCheckError(check, self.name, step, value, detail)
 
+    def bad_value(self, error: Any) -> None:
+        check = "finite" if not math.isfinite(error.value) else "non-negative"
+        self.fail(check, error.step, error.value)
+
     def close(self, a: float, b: float) -> bool:
         return a == b or abs(a - b) <= self.rtol * self.scale
 
     def scalar(self, step: float) -> float:
         try:
             value = self.schedule(step)
+        except _validation.LearningRateError as error:  # the evaluator refused a bad value
+            self.bad_value(error)
         except Exception as error:  # noqa: BLE001 - any exception on a valid step fails
             self.fail("evaluates", step, None, f"raised {type(error).__name__}: {error}")
         if self.is_schedule and type(value) is not float:
@@ -239,6 +232,8 @@ class _Checker:
     def vector(self, steps: np.ndarray, check: str = "evaluates") -> np.ndarray | None:
         try:
             values = self.schedule(steps)
+        except _validation.LearningRateError as error:
+            self.bad_value(error)
         except Exception as error:  # noqa: BLE001
             self.fail(check, None, None, f"calling it on an array of {steps.size} steps "
                       f"raised {type(error).__name__}: {error}")
@@ -317,21 +312,21 @@ def check_schedule(schedule: Callable, *, bounds: tuple[float, float] | None = N
     monotone 1e-09 0.0999999999
     """
     if not callable(schedule):
-        raise TypeError(f"check_schedule(): schedule must be a Schedule or a callable of "
+        raise _validation.ArgumentTypeError(f"check_schedule(): schedule must be a Schedule or a callable of "
                         f"the step, got {schedule!r}")
     if monotone is not None and monotone not in _MONOTONE:
-        raise ValueError(f"check_schedule(): monotone must be None, 'increasing' or "
+        raise _validation.ArgumentError(f"check_schedule(): monotone must be None, 'increasing' or "
                          f"'decreasing', got {monotone!r}")
     if bounds is not None:
         if len(bounds) != 2 or not bounds[0] <= bounds[1]:
-            raise ValueError(f"check_schedule(): bounds must be (low, high) with low <= "
+            raise _validation.ArgumentError(f"check_schedule(): bounds must be (low, high) with low <= "
                              f"high, got {bounds!r}")
     period_start, period = _period(periodic)
     if not (isinstance(rtol, numbers.Real) and rtol >= 0):
-        raise ValueError(f"check_schedule(): rtol must be a number >= 0, got {rtol!r}")
+        raise _validation.ArgumentError(f"check_schedule(): rtol must be a number >= 0, got {rtol!r}")
     if max_step is not None and not (isinstance(max_step, numbers.Real) and max_step >= 0
                                      and math.isfinite(max_step)):
-        raise ValueError(f"check_schedule(): max_step must be a finite number >= 0, "
+        raise _validation.ArgumentError(f"check_schedule(): max_step must be a finite number >= 0, "
                          f"got {max_step!r}")
 
     checker = _Checker(schedule, _describe(schedule), float(rtol))
@@ -391,7 +386,7 @@ def _period(periodic: Any) -> tuple[float, float | None]:
         start, period = 0.0, periodic
     if not (isinstance(period, numbers.Real) and period > 0 and math.isfinite(period)) or \
             not (isinstance(start, numbers.Real) and start >= 0):
-        raise ValueError(f"check_schedule(): periodic must be a positive period or "
+        raise _validation.ArgumentError(f"check_schedule(): periodic must be a positive period or "
                          f"Tail(start, period), got {periodic!r}")
     return float(start), float(period)
 

@@ -205,8 +205,8 @@ def constant_schedules(*, min_lr: float = 0.0, max_lr: float = 1.0) -> st.Search
 
 def step_schedules(*, min_lr: float = 0.0, max_lr: float = 1.0, max_step_size: int = 1000,
                    min_gamma: float = 1e-10) -> st.SearchStrategy:
-    """``step(base_lr, step_size, gamma)`` with gamma in [min_gamma, 1];
-    shrinks towards ``step(min_lr, 1, min_gamma)``."""
+    """``step(base_lr, step_size, gamma=gamma)`` with gamma in [min_gamma, 1];
+    shrinks towards ``step(min_lr, 1, gamma=min_gamma)``."""
     _check_lr_bounds("step_schedules", min_lr, max_lr)
     _check_count("step_schedules", "max_step_size", max_step_size, 1)
     return st.builds(lrsched.step, _lrs(min_lr, max_lr), _lengths(max_step_size),
@@ -264,7 +264,7 @@ def exponential_schedules(*, min_lr: float = 0.0, max_lr: float = 1.0,
                           min_gamma: float = 1e-10, max_decay_steps: float = 1000
                           ) -> st.SearchStrategy:
     """Decaying ``exponential`` (gamma in [min_gamma, 1], whole or fractional decay_steps,
-    either staircase); shrinks towards ``exponential(min_lr, min_gamma, 1)``."""
+    either staircase); shrinks towards ``exponential(min_lr, min_gamma, decay_steps=1)``."""
     _check_lr_bounds("exponential_schedules", min_lr, max_lr)
     decay_steps = st.one_of(_lengths(int(max_decay_steps)),
                             st.floats(1e-3, max_decay_steps, allow_subnormal=False))
@@ -472,7 +472,7 @@ def one_cycle_schedules(*, min_lr: float = 0.0, max_lr: float = 1.0,
 
 @st.composite
 def _momenta(draw, cycles, momenta):
-    return lrsched.cycle_momentum(draw(cycles), draw(momenta), draw(momenta))
+    return lrsched.cycle_momentum(draw(cycles), base_momentum=draw(momenta), max_momentum=draw(momenta))
 
 
 def cycle_momentum_schedules(*, min_momentum: float = 0.0, max_momentum: float = 1.0,
@@ -499,7 +499,7 @@ def _inner(inner, min_lr, max_lr):
 
 def warmup_schedules(inner: st.SearchStrategy | None = None, *, max_steps: int = 1000
                      ) -> st.SearchStrategy:
-    """``warmup(s, steps, start_factor, mode)`` of schedules drawn from ``inner``, every
+    """``warmup(s, steps, start_factor=start_factor, mode=mode)`` of schedules drawn from ``inner``, every
     mode, start_factor in [0, 1] (> 0 for exponential and constant); shrinks towards a
     one-step linear warmup from 0 of inner's simplest schedule."""
     _check_strategy("warmup_schedules", "inner", inner)

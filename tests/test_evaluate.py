@@ -1,0 +1,272 @@
+"""The evaluator and the numpy namespace give the same bits whichever way steps arrive.
+
+Large arrays go block by block, sorted steps take per-piece slices, whole scalar steps
+are read from a table, ``floor_divmod`` stands in for numpy's floor_divide and fmod, and
+whole-exponent powers come from a table. None of that may change a single value: each
+test compares one way with another on the same steps, bit for bit.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import lrsched
+from lrsched.testing import strategies as lst
+from lrsched._evaluate import BLOCK, StepTable
+from lrsched._ops import NUMPY
+
+RNG = np.random.default_rng(20261121)
+
+
+def _bits(values):
+    return np.asarray(values, dtype=np.float64).view(np.int64)
+
+
+def _steps_for_divmod():
+    whole = np.arange(0.0, 5000.0)
+    fractional = RNG.uniform(0, 5000, 5000)
+    edges = np.nextafter(np.arange(7.0, 5000.0, 7.0), 0.0)  # just below multiples of 7
+    large = np.array([2.0**52 - 8, 2.0**52 - 1, 2.0**52, 2.0**53, 1e17, 1e300])
+    return np.concatenate([whole, fractional, edges, large])
+
+
+@pytest.mark.parametrize("divisor", [1, 3, 7, 2000, 2**40, 0.1, 2.5])
+def test_floor_divmod_is_numpys_floor_divide_and_fmod(divisor):
+    t = _steps_for_divmod()
+    quotient, remainder = NUMPY.floor_divmod(t, divisor)
+    assert np.array_equal(_bits(quotient), _bits(np.floor_divide(t, divisor)))
+    assert np.array_equal(_bits(remainder), _bits(np.fmod(t, divisor)))
+
+
+@pytest.mark.parametrize("base", [0.5, 0.999, 1.0001, 3.0])
+def test_integer_powers_are_numpys_power(base):
+    for exponent in (np.arange(50.0), RNG.integers(0, 3000, 1000).astype(float), np.array([7.0])):
+        with np.errstate(over="ignore"):
+            assert np.array_equal(_bits(NUMPY.integer_powers(0.1, base, exponent)),
+                                  _bits(np.power(base, exponent) * 0.1))
+
+
+SCHEDULES = [
+    lrsched.step(0.1, step_size=700, gamma=0.5),
+    lrsched.step(0.1, step_size=1, gamma=0.999),
+    lrsched.multistep(0.1, list(range(0, 60000, 997)), gamma=0.9),
+    lrsched.cosine(0.1, 50000),
+    lrsched.warm_restarts(0.1, period=300, period_mult=2, decay=0.8),
+    lrsched.warm_restarts(0.1, period=1000, min_lr=0.01),
+    lrsched.cyclic(0.01, 0.1, step_size_up=300, step_size_down=100),
+    lrsched.cyclic(0.01, 0.1, step_size_up=300, mode="triangular2"),
+    lrsched.one_cycle(0.1, 50000),
+    lrsched.one_cycle(0.1, 50000, three_phase=True, anneal="linear").momentum(),
+    lrsched.warmup(lrsched.cosine(0.1, 40000), steps=5000, mode="cosine"),
+    lrsched.wsd(0.1, warmup_steps=500, stable_steps=30000, decay_steps=20000,
+                decay_shape="1-sqrt"),
+    lrsched.sequence([lrsched.constant(0.1), lrsched.linear(0.1, 0.0, 9000),
+                      lrsched.exponential(0.1, 0.5, decay_steps=1000)], [20000, 29000]),
+]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=repr)
+def test_blocks_sorted_and_shuffled_steps_give_the_scalar_values(schedule):
+    steps = np.arange(0.0, 2 * BLOCK + 1234.0) * 0.75  # more than two blocks, fractional
+    whole = schedule(steps)
+    assert whole.shape == steps.shape
+    # Scalars never take a fast path: they are the reference, one step at a time.
+    picked = np.concatenate([np.arange(0, steps.size, 97), [steps.size - 1]])
+    scalars = [schedule(float(steps[i])) for i in picked]
+    assert np.array_equal(_bits(whole[picked]), _bits(scalars))
+    # Unsorted and 2-d steps take the mask paths; the values must not change.
+    order = RNG.permutation(steps.size)
+    assert np.array_equal(_bits(schedule(steps[order])), _bits(whole[order]))
+    grid = steps[: (steps.size // 16) * 16].reshape(16, -1)
+    assert np.array_equal(_bits(schedule(grid)), _bits(whole[: grid.size]).reshape(16, -1))
+    # Integer input is converted block by block.
+    integers = np.arange(2 * BLOCK + 10)
+    assert np.array_equal(_bits(schedule(integers)), _bits(schedule(integers.astype(float))))
+
+
+def test_piecewise_numbers_steps_as_searchsorted_does():
+    edges = [3.0, 3.0, 7.5, 20.0]
+    for side in ("left", "right"):
+        sorted_steps = np.sort(RNG.uniform(0, 25, 400).round(1))
+        for t in (sorted_steps, RNG.permutation(sorted_steps), sorted_steps.reshape(20, 20)):
+            expected = np.searchsorted(edges, t, side=side)
+            seen = []
+
+            def piece(index, steps):
+                seen.append(steps.size)
+                return np.full(steps.shape, float(index))
+
+            got = NUMPY.piecewise(t, edges, side, piece)
+            assert np.array_equal(got, expected) and sum(seen) == t.size
+
+
+def test_multiplicative_gives_one_running_product_across_blocks():
+    schedule = lrsched.multiplicative(1.0, lambda k: 0.99999)
+    steps = np.arange(3 * BLOCK)
+    values = schedule(steps)
+    assert values[-1] == pytest.approx(0.99999 ** (3 * BLOCK - 1), rel=1e-12)
+    assert np.array_equal(_bits(values[[0, BLOCK, 3 * BLOCK - 1]]),
+                          _bits([schedule(0), schedule(BLOCK), schedule(3 * BLOCK - 1)]))
+
+
+@pytest.fixture
+def traced_memory():
+    """tracemalloc, running for the test only (numpy reports its buffers to it)."""
+    tracemalloc.start()
+    yield tracemalloc
+    tracemalloc.stop()
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES[:: 3], ids=repr)
+def test_peak_memory_stays_near_the_output_array(schedule, traced_memory):
+    steps = np.arange(10**6)  # int64: the float64 conversion is part of the cost
+    traced_memory.reset_peak()
+    already, _ = traced_memory.get_traced_memory()  # the steps themselves
+    schedule(steps)
+    assert traced_memory.get_traced_memory()[1] - already <= 3 * 8 * steps.size
+
+
+# More families and composites, each through the same checks.
+MORE = [
+    lrsched.constant(0.1),
+    lrsched.step(0.1, step_size=50000, gamma=0.5),
+    lrsched.piecewise_constant([1000, 30000, 45000], [0.1, 0.05, 0.01, 0.001]),
+    lrsched.exponential(0.1, 0.01, decay_steps=60000, staircase=True),
+    lrsched.linear(0.1, 0.001, 40000),
+    lrsched.polynomial(0.1, 40000, power=2.0),
+    lrsched.polynomial(0.1, 40000, power=0.5, end_lr=0.01),
+    lrsched.cosine(0.1, 40000, periodic=True),
+    lrsched.warmup(lrsched.multistep(0.1, [20000, 20000, 40000]), steps=3000).shift(500),
+    (lrsched.cosine(0.1, 40000) * lrsched.linear(1.0, 0.5, 30000)).clip(0.01, 0.08),
+    lrsched.cosine(0.1, 400).per_epoch(100, staircase=True),
+]
+
+
+@pytest.mark.parametrize("schedule", MORE, ids=repr)
+def test_more_schedules_give_the_scalar_values(schedule):
+    test_blocks_sorted_and_shuffled_steps_give_the_scalar_values(schedule)
+
+
+def test_the_first_bad_step_is_reported_before_a_formulas_error():
+    schedule = lrsched.cosine(0.1, 1000)
+    steps = np.arange(4 * BLOCK, dtype=np.float64)
+    steps[[BLOCK + 5, 3 * BLOCK + 1]] = [np.nan, -2.0]
+    with pytest.raises(lrsched.ArgumentError,
+                       match=rf"^cosine\(\): step must be .* got nan at index \({BLOCK + 5},\)"):
+        schedule(steps)
+    # A bad step comes before an overflow further on, as if every step were checked first.
+    growing = lrsched.exponential(1.0, 2.0, decay_steps=1.0)
+    steps = np.arange(4 * BLOCK, dtype=np.float64)
+    steps[BLOCK] = -1.0
+    with pytest.raises(ValueError, match=rf"got -1.0 at index \({BLOCK},\)"):
+        growing(steps)
+    steps[BLOCK] = 1.0
+    with pytest.raises(lrsched.ArgumentError, match=r"overflows float64 at step 1024.0"):
+        growing(steps)
+
+
+def test_every_value_is_checked_and_the_error_names_the_schedule_and_step():
+    class Negative(lrsched.Schedule):
+        def _values(self, t):
+            return 0.1 - t
+
+    with pytest.raises(lrsched.ArgumentError, match=r"^Negative\(\): the learning rate must "
+                                                  r"be finite and >= 0, got -0.9 at step 1.0$"):
+        Negative()(np.array([0.0, 1.0]))
+    with pytest.raises(lrsched.ArgumentError, match="got -0.9 at step 1.0"):
+        Negative()(1)
+    # A bound makes a growing schedule usable: the overflow never reaches the caller.
+    assert lrsched.exponential(1.0, 10.0).clip(max_lr=5.0)(1000) == 5.0
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES + MORE, ids=repr)
+def test_whole_scalar_steps_read_from_the_table_are_the_array_values(schedule):
+    steps = np.concatenate([np.arange(300), RNG.integers(0, 10**6, 200), [2**40, 2**53 - 1]])
+    expected = schedule(steps.astype(np.float64))
+    # In order (the table's chunks grow), at random (they restart), and as numpy scalars.
+    got = [schedule(int(k)) for k in steps]
+    assert np.array_equal(_bits(got), _bits(expected))
+    assert np.array_equal(_bits([schedule(np.int64(k)) for k in steps[:50]]),
+                          _bits(expected[:50]))
+    assert all(type(value) is float for value in got[:5])
+
+
+def test_a_table_chunk_that_fails_leaves_the_step_asked_for_to_decide():
+    def factor(step):
+        if step > 105:
+            raise RuntimeError(f"no factor for {step}")
+        return 1.0
+
+    schedule = lrsched.lambda_lr(0.1, factor)
+    assert [schedule(k) for k in range(100, 106)] == [0.1] * 6
+    with pytest.raises(RuntimeError, match="no factor for 106"):
+        schedule(106)
+    table = StepTable(lrsched.exponential(1.0, 2.0))
+    assert table(1020) == 2.0**1020  # its chunk runs into the overflow at 1024
+    with pytest.raises(lrsched.ArgumentError, match="overflows float64 at step 1024.0"):
+        table(1024)
+
+
+def test_a_training_loop_calls_a_multiplicative_factor_once_per_step():
+    calls = []
+
+    def factor(step):  # per element: torch's MultiplicativeLR passes one int
+        calls.append(step)
+        return 0.999 if step % 7 else 0.998
+
+    schedule = lrsched.multiplicative(0.1, factor)
+    table = StepTable(schedule)
+    values = [table(k) for k in range(20000)]
+    whole = [call for call in calls if isinstance(call, int)]  # the rest: vectorized tries
+    assert sorted(whole) == list(range(1, len(whole) + 1))
+    assert 20000 <= len(whole) < 20000 + table.max_chunk
+    assert np.array_equal(_bits(values), _bits(schedule(np.arange(20000))))
+
+
+def test_schedules_evaluate_from_several_user_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    schedules = [lrsched.cosine(0.1, 10**5), lrsched.step(0.1, 1000), SCHEDULES[4],
+                 SCHEDULES[9], MORE[8], MORE[9], lrsched.multiplicative(0.1, lambda k: 0.9999)]
+    steps = np.arange(2 * BLOCK)
+    expected = [schedule(steps) for schedule in schedules]
+
+    def evaluate(index):
+        schedule = schedules[index % len(schedules)]
+        if index % 2:
+            return index % len(schedules), np.array([schedule(int(k)) for k in steps[:3000]])
+        return index % len(schedules), schedule(steps)
+
+    with ThreadPoolExecutor(4) as users:
+        for index, values in users.map(evaluate, range(28)):
+            assert np.array_equal(_bits(values), _bits(expected[index][:values.size]))
+
+
+def test_clip_copes_with_the_read_only_arrays_a_users_schedule_returns():
+    class Flat(lrsched.Schedule):
+        """A user's schedule returning a read-only view, which clip may not write to."""
+
+        def _values(self, t):
+            return np.broadcast_to(np.float64(1.0), t.shape)
+
+    clipped = Flat().clip(max_lr=0.5)
+    assert np.array_equal(clipped(np.arange(3 * BLOCK)), np.full(3 * BLOCK, 0.5))
+    assert clipped(3) == 0.5 and Flat()(3) == 1.0
+
+
+@given(schedule=lst.schedules(), scale=st.sampled_from([1.0, 0.37, 3.0]),
+       shuffled=st.booleans())
+def test_any_schedule_gives_its_scalar_bits_in_blocks(schedule, scale, shuffled):
+    """Every family and composite, on arrays large enough for blocks."""
+    steps = np.arange(3 * BLOCK + 17) * scale
+    if shuffled:
+        steps = RNG.permutation(steps)
+    values = schedule(steps)
+    picked = RNG.choice(steps.size, 40, replace=False)
+    assert np.array_equal(_bits(values[picked]),
+                          _bits([schedule(float(steps[i])) for i in picked]))
