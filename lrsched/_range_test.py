@@ -121,9 +121,8 @@ def _running_median(values: np.ndarray, half_width: int) -> np.ndarray:
     if half_width == 0:
         return values.copy()
     index = np.arange(size)
-    # The first and last points keep their own value (a window of one).
+    # Half-widths shrink to the distance to the nearer end (0: a point keeps its value).
     half = np.minimum(np.minimum(index, size - 1 - index), half_width)
-    half[0] = half[-1] = 0
     return _order_statistics(values, index - half, index + half + 1, half)
 
 
@@ -537,7 +536,8 @@ def range_test(train_step: Callable[[float], Any], start_lr: float = 1e-7,
         something that is not a real number. Exceptions from ``train_step`` propagate.
 
     fastai ``Learner.lr_find``; torch-lr-finder ``LRFinder.range_test``. Framework drivers:
-    ``lrsched.adapters.torch.range_test`` and ``lrsched.adapters.keras.range_test``.
+    ``lrsched.adapters.torch.range_test`` and ``lrsched.adapters.keras.range_test``; inside
+    Keras's ``model.fit``: ``lrsched.adapters.keras.RangeTestCallback``.
 
     >>> import lrsched
     >>> w = [1.0]
