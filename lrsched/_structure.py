@@ -103,15 +103,30 @@ def _points(schedule: Any, low: float, high: float, limit: int,
 
 
 def _within(steps: np.ndarray, low: float, high: float, limit: int, spread: bool,
-            capped: bool = False) -> tuple[np.ndarray, bool]:
-    """The distinct steps in [low, high), at most ``limit`` of them."""
-    steps = np.unique(steps)
-    steps = steps[(steps >= low) & (steps < high)]
+            capped: bool = False, ordered: bool = False) -> tuple[np.ndarray, bool]:
+    """The distinct steps in [low, high), at most ``limit`` of them (``ordered``: the steps
+    are already sorted and distinct)."""
+    if not steps.size:
+        return steps, capped
+    if not (ordered and steps[0] >= low and steps[-1] < high):
+        steps = steps[(steps >= low) & (steps < high)]
+    if not ordered and steps.size > 1:
+        # np.unique costs ~10 us on a few elements; the plot asks thousands of windows.
+        steps = np.sort(steps)
+        steps = steps[np.concatenate(([True], steps[1:] != steps[:-1]))]
     if steps.size <= limit:
         return steps, capped
     if spread:
-        return steps[np.unique(np.linspace(0, steps.size - 1, limit).round().astype(np.intp))], True
+        return steps[_evenly(0, steps.size - 1, limit).astype(np.intp)], True
     return steps[:limit], True
+
+
+def _evenly(first: float, last: float, count: int) -> np.ndarray:
+    """``count`` whole numbers spread evenly from first to last, both included (last -
+    first >= count - 1, so they are distinct)."""
+    if count == 1:
+        return np.array([float(first)])
+    return np.floor(first + np.arange(count) * ((last - first) / (count - 1)) + 0.5)
 
 
 def _indexed(at: Callable[[np.ndarray], np.ndarray], first: float, last: float, low: float,
@@ -125,7 +140,8 @@ def _indexed(at: Callable[[np.ndarray], np.ndarray], first: float, last: float, 
     if last < first:
         return _EMPTY, False
     if last - first <= limit + 4 * _SLACK:
-        return _within(at(np.arange(first, last + 1.0)), low, high, limit, spread)
+        return _within(at(np.arange(first, last + 1.0)), low, high, limit, spread,
+                       ordered=True)
     head = np.arange(first, first + 2 * _SLACK)
     tail = np.arange(last - 2 * _SLACK + 1, last + 1.0)
     head_at, tail_at = at(head), at(tail)
@@ -137,10 +153,10 @@ def _indexed(at: Callable[[np.ndarray], np.ndarray], first: float, last: float, 
     if count <= limit:
         ks = np.arange(k_first, k_last + 1.0)
     elif spread:
-        ks = np.unique(np.linspace(k_first, k_last, limit).round())
+        ks = _evenly(k_first, k_last, limit)
     else:
         ks = np.arange(k_first, k_first + limit)
-    return _within(at(ks), low, high, limit, spread, capped=count > limit)
+    return _within(at(ks), low, high, limit, spread, capped=count > limit, ordered=True)
 
 
 def _multiples(step: float, low: float, high: float, limit: int, spread: bool,
@@ -162,10 +178,13 @@ def _fixed(steps_of: Callable[[Any], Any]) -> Callable:
 
 def _merge(parts: list[tuple[np.ndarray, bool]], low: float, high: float, limit: int,
            spread: bool) -> tuple[np.ndarray, bool]:
-    if not parts:
-        return _EMPTY, False
-    steps = np.concatenate([part[0] for part in parts])
-    return _within(steps, low, high, limit, spread, capped=any(part[1] for part in parts))
+    capped = any(part[1] for part in parts)
+    found = [part[0] for part in parts if part[0].size]
+    if not found:
+        return _EMPTY, capped
+    if len(found) == 1:  # each part is already sorted and distinct
+        return _within(found[0], low, high, limit, spread, capped, ordered=True)
+    return _within(np.concatenate(found), low, high, limit, spread, capped)
 
 
 # ---------------------------------------------------------------------------------------
@@ -284,8 +303,8 @@ def _through_routes(routes, low, high, limit, spread):
     starts = sorted({float(route.start) for route in routes})
     ends = dict(zip(starts, starts[1:] + [math.inf]))
     # Where one piece hands over to the next (a sequence boundary, a warmup's end).
-    parts = [_within(np.array(starts[1:] if starts[0] <= 0 else starts), low, high, limit,
-                     spread)]
+    handovers = [start for start in starts if start > 0 and low <= start < high]
+    parts = [(np.array(handovers), False)]
     for route in routes:
         found = _through_route(route, max(low, float(route.start)),
                                min(high, ends[float(route.start)]), limit, spread)
@@ -317,7 +336,7 @@ def _through_route(route, low, high, limit, spread):
         if inner is None:
             return None
         steps = np.concatenate([np.ceil(inner[0]), np.floor(inner[0]) + 1.0])
-        parts.append((offset + steps * per, inner[1]))
+        parts.append(_within(offset + steps * per, low, high, limit, spread, inner[1]))
     else:
         inner = _points(child, inner_low, inner_high, limit, spread)
         if inner is None:
