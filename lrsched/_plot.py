@@ -186,9 +186,10 @@ def _sorted(steps: _Steps) -> bool:
         return True
     if first_negative_or_nonfinite(array) is not None:
         return False  # drawn as given, so that the schedule reports the bad step
-    block = 2**20
-    return not any((array[low + 1:low + block + 1] < array[low:low + block]).any()
-                   for low in range(0, array.size - 1, block))
+    block, last = 2**20, array.size - 1
+    return not any((array[low + 1:min(low + block, last) + 1]
+                    < array[low:min(low + block, last)]).any()
+                   for low in range(0, last, block))
 
 
 def _around(steps: _Steps, points: np.ndarray) -> np.ndarray:
