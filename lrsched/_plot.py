@@ -147,8 +147,10 @@ def line_data(schedule: Schedule, steps: _Steps) -> tuple[np.ndarray, np.ndarray
     monotone, so nothing is lost at the figure's resolution, and jumps of a schedule drawn
     as steps stay on their exact steps. Where there are more than ``BREAKPOINT_LIMIT``
     breakpoints (a restart every 10 steps over 10**9), each of ``COLUMNS`` columns is drawn
-    by its first, lowest, highest and last values, read at its ends and next to its
-    breakpoints. A schedule whose structure is not known (a user's function) is evaluated
+    by its first, lowest, highest and last values, read at its ends and next to up to
+    ``PER_COLUMN`` of its breakpoints (its first, its last and ones spread between): the
+    column's exact extremes when its cycles repeat at whole steps or their heights change
+    monotonically, else the extremes of those read. A schedule whose structure is not known (a user's function) is evaluated
     at every step, a block at a time, for the same columns: its memory stays bounded, its
     time does not.
 
@@ -281,8 +283,13 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
          log_y: bool = False, metrics: Iterable[Any] | None = None) -> Any:
     """Draw schedules, one line each, on a matplotlib Axes; returns the Axes.
 
-    Each schedule is evaluated at ``steps`` in one vectorized call and drawn as a line;
-    families whose LR only jumps between flat pieces (``step``, ``multistep``,
+    Each schedule is evaluated at ``steps`` and drawn as a line. Up to 2**16 steps that is
+    every step; a longer schedule is drawn from its structure (``line_data``): the steps
+    around every breakpoint, restart and corner plus a few thousand evenly spaced ones, or
+    each pixel column's exact extremes where the breakpoints are denser than the figure,
+    so time and memory do not grow with the length (a user's function of the step, whose
+    structure is unknown, is read at every step, a block at a time). Families whose LR
+    only jumps between flat pieces (``step``, ``multistep``,
     ``piecewise_constant``, staircase decays, ``per_epoch(..., staircase=True)``) are drawn
     as steps, each value held until the next step. The legend names each schedule by its
     shortened repr unless ``labels`` are given. A ``plateau`` is drawn from its
@@ -293,7 +300,8 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
 
     Args:
         *schedules: one or more schedules (and/or plateaus).
-        steps: a positive integer N (steps 0..N-1) or an array of steps. Default: far
+        steps: a positive integer N (steps 0..N-1) or an array of steps (a long sorted
+            one is drawn from a subset of its own steps). Default: far
             enough to show where every schedule settles (a ``ValueError`` for one that
             never does).
         ax: the Axes to draw on; default a new figure's (via ``pyplot.subplots``).
