@@ -320,8 +320,9 @@ def _through_route(route, low, high, limit, spread):
         return _EMPTY, False
     offset, per, child = float(route.offset), float(route.per), route.child
     parts = []
-    if low <= offset < high:
-        parts.append((np.array([offset]), False))  # where max(., 0) lets the child start
+    if offset > route.start and low <= offset < high:
+        # The child is held at its step 0 until max((t - offset) / per, 0) leaves 0.
+        parts.append((np.array([offset]), False))
     inner_low, inner_high = max((low - offset) / per, 0.0), (high - offset) / per
     if inner_high <= 0.0:
         return _merge(parts, low, high, limit, spread)  # the child held at its step 0
