@@ -144,11 +144,15 @@ def _indexed(at: Callable[[np.ndarray], np.ndarray], first: float, last: float, 
                        ordered=True)
     head = np.arange(first, first + 2 * _SLACK)
     tail = np.arange(last - 2 * _SLACK + 1, last + 1.0)
-    head_at, tail_at = at(head), at(tail)
-    inside_head, inside_tail = head[head_at >= low], tail[tail_at < high]
-    if not (inside_head.size and inside_tail.size):
-        raise AssertionError("a breakpoint window's guessed ends are off by more than the slack")
-    k_first, k_last = float(inside_head[0]), float(inside_tail[-1])
+    inside_head, inside_tail = head[at(head) >= low], tail[at(tail) < high]
+    if inside_head.size and inside_tail.size:
+        k_first, k_last = float(inside_head[0]), float(inside_tail[-1])
+    else:
+        # Past 2**53 whole k are no longer exact floats and the guesses can miss: bisect.
+        k_first = _bisect(lambda k: at(np.array([k]))[0] >= low, first, last)
+        k_last = _bisect(lambda k: at(np.array([k]))[0] >= high, first, last) - 1.0
+        if k_last < k_first:
+            return _EMPTY, False
     count = k_last - k_first + 1
     if count <= limit:
         ks = np.arange(k_first, k_last + 1.0)
@@ -157,6 +161,18 @@ def _indexed(at: Callable[[np.ndarray], np.ndarray], first: float, last: float, 
     else:
         ks = np.arange(k_first, k_first + limit)
     return _within(at(ks), low, high, limit, spread, capped=count > limit, ordered=True)
+
+
+def _bisect(reached: Callable[[float], bool], low: float, high: float) -> float:
+    """The smallest whole k in [low, high] with ``reached(k)`` (monotone), or high + 1."""
+    if not reached(high):
+        return high + 1.0
+    while high - low > 1.0:
+        middle = math.floor((low + high) / 2.0)
+        if middle <= low or middle >= high:  # no whole number between them is a float
+            break
+        low, high = (low, middle) if reached(middle) else (middle, high)
+    return low if reached(low) else high
 
 
 def _multiples(step: float, low: float, high: float, limit: int, spread: bool,

@@ -136,3 +136,13 @@ def test_between_breakpoints_every_schedule_is_monotone_and_flat_ones_do_not_jum
     for start, stop in zip(cuts[:-1], cuts[1:]):
         change = np.diff(values[start:stop + 1])
         assert (change <= slack).all() or (change >= -slack).all(), (start, stop)
+
+
+def test_windows_past_exact_whole_numbers_of_periods_still_answer():
+    # 9e17 restarts of 0.01 steps below 2**53: their indices are no longer exact floats.
+    restarts = lrsched.warm_restarts(1.0, period=0.01)
+    first = breakpoints(restarts, 0, 2.0**53, limit=3, spread=False)
+    assert first.capped and first.steps.tolist() == [0.01, 0.02, 0.03]
+    spread = breakpoints(restarts, 0, 2.0**53, limit=4)
+    assert spread.capped and 2 <= spread.steps.size <= 4 and spread.steps[0] == 0.01
+    assert (spread.steps < 2.0**53).all()
