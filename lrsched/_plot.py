@@ -150,9 +150,9 @@ def line_data(schedule: Schedule, steps: _Steps) -> tuple[np.ndarray, np.ndarray
     by its first, lowest, highest and last values, read at its ends and next to up to
     ``PER_COLUMN`` of its breakpoints (its first, its last and ones spread between): the
     column's exact extremes when its cycles repeat at whole steps or their heights change
-    monotonically, else the extremes of those read. A schedule whose structure is not known (a user's function) is evaluated
-    at every step, a block at a time, for the same columns: its memory stays bounded, its
-    time does not.
+    monotonically, else the extremes of those read. A schedule whose structure is not
+    known (a user's function) is evaluated at every step, a block at a time, for the same
+    columns: its memory stays bounded, its time does not.
 
     >>> import numpy as np, lrsched
     >>> from lrsched._plot import _Steps, line_data

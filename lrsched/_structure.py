@@ -5,11 +5,11 @@ a picture or a test that knows the breakpoints knows everything about the shape:
 extremes of any stretch lie at its ends or next to a breakpoint inside it. The plot reads
 them to draw a schedule of any length from a few thousand exact values.
 
-Each family's knowledge is one entry of ``_FAMILIES`` (a formula's phase ends, milestones,
-restarts, periods); a combinator's breakpoints come from its children's through its
-``routes()``. Periodic and step-like families generate theirs arithmetically inside the
-window asked for, so a window of 10**9 steps with 10**8 restarts costs no more than one
-with ten: at most ``limit`` are returned, and the result says when there were more.
+Each family's knowledge is one entry of the table in ``_families()`` (a formula's phase
+ends, milestones, restarts, periods); a combinator's breakpoints come from its children's
+through its ``routes()``. Periodic and step-like families generate theirs arithmetically
+inside the window asked for, so a window of 10**9 steps with 10**8 restarts costs no more
+than one with ten: at most ``limit`` are returned, and the result says when there were more.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def breakpoints(schedule: Any, low: float, high: float, *, limit: int = 4096,
         iteration ``scale_fn``) or a user's own family.
 
     Raises:
-        ValueError: a window or limit that is not a number as described.
+        ArgumentError: a window end that is not a finite number, a limit below 1.
 
     >>> import lrsched
     >>> from lrsched._structure import breakpoints
@@ -75,9 +75,7 @@ def breakpoints(schedule: Any, low: float, high: float, *, limit: int = 4096,
     """
     if not (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1):
         check.fail("breakpoints", "limit", "a positive integer", limit)
-    low, high = float(low), float(high)
-    if not (math.isfinite(low) and math.isfinite(high)):
-        check.fail("breakpoints", "high", "finite, as low", high if math.isfinite(low) else low)
+    low, high = check.real("breakpoints", "low", low), check.real("breakpoints", "high", high)
     found = _points(schedule, low, high, limit, spread)
     if found is None:
         return None
