@@ -112,3 +112,22 @@ def test_values_csv_and_bad_spec():
     assert result.stdout.splitlines() == ["step,lr", "0,1.0", "1,1.0", "2,0.5", "3,0.5", "4,0.25"]
     bad = run("values", "plateau(0.1)")
     assert bad.returncode == 2 and "needs metrics" in bad.stderr
+
+
+def test_plot_of_a_hundred_million_steps_stays_small(tmp_path):
+    # In a fresh interpreter that reports its own peak memory (what `lrsched plot` costs).
+    out = tmp_path / "long.png"
+    code = (
+        "import resource, sys\n"
+        "from lrsched.cli import main\n"
+        "status = main(['plot', 'cosine(0.1, 100000000)', 'warm_restarts(0.1, period=10)',\n"
+        f"               '--steps', '100000000', '-o', {str(out)!r}])\n"
+        "print(status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ, MPLBACKEND="Agg"), timeout=120)
+    assert result.returncode == 0, result.stderr
+    status, peak_kib = map(int, result.stdout.splitlines()[-1].split())
+    assert status == 0 and out.read_bytes().startswith(PNG_SIGNATURE)
+    # The interpreter, numpy and matplotlib take ~100 MB; every step drawn took 7.7 GB.
+    assert peak_kib < 400 * 1024

@@ -18,6 +18,7 @@ from lrsched import _validation
 
 import lrsched
 from lrsched._base import Schedule, Tail, ValueObject
+from lrsched._structure import breakpoints
 
 # Evaluating a multiplicative schedule at step t materialises t factors (a Python call each
 # for a function that is not vectorized), so schedules containing one are checked up to here.
@@ -33,6 +34,8 @@ _TIME_FIELDS = ("total_steps", "step_size", "milestones", "boundaries", "decay_s
                 "period", "warmup_steps", "stable_steps", "step_size_up", "step_size_down",
                 "timescale", "steps", "steps_per_epoch")
 _MONOTONE = ("increasing", "decreasing")
+# How many of a formula's own breakpoints (from step 0) are hunted around.
+_FIRST_BREAKPOINTS = 8
 
 
 class ScheduleCheckError(AssertionError):
@@ -121,18 +124,15 @@ def _structural_steps(schedule: Any) -> list[float]:
                        for point in _structural_steps(route.child)]
         if not isinstance(schedule, lrsched.wsd):
             return points
-    if isinstance(schedule, lrsched.one_cycle):
-        pct, total = schedule.pct_start, schedule.total_steps
-        points += [pct * total - 1, 2 * pct * total - 2, total - 1]
+    if not routes:
+        # The first breakpoints of the formula itself: phase ends, restarts, cycle corners.
+        found = breakpoints(schedule, 0.0, LARGEST_EXACT_STEP, limit=_FIRST_BREAKPOINTS,
+                            spread=False)
+        if found is not None:
+            points += found.steps.tolist()
     if isinstance(schedule, lrsched.wsd):
         warm, stable = schedule.warmup_steps, schedule.stable_steps
         points += [warm, warm + stable, warm + stable + schedule.decay_steps]
-    if isinstance(schedule, lrsched.warm_restarts):
-        points += [float(start) for start in schedule.cycle_starts(np.arange(1.0, 6.0))]
-    if isinstance(schedule, lrsched.cyclic):
-        up = schedule.step_size_up
-        down = up if schedule.step_size_down is None else schedule.step_size_down
-        points += [up, up + down, 2 * (up + down), 2 * (up + down) + up]
     if dataclasses.is_dataclass(schedule):
         for name in _TIME_FIELDS:
             points += _numbers(getattr(schedule, name, None))
