@@ -26,7 +26,7 @@ LABEL_LIMIT = 60
 _MARGIN = 1.1
 _PERIODS_SHOWN = 2
 
-_INSTALL_HINT = 'lrsched.plot() needs matplotlib: pip install "lrsched[plot]"'
+_INSTALL_HINT = 'lrsched.plot() needs matplotlib: pip install "lrsched-numpy[plot]"'
 
 
 def _require_matplotlib(who: str = "lrsched.plot()") -> None:
@@ -151,7 +151,7 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
         The matplotlib ``Axes`` drawn on. A plateau's metric axis is its ``twinx()``.
 
     Raises:
-        ImportError: matplotlib is missing (``pip install "lrsched[plot]"``).
+        ImportError: matplotlib is missing (``pip install "lrsched-numpy[plot]"``).
         ValueError: no schedules, wrong number of labels, plateau without metrics.
         TypeError: something that is neither a schedule nor a plateau.
 

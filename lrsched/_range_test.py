@@ -305,7 +305,7 @@ class RangeTestResult:
             The matplotlib Axes.
 
         Raises:
-            ImportError: matplotlib is not installed (``pip install "lrsched[plot]"``).
+            ImportError: matplotlib is not installed (``pip install "lrsched-numpy[plot]"``).
 
         >>> import matplotlib; matplotlib.use("Agg")
         >>> import numpy as np, lrsched

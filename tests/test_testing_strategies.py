@@ -253,7 +253,7 @@ def test_without_hypothesis_strategies_name_the_extra_and_checks_still_work():
             try:
                 exec(attempt)
             except ImportError as error:
-                assert 'pip install "lrsched[testing]"' in str(error), str(error)
+                assert 'pip install "lrsched-numpy[testing]"' in str(error), str(error)
             else:
                 raise SystemExit(attempt + " worked without hypothesis")
         print("ok")
