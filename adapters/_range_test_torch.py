@@ -32,15 +32,20 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         optimizer: an optimizer over the model's parameters.
         loss_fn: ``loss_fn(model(inputs), targets) -> scalar tensor``.
         batches: iterable of ``(inputs, targets)`` pairs.
-        start_lr, end_lr, num_steps, mode, smoothing, diverge_factor: as in
-            ``lrsched.range_test``.
+        start_lr: the ramp's first learning rate (as in ``lrsched.range_test``).
+        end_lr: the ramp's last learning rate.
+        num_steps: optimizer updates in the ramp, at most.
+        mode: ``"exp"`` (geometric ramp) or ``"linear"``.
+        smoothing: EMA weight of the smoothed loss the stop uses, in [0, 1).
+        diverge_factor: stop threshold factor (> 1), or None to run the whole ramp.
         accumulation_steps: batches per optimizer step, a positive integer.
 
     Returns:
         ``lrsched.RangeTestResult``.
 
     Raises:
-        ValueError / TypeError: bad arguments or an empty ``batches``.
+        ValueError: bad arguments or an empty ``batches``.
+        TypeError: arguments of the wrong type (``model`` not a ``torch.nn.Module``, ...).
 
     torch-lr-finder ``LRFinder(model, optimizer, criterion).range_test(loader, ...)``.
     """

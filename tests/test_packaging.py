@@ -63,7 +63,7 @@ def test_pyproject_names_the_free_distribution_and_reads_the_version_from_the_pa
     assert dynamic == {"attr": "lrsched.__version__"}
     # setuptools reads the attribute without importing lrsched (building needs no numpy),
     # which works only while it is a plain string literal.
-    source = (ROOT / "lrsched" / "__init__.py").read_text(encoding="utf-8")
+    source = Path(lrsched.__file__).read_text(encoding="utf-8")
     assert re.search(r'^__version__ = "[0-9][^"]*"$', source, re.MULTILINE)
     assert f"{DISTRIBUTION}[" in project["project"]["optional-dependencies"]["all"][0]
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
@@ -101,3 +101,13 @@ def test_the_docs_site_links_to_no_repository_that_is_not_ours():
     for key in ("repo_url", "repo_name", "edit_uri"):
         assert not re.search(rf"^{key}\s*:", config, re.MULTILINE), key
     assert "github.com" not in config
+
+
+@needs_checkout
+def test_the_docs_site_loads_no_script_from_elsewhere():
+    # MathJax comes from the site itself (docs/scripts/mathjax_assets.py); .ci/run checks
+    # in a headless browser, with every other host unresolvable, that formulas typeset.
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert not re.search(r"^\s*-\s*(https?:)?//", config, re.MULTILINE)
+    assert "javascripts/mathjax/tex-mml-chtml.js" in config
+    assert "docs/scripts/mathjax_assets.py" in config
