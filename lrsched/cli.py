@@ -94,6 +94,8 @@ def _numeric(what: str, call: Callable[[], Any]) -> Any:
                                 f"({_one_line(error)})") from None
         except MemoryError:
             raise _CommandError(f"{what}: not enough memory") from None
+        except (RuntimeWarning, FloatingPointError) as error:
+            raise _CommandError(f"{what}: the arithmetic fails ({_one_line(error)})") from None
         except NUMERIC_ERRORS as error:
             raise _CommandError(_one_line(error)) from None
 

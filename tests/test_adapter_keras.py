@@ -108,7 +108,8 @@ def _probes_wanted(session) -> list[str]:
     so they train while the in-process tests run; a test whose probe is not running yet
     starts it itself). The tests that read the jax probe without a backend parameter are
     all marked slow."""
-    here = [item for item in session.items if item.module.__name__ == __name__]
+    here = [item for item in session.items
+            if getattr(getattr(item, "module", None), "__name__", None) == __name__]
     wanted = {getattr(item, "callspec", None) and item.callspec.params.get("backend")
               for item in here}
     if any(item.get_closest_marker("slow") for item in here):

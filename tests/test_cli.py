@@ -330,6 +330,8 @@ HUGE = "1" + "0" * 400
      "--per-epoch must be a positive finite number, got inf"),
     (["show", "cosine(0.1, 100)", "--per-epoch=-inf"],
      "--per-epoch must be a positive finite number, got -inf"),
+    # A subnormal epoch length: the core may refuse it, or its values overflow.
+    (["values", "cosine(0.1, 10)", "--per-epoch", "1e-320"], "lrsched: error: "),
     (["values", "cosine(0.1, 100)", "--steps", HUGE], "--steps must be a positive integer at "
      "most 9007199254740992, got '1000"),
     (["values", "cosine(0.1, 100)", "--steps", str(2**53)], "--steps asks for "
