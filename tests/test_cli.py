@@ -1,11 +1,14 @@
 """The installed ``lrsched`` command, run in a subprocess as a user runs it."""
 
+import contextlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -18,6 +21,26 @@ COMMAND = shutil.which("lrsched", path=str(Path(sys.executable).parent)) or shut
 pytestmark = pytest.mark.skipif(COMMAND is None, reason="the lrsched command is not installed")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class Done(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_main(*args):
+    """``lrsched.cli.main(args)`` in this process, as a run's (status, stdout, stderr): the
+    same code as the command, without a new interpreter per case."""
+    from lrsched.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args))
+        except SystemExit as exit:  # argparse: --help, --version, usage errors
+            status = exit.code
+    return Done(status, out.getvalue(), err.getvalue())
 
 
 def run(*args, env=None, cwd=None):
@@ -35,7 +58,8 @@ def test_help_lists_every_command_and_each_screen_has_its_own_examples():
     assert top.returncode == 0
     for command in ("values", "show", "plot"):
         assert command in top.stdout
-    screens = {command: run(command, "--help").stdout for command in ("values", "show", "plot")}
+    screens = {command: run_main(command, "--help").stdout
+               for command in ("values", "show", "plot")}
     for command, text in screens.items():
         examples = [line.strip() for line in text.splitlines()
                     if line.strip().startswith("lrsched ")]
@@ -251,7 +275,7 @@ def _assert_line_through(dots, points, width, height):
 
 
 def test_show_draws_a_line_in_braille_with_ticks_and_a_legend():
-    result = run("show", "linear(1.0, 0.0, 99)", "--steps", "100", "--width", "50",
+    result = run_main("show", "linear(1.0, 0.0, 99)", "--steps", "100", "--width", "50",
                  "--height", "10")
     assert result.returncode == 0, result.stderr
     rows, ticks, rest = _picture(result.stdout)
@@ -264,7 +288,7 @@ def test_show_draws_a_line_in_braille_with_ticks_and_a_legend():
 
 
 def test_show_numbers_several_schedules_and_draws_each(tmp_path):
-    result = run("show", "constant(1.0)", "constant(0.5)", "step(1.0, 50, gamma=0.5)",
+    result = run_main("show", "constant(1.0)", "constant(0.5)", "step(1.0, 50, gamma=0.5)",
                  "--steps", "100", "--width", "40", "--height", "8")
     assert result.returncode == 0, result.stderr
     rows, ticks, rest = _picture(result.stdout)
@@ -281,7 +305,7 @@ def test_show_numbers_several_schedules_and_draws_each(tmp_path):
 
 
 def test_show_log_y_draws_an_exponential_as_a_straight_line():
-    result = run("show", "exponential(1.0, 0.5)", "--steps", "21", "--log-y", "--width", "21",
+    result = run_main("show", "exponential(1.0, 0.5)", "--steps", "21", "--log-y", "--width", "21",
                  "--height", "5")
     assert result.returncode == 0, result.stderr
     rows, ticks, _ = _picture(result.stdout)
@@ -294,7 +318,7 @@ def test_show_log_y_draws_an_exponential_as_a_straight_line():
 def test_show_replays_a_plateau(tmp_path):
     metrics = tmp_path / "losses.txt"
     metrics.write_text("3 2 2 2 2 2")
-    result = run("show", "plateau(1.0, patience=1, factor=0.5)", "--metrics", str(metrics),
+    result = run_main("show", "plateau(1.0, patience=1, factor=0.5)", "--metrics", str(metrics),
                  "--width", "12", "--height", "4")
     assert result.returncode == 0, result.stderr
     rows, ticks, rest = _picture(result.stdout)
@@ -312,8 +336,9 @@ def test_show_needs_no_matplotlib(tmp_path):
     assert any(ord(c) in BRAILLE for c in result.stdout)
 
 
-def test_show_fits_the_terminal_width_by_default():
-    result = run("show", "cosine(0.1, 100)", env={"COLUMNS": "60", "LINES": "20"})
+def test_show_fits_the_terminal_width_by_default(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    result = run_main("show", "cosine(0.1, 100)")
     assert result.returncode == 0, result.stderr
     assert max(len(line) for line in result.stdout.splitlines()) <= 60
 
@@ -356,8 +381,9 @@ HUGE = "1" + "0" * 400
     (["plot", "cosine(0.1, 100)", "--per-epoch", "nan", "-o", "x.png"],
      "--per-epoch must be a positive finite number, got nan"),
 ])
-def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
-    result = run(*args, cwd=tmp_path)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = run_main(*args)
     assert result.returncode == 2, result.stdout
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("lrsched: error: "), (
         result.stderr)
