@@ -298,9 +298,16 @@ def test_show_numbers_several_schedules_and_draws_each(tmp_path):
     assert legend == ["1: constant(lr=1.0)", "2: constant(lr=0.5)",
                       "3: step(base_lr=1.0, step_size=50, gamma=0.5)"]
     dots = _dots(rows)
-    top, half = 0, round(0.5 * 31)
-    for column in range(80):
-        assert top in dots.get(column, []) or "1" in rows[0][column // 2]
+    # 32 dot rows: 1.0 on row 0, 0.5 on row 16 (round(15.5)); a numbered cell replaces
+    # the dots of its character.
+    numbered = {2 * c + sub for line in rows for c, ch in enumerate(line) if ch in "123"
+                for sub in (0, 1)}
+    for column in set(range(80)) - numbered:
+        assert 0 in dots[column] and 16 in dots[column], (column, dots[column])
+    # The step drops from 1.0 to 0.5 at step 50 (dot column int(80 * 50 / 99) = 40): a
+    # vertical line joins the two levels there (down to row 15 at least: curve 2's number
+    # sits in the middle of its line, the character holding rows 16-19 of this column).
+    assert set(range(0, 16)) <= set(dots[40])
     assert "x: step, y: learning rate" in result.stdout
 
 

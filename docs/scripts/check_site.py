@@ -30,7 +30,8 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run",
          "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
 # External addresses a page must never load from.
-EXTERNAL = re.compile(r"""(?:src|href)=["'](?:https?:)?//(?!127\.0\.0\.1)[^"']+\.(?:js|css|woff2?)""")
+EXTERNAL = re.compile(
+    r"""(?:src|href)=["'](?:https?:)?//(?!127\.0\.0\.1)[^"']+\.(?:js|css|woff2?)""")
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -88,7 +89,8 @@ def check(site: Path, screenshot: Path | None) -> list[str]:
     finally:
         server.shutdown()
     served = _Handler.served
-    for asset in ("/javascripts/mathjax/tex-mml-chtml.js", "/javascripts/mathjax/output/chtml/fonts/"):
+    for asset in ("/javascripts/mathjax/tex-mml-chtml.js",
+                  "/javascripts/mathjax/output/chtml/fonts/"):
         if not any(path.startswith(asset) for path in served):
             problems.append(f"the site did not serve {asset} (MathJax must come from the site)")
     return problems
