@@ -60,7 +60,7 @@ try:
     import keras
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        'lrsched.adapters.keras needs Keras 3: pip install "lrsched[keras]" '
+        'lrsched.adapters.keras needs Keras 3: pip install "lrsched-numpy[keras]" '
         "(and a backend: jax, torch or tensorflow)"
     ) from error
 

@@ -22,7 +22,7 @@ try:
     from torch.optim import lr_scheduler as _torch_schedulers
 except ImportError as error:  # pragma: no cover - exercised only without torch
     raise ImportError(
-        'lrsched.adapters.torch needs PyTorch: pip install "lrsched[torch]"'
+        'lrsched.adapters.torch needs PyTorch: pip install "lrsched-numpy[torch]"'
     ) from error
 
 import lrsched

@@ -289,7 +289,8 @@ class RangeTestResult:
                 skip_end: int = 0) -> float:
         r"""Suggest an initial (constant or peak) learning rate from the recorded curve.
 
-        Methods:
+        The methods (``method=``):
+
             ``"divergence"`` (default): :math:`\min(\text{divergence\_lr}() / 2,\;
             \eta_{\min s} / 2.5)` when the curve recorded a growing rise after its
             minimum, else :math:`\eta_{\min s} / 10`, where :math:`\eta_{\min s}` is the
@@ -449,7 +450,7 @@ class RangeTestResult:
             The matplotlib Axes.
 
         Raises:
-            ImportError: matplotlib is not installed (``pip install "lrsched[plot]"``).
+            ImportError: matplotlib is not installed (``pip install "lrsched-numpy[plot]"``).
 
         >>> import matplotlib; matplotlib.use("Agg")
         >>> import numpy as np, lrsched
@@ -532,8 +533,9 @@ def range_test(train_step: Callable[[float], Any], start_lr: float = 1e-7,
         ``.stop_reason``, ``.suggest(method)``, ``.plot(ax)``.
 
     Raises:
-        ValueError / TypeError: bad arguments; TypeError when ``train_step`` returns
-        something that is not a real number. Exceptions from ``train_step`` propagate.
+        ValueError: bad arguments.
+        TypeError: arguments of the wrong type, or ``train_step`` returned something that
+            is not a real number. Exceptions from ``train_step`` itself propagate.
 
     fastai ``Learner.lr_find``; torch-lr-finder ``LRFinder.range_test``. Framework drivers:
     ``lrsched.adapters.torch.range_test`` and ``lrsched.adapters.keras.range_test``; inside

@@ -17,6 +17,8 @@ if importlib.util.find_spec("keras") is None or importlib.util.find_spec("jax") 
     pytest.skip("keras and jax are needed", allow_module_level=True)
 
 CASES = pathlib.Path(__file__).parent / "range_cases" / "keras_cases.py"
+# Real Keras fits under jax, compiled by XLA, in a subprocess: slow (`pytest -m slow`).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
