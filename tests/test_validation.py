@@ -39,6 +39,9 @@ BAD_CALLS = [
      "cyclic(): mode is keyword-only: pass mode='triangular2'"),
     (lambda: L.cosine(0.1, 10, 0.0, False, 1), TypeError,
      "cosine() takes 2 positional argument(s) (base_lr, total_steps), got 5"),
+    (lambda: L.cosine(0.1, 10).per_epoch(1e-320), ValueError,
+     "per_epoch(): steps_per_epoch must be a positive number >= 5.01e-293 (so that every "
+     "step up to 2**53 is a finite epoch), got 1e-320"),
     (lambda: L.product((2.0, 3.0)), ValueError,
      "product(): factors must be two or more factors, at least one of them a schedule (a "
      "product of numbers is a number: use constant(...)), got [2.0, 3.0]"),
