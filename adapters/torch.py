@@ -199,9 +199,9 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             self._refuse_arguments(metrics, epoch)
         if self._step_count == 1:
             self._warn_if_stepped_before_optimizer()
+        self._apply(self.last_epoch + 1)  # first: if it raises, the scheduler stays put
         self._step_count += 1
         self.last_epoch += 1
-        self._apply(self.last_epoch)
 
     def step_update(self, *args: Any, **kwargs: Any) -> None:
         """timm's per-update call, which ScheduleLR does not need: call ``step()``.
@@ -230,11 +230,10 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
 
     def _update_lr(self, epoch: Any = None) -> None:
         """Set the LRs for ``epoch`` (or the next step); what torch's ``SequentialLR`` calls."""
-        if epoch is None:
-            self.last_epoch += 1
-        else:
-            self.last_epoch = check.integer(f"{_FUNC}._update_lr", "epoch", epoch)
-        self._apply(self.last_epoch)
+        position = self.last_epoch + 1 if epoch is None else check.integer(
+            f"{_FUNC}._update_lr", "epoch", epoch)
+        self._apply(position)
+        self.last_epoch = position
 
     def _apply(self, position: int) -> None:
         # The hot path of every step(): a list lookup and a dict store per group.
@@ -536,6 +535,8 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
             raise ValueError(
                 f"{_FUNC}.step(): a plateau schedule needs the metric: call "
                 f"scheduler.step(metric) after each evaluation, got no metric")
+        if len(self.optimizer.param_groups) != self._groups:
+            self._group_count_changed()
         if self._step_count == 1:
             self._warn_if_stepped_before_optimizer()
         self._step_count += 1
