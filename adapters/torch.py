@@ -171,11 +171,8 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             for s, m in zip(self.schedules, multipliers)]
         self._momentum_sources = [None if m is None else self._per_step(m)
                                   for m in self.momentum_schedules]
-        self._table_start = 0
-        self._table_length = 0  # no table yet: the next _apply fills one
+        self._table_start = self._table_length = 0  # no table: the next _apply fills one
         self._next_chunk = _FIRST_CHUNK
-        self._lr_tables: list = []
-        self._momentum_tables: list = []
 
     def _per_step(self, schedule: Any) -> Any:
         if self.steps_per_epoch is None:
@@ -658,16 +655,17 @@ def _optional_schedule(func: str, name: str, value: Any) -> Any:
     return None if value is None else check.schedule(func, name, value)
 
 
-def _cycled(schedule: Any, bounds: tuple | None) -> Any:
+def _cycled(schedule: Any, bounds: dict | None) -> Any:
     """The momentum cycle of a one_cycle/cyclic schedule (None for others, or when off)."""
     if bounds is None or not isinstance(schedule, (lrsched.one_cycle, lrsched.cyclic)):
         return None
-    return schedule.momentum(*bounds)
+    return schedule.momentum(**bounds)
 
 
 def _momentum_schedules(schedules: tuple, cycle_momentum: Any, momentum: Any,
-                        groups: int) -> tuple[tuple | None, tuple]:
-    """(the cycling bounds, None when off; one momentum schedule or None per group)."""
+                        groups: int) -> tuple[dict | None, tuple]:
+    """(the cycling bounds as momentum() options, None when off; one momentum schedule or
+    None per group)."""
     if momentum is not None:
         if cycle_momentum not in (None, False):
             check.fail(_FUNC, "cycle_momentum", "None when momentum= is given (one source "
@@ -675,13 +673,14 @@ def _momentum_schedules(schedules: tuple, cycle_momentum: Any, momentum: Any,
         return None, _per_group("momentum", momentum, groups, _optional_schedule)
     if cycle_momentum is False:
         return None, (None,) * groups
-    bounds = ()
+    bounds = {}
     if isinstance(cycle_momentum, (tuple, list)):
         if len(cycle_momentum) != 2:
             check.fail(_FUNC, "cycle_momentum", "(base_momentum, max_momentum)",
                        cycle_momentum)
-        bounds = tuple(check.in_range(_FUNC, f"cycle_momentum[{i}]", v, 0.0, 1.0)
-                       for i, v in enumerate(cycle_momentum))
+        bounds = {name: check.in_range(_FUNC, f"cycle_momentum[{i}]", v, 0.0, 1.0)
+                  for i, (name, v) in enumerate(zip(("base_momentum", "max_momentum"),
+                                                    cycle_momentum))}
     elif cycle_momentum not in (None, True):
         check.fail(_FUNC, "cycle_momentum", "None, True, False or (base_momentum, "
                    "max_momentum)", cycle_momentum, TypeError)
