@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from typing import Any, Sequence
 
 import numpy as np
@@ -158,6 +159,9 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         self._plateau_states = [p.init() for p in self.schedules] if self._plateau else None
         self._set_sources()
         _own_tensors(optimizer.param_groups, 0, self._momentum_key)
+        # optimizer.load_state_dict puts the saved groups in place, tensors and all: groups
+        # that shared a tensor when saved would share one again.
+        optimizer.register_load_state_dict_post_hook(_own_tensors_after_load(self))
         # Not super(): for PlateauScheduleLR that is ReduceLROnPlateau.__init__, whose
         # options the plateau schedule holds; LRScheduler's sets up the stepping.
         _torch_schedulers.LRScheduler.__init__(self, optimizer)
@@ -626,6 +630,17 @@ def _own_tensors(param_groups: list, start: int, momentum_key: str | None) -> No
             first = own(betas[0], index)
             if first is not betas[0]:
                 group["betas"] = (first, *betas[1:])
+
+
+def _own_tensors_after_load(scheduler: ScheduleLR):
+    owner = weakref.ref(scheduler)  # the optimizer must not keep the scheduler alive
+
+    def hook(optimizer: Optimizer) -> None:
+        alive = owner()
+        if alive is not None:
+            _own_tensors(optimizer.param_groups, 0, alive._momentum_key)
+
+    return hook
 
 
 def _plateaus_only(schedule: Any) -> bool:

@@ -725,6 +725,23 @@ def test_groups_sharing_one_tensor_lr_get_one_each():
         (expected[-1:] * [1.0, 10.0]).astype(np.float32).tolist()
 
 
+def test_an_optimizer_state_with_one_shared_tensor_is_split_again_on_load():
+    model = small_model()
+    optimizer = torch.optim.SGD([{"params": model[0].parameters()},
+                                 {"params": model[2].parameters()}], lr=torch.tensor(0.01))
+    saved = optimizer.state_dict()  # its two groups hold one tensor, and load keeps that
+    scheduler = ScheduleLR(optimizer, lrsched.cosine(0.01, total_steps=30),
+                           multipliers=[1.0, 10.0])
+    optimizer.load_state_dict(saved)
+    first, second = (group["lr"] for group in optimizer.param_groups)
+    assert first is not second
+    recorder = StepRecorder(optimizer)
+    train(model, optimizer, scheduler, 5)  # the first step uses the loaded 0.01
+    expected = lrsched.cosine(0.01, total_steps=30)(np.arange(1, 5))
+    assert recorder.lr(0)[1:] == expected.astype(np.float32).tolist()
+    assert recorder.lr(1)[1:] == (expected * 10.0).astype(np.float32).tolist()
+
+
 def test_groups_sharing_one_tensor_beta1_get_one_each():
     model = small_model()
     betas = (torch.tensor(0.9), torch.tensor(0.999))
