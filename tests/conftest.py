@@ -17,4 +17,5 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Scripts the Keras tests run in their own processes: importing them here (for doctests)
 # would fix the Keras backend for the whole session.
-collect_ignore_glob = ["keras_cases/*", "range_cases/keras_cases.py"]
+# The framework suite's scripts run under torchrun or import Lightning: not for doctests.
+collect_ignore_glob = ["keras_cases/*", "range_cases/keras_cases.py", "framework_cases/*"]

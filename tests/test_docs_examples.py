@@ -34,7 +34,10 @@ from lrsched._registry import families  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = sorted([ROOT / "README.md", *DOCS.rglob("*.md")])
+# The recipe pages need Lightning and transformers and start processes: they run in the
+# framework suite (tests/test_docs_recipes.py, pytest -m frameworks).
+PAGES = sorted([ROOT / "README.md", *(page for page in DOCS.rglob("*.md")
+                                      if page.parent != DOCS / "recipes")])
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)```",
                    re.DOTALL | re.MULTILINE)
 # After a block: a short paragraph that says "prints", then the printed text.
