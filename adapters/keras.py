@@ -60,14 +60,16 @@ try:
     import keras
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        'lrsched.adapters.keras needs Keras 3: pip install "lrsched[keras]" '
+        'lrsched.adapters.keras needs Keras 3: pip install "lrsched-numpy[keras]" '
         "(and a backend: jax, torch or tensorflow)"
     ) from error
 
 import lrsched
 from lrsched import _validation as check
+from lrsched._evaluate import StepTable
+from lrsched.adapters._range_test_callback import RangeTestCallback
 
-__all__ = ["KerasSchedule", "PlateauCallback", "ScheduleCallback"]
+__all__ = ["KerasSchedule", "PlateauCallback", "RangeTestCallback", "ScheduleCallback"]
 
 # The largest table KerasSchedule builds: 4 bytes per step, so 40 MB of float32.
 MAX_TABLE_STEPS = 10_000_000
@@ -98,7 +100,7 @@ def _table_layout(func: str, schedule: lrsched.Schedule,
                   if settles is None else
                   f"it settles only after {settles[0] - 1} steps (more than "
                   f"{MAX_TABLE_STEPS} table entries)")
-        raise ValueError(
+        raise check.ArgumentError(
             f"{func}(): max_steps is required for {schedule!r}: {reason}; pass the number of "
             "optimizer steps you will train for, e.g. KerasSchedule(schedule, "
             "max_steps=epochs * steps_per_epoch)"
@@ -111,7 +113,7 @@ def _table_layout(func: str, schedule: lrsched.Schedule,
 def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
     """``value`` if it is an lrsched schedule; the two near misses get advice."""
     if isinstance(value, lrsched.plateau):
-        raise TypeError(
+        raise check.ArgumentTypeError(
             f"{func}(): schedule must be an lrsched schedule of the step; a plateau depends "
             "on a metric, use PlateauCallback(plateau, monitor=...) with a float learning "
             f"rate instead, got {value!r}"
@@ -119,7 +121,7 @@ def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
     if isinstance(value, KerasSchedule):
         check.fail(func, "schedule", "an lrsched schedule (pass keras_schedule.schedule, the "
                    "lrsched schedule it wraps)", value, TypeError)
-    return check.schedule(func, "schedule", value)
+    return check.instance(func, "schedule", value, lrsched.Schedule, "an lrsched schedule")
 
 
 def _is_traced(value: Any) -> bool:
@@ -184,7 +186,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.max_steps = max_steps
         length, self._period, self._nan_past_end = _table_layout(
             "KerasSchedule", schedule, max_steps)
-        values = schedule(np.arange(length, dtype=np.float64))
+        values = StepTable(schedule).values(0, length)
         if self._nan_past_end:
             values = np.append(values, np.nan)
         self._last_index = len(values) - 1
@@ -205,10 +207,10 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         """``_index`` in Python integers, for eager calls with a Python int: keras.ops would
         cast it to int32 on some backends, and a step past 2**31 must still be right."""
         if step < 0:
-            raise ValueError(f"KerasSchedule: step must be >= 0, got {step}")
+            raise check.ArgumentError(f"KerasSchedule(): step must be >= 0, got {step}")
         if self._nan_past_end and step > self.max_steps:
-            raise ValueError(
-                f"KerasSchedule: step {step} is past max_steps={self.max_steps} of "
+            raise check.ArgumentError(
+                f"KerasSchedule(): step {step} is past max_steps={self.max_steps} of "
                 f"{self.schedule!r}; build it with a larger max_steps"
             )
         if self._period is None:
@@ -225,8 +227,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         except ValueError:  # None, or an object Keras has no dtype for
             dtype = type(value).__name__
         if "int" not in dtype:
-            raise TypeError(
-                "KerasSchedule: step must be an integer (Keras passes optimizer.iterations); "
+            raise check.ArgumentTypeError(
+                "KerasSchedule(): step must be an integer (Keras passes optimizer.iterations); "
                 f"got {step!r} of dtype {dtype}; for fractional steps call the lrsched "
                 "schedule itself"
             )
@@ -255,7 +257,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         """
         if not isinstance(config, dict) or "schedule" not in config \
                 or set(config) - {"schedule", "max_steps"}:
-            raise ValueError(
+            raise check.ArgumentError(
                 "KerasSchedule.from_config(): config must be a dict with keys 'schedule' "
                 f"and 'max_steps', got {config!r}"
             )
@@ -263,7 +265,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             return cls(lrsched.from_config(config["schedule"]),
                        max_steps=config.get("max_steps"))
         except (TypeError, ValueError) as error:
-            raise ValueError(
+            raise check.ArgumentError(
                 f"KerasSchedule.from_config(): cannot rebuild the saved schedule: {error}"
             ) from error
 
@@ -277,8 +279,8 @@ def _set_learning_rate(optimizer: Any, lr: float, who: str) -> None:
     try:
         optimizer.learning_rate = float(lr)
     except (TypeError, AttributeError) as error:
-        raise TypeError(
-            f"{who}: cannot set the learning rate of {type(optimizer).__name__}: it was "
+        raise check.ArgumentTypeError(
+            f"{who}(): cannot set the learning rate of {type(optimizer).__name__}: it was "
             "built with a LearningRateSchedule (or a callable) as learning_rate, and Keras "
             "does not allow setting those. Build the optimizer with a float learning rate, "
             "e.g. keras.optimizers.Adam(learning_rate=1e-3), for this callback to drive it; "
@@ -289,7 +291,7 @@ def _set_learning_rate(optimizer: Any, lr: float, who: str) -> None:
 def _optimizer_of(model: Any, who: str) -> Any:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
-        raise ValueError(f"{who}: the model has no optimizer; call model.compile(optimizer=...) "
+        raise check.ArgumentError(f"{who}(): the model has no optimizer; call model.compile(optimizer=...) "
                          "before fit")
     return optimizer
 
@@ -342,8 +344,8 @@ class ScheduleCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         model = self.model
         if self.interval == "step" and getattr(model, "steps_per_execution", 1) != 1:
-            raise ValueError(
-                "ScheduleCallback: interval='step' needs steps_per_execution=1 (Keras calls "
+            raise check.ArgumentError(
+                "ScheduleCallback(): interval='step' needs steps_per_execution=1 (Keras calls "
                 "batch callbacks once per execution), got "
                 f"steps_per_execution={model.steps_per_execution}; use "
                 "KerasSchedule(schedule) as the learning_rate instead"
@@ -439,15 +441,15 @@ class PlateauCallback(keras.callbacks.Callback):
     def _observe(self, logs: dict | None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
-            raise ValueError(
-                f"PlateauCallback: monitor={self.monitor!r} is not in the logs; logged "
+            raise check.ArgumentError(
+                f"PlateauCallback(): monitor={self.monitor!r} is not in the logs; logged "
                 f"metrics: {sorted(logs)} (val_* metrics need validation data, every epoch)"
             )
         value = logs[self.monitor]
         try:
             metric = float(value)
         except (TypeError, ValueError):
-            raise TypeError(f"PlateauCallback: monitor={self.monitor!r} must log a number, "
+            raise check.ArgumentTypeError(f"PlateauCallback(): monitor={self.monitor!r} must log a number, "
                             f"got {value!r}") from None
         self.state = self.plateau.update(self.state, metric)
         self._apply()

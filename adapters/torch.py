@@ -22,7 +22,7 @@ try:
     from torch.optim import lr_scheduler as _torch_schedulers
 except ImportError as error:  # pragma: no cover - exercised only without torch
     raise ImportError(
-        'lrsched.adapters.torch needs PyTorch: pip install "lrsched[torch]"'
+        'lrsched.adapters.torch needs PyTorch: pip install "lrsched-numpy[torch]"'
     ) from error
 
 import lrsched
@@ -427,7 +427,8 @@ def _per_group(name: str, value: Any, groups: int, convert) -> tuple:
 
 
 def _optional_schedule(func: str, name: str, value: Any) -> Schedule | None:
-    return None if value is None else check.schedule(func, name, value)
+    return None if value is None else check.instance(func, name, value, lrsched.Schedule,
+                                                     "an lrsched schedule")
 
 
 def _momentum_schedules(schedules: tuple, cycle_momentum: Any, momentum: Any,

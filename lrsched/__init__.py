@@ -9,8 +9,8 @@
 
 from typing import TYPE_CHECKING
 
-from lrsched._base import Route, Schedule, Tail
-from lrsched._registry import lazy_names, register_family, register_function
+from lrsched._base import Route, Schedule, Tail, register_family
+from lrsched._registry import lazy_names, register_function
 from lrsched._validation import ArgumentError, ArgumentTypeError
 
 if TYPE_CHECKING:  # for type checkers and the API docs; at run time see __getattr__ below

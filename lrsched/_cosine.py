@@ -152,20 +152,33 @@ class warm_restarts(Schedule):
 
     def _values(self, t, xp=NUMPY):
         period, mult = self.period, self.period_mult
+        if isinstance(period, int) and isinstance(mult, int) and mult > 1:
+            # Whole S_i are exact integers, at most 54 of them below 2**53: each cycle is a
+            # piece, between the restarts at or before t.
+            starts = _whole_cycle_starts(period, mult)
+
+            def cycle(index, steps):
+                number = xp.full_like(steps[:1], index)
+                return self._in_cycle(number, steps - starts[index], xp)
+
+            return xp.piecewise(t, starts[1:], "right", cycle)
         if mult == 1:
-            cycle, within = xp.floor_divmod(t, period)
-            length = period
+            number, within = xp.floor_divmod(t, period)
         else:
             # The cycle from a logarithm, corrected against the exact S_i: the log may land
             # one cycle off at exact restarts.
-            cycle = xp.floor(xp.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
-            cycle = cycle - (t < self.cycle_starts(cycle, xp))
-            cycle = cycle + (t >= self.cycle_starts(cycle + 1.0, xp))
-            within = t - self.cycle_starts(cycle, xp)
-            length = period * xp.power(mult, cycle)
-        shape = half_cosine(within / length, 1.0, 0.0, xp)
+            number = xp.floor(xp.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
+            number = number - (t < self.cycle_starts(number, xp))
+            number = number + (t >= self.cycle_starts(number + 1.0, xp))
+            within = t - self.cycle_starts(number, xp)
+        return self._in_cycle(number, within, xp)
+
+    def _in_cycle(self, number, within, xp):
+        """The LR ``within`` steps into cycle ``number`` (arrays, or 1-element ones)."""
+        shape = half_cosine(within / xp.integer_powers(self.period, self.period_mult, number),
+                            1.0, 0.0, xp)
         if self.decay != 1.0:
-            shape = shape * xp.power(self.decay, cycle)
+            shape = shape * xp.integer_powers(1.0, self.decay, number)
         return shape * (self.base_lr - self.min_lr) + self.min_lr
 
     def tail(self):
@@ -265,9 +278,13 @@ class _one_minus_sqrt(Schedule):
     total_steps: int
 
     def _values(self, t, xp=NUMPY):
-        fraction = xp.sqrt(xp.minimum(t, self.total_steps) / self.total_steps)
-        values = fraction * (self.low - self.high) + self.high
-        return xp.where(t >= self.total_steps, self.low, values)  # need not round to low
+        total = self.total_steps
+        # 1 - sqrt(x) = (1 - x) / (1 + sqrt(x)), with 1 - x the steps left counted exactly:
+        # no cancellation as the decay reaches low.
+        done = xp.minimum(t, total)
+        shape = ((total - done) / total) / (xp.sqrt(done / total) + 1.0)
+        values = shape * (self.high - self.low) + self.low
+        return xp.where(t == 0, self.high, values)  # (high - low) + low need not be high
 
     def tail(self):
         return Tail(float(self.total_steps))

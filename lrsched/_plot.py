@@ -33,7 +33,7 @@ BREAKPOINT_LIMIT = 4096
 COLUMNS = 1024
 PER_COLUMN = 64
 
-_INSTALL_HINT = 'lrsched.plot() needs matplotlib: pip install "lrsched[plot]"'
+_INSTALL_HINT = 'lrsched.plot() needs matplotlib: pip install "lrsched-numpy[plot]"'
 
 
 def _require_matplotlib(who: str = "lrsched.plot()") -> None:
@@ -313,7 +313,7 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
         The matplotlib ``Axes`` drawn on. A plateau's metric axis is its ``twinx()``.
 
     Raises:
-        ImportError: matplotlib is missing (``pip install "lrsched[plot]"``).
+        ImportError: matplotlib is missing (``pip install "lrsched-numpy[plot]"``).
         ValueError: no schedules, wrong number of labels, plateau without metrics.
         TypeError: something that is neither a schedule nor a plateau.
 

@@ -37,7 +37,9 @@ if str(CASES_DIR) not in sys.path:
     sys.path.insert(0, str(CASES_DIR))
 from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE, import_keras  # noqa: E402,E501
 
-BACKENDS = ("jax", "torch")
+# The jax probe compiles every fit with XLA (about 25 s of CPU): its tests are marked slow,
+# so the default run trains under torch (eager) only and `pytest -m slow` adds the traced runs.
+BACKENDS = (pytest.param("jax", marks=pytest.mark.slow), "torch")
 PROBE_TIMEOUT = 600
 _probes: dict[str, tuple[subprocess.Popen, str]] = {}
 
@@ -52,11 +54,18 @@ def _stop_unfinished_probes() -> None:
             process.kill()
 
 
-def _start_probes() -> None:
-    if _probes:
+def _backend_name(backend) -> str:
+    return backend if isinstance(backend, str) else backend.values[0]
+
+
+def _start_probes(backends=None) -> None:
+    """Start the fit probes of ``backends`` (default: all) that are not running yet."""
+    names = [_backend_name(b) for b in BACKENDS] if backends is None else list(backends)
+    names = [name for name in names if name not in _probes]
+    if not names:
         return
     atexit.register(_stop_unfinished_probes)
-    for backend in BACKENDS:
+    for backend in names:
         if _missing("keras", backend):
             continue
         out = os.path.join(tempfile.mkdtemp(prefix=f"lrsched-keras-{backend}-"), "out.json")
@@ -77,7 +86,7 @@ def probe(backend: str) -> dict:
     missing = _missing("keras", backend)
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
-    _start_probes()
+    _start_probes([backend])
     process, out = _probes[backend]
     _, stderr = process.communicate(timeout=PROBE_TIMEOUT)
     if process.returncode != 0:
@@ -94,9 +103,24 @@ def expected_lrs(schedule: lrsched.Schedule, steps: np.ndarray) -> np.ndarray:
 
 # ---- in-process: config, validation, table bounds ----------------------------------------
 
+def _probes_wanted(session) -> list[str]:
+    """The backends whose probe a selected test of this module reads (the probes start early
+    so they train while the in-process tests run; a test whose probe is not running yet
+    starts it itself). The tests that read the jax probe without a backend parameter are
+    all marked slow."""
+    here = [item for item in session.items
+            if getattr(getattr(item, "module", None), "__name__", None) == __name__]
+    wanted = {getattr(item, "callspec", None) and item.callspec.params.get("backend")
+              for item in here}
+    if any(item.get_closest_marker("slow") for item in here):
+        wanted.add("jax")
+    return [name for name in ("jax", "torch") if name in wanted]
+
+
 @pytest.fixture(scope="module")
-def adapter():
-    _start_probes()  # the fits train in their own processes while these tests run
+def adapter(request):
+    # The fits train in their own processes while these tests run.
+    _start_probes(_probes_wanted(request.session))
     import_keras("torch")
     from lrsched.adapters import keras as adapter
 
@@ -169,7 +193,7 @@ Y = np.ones((8, 1), "float32")
 COSINE = lrsched.cosine(0.1, 10)
 EXPONENTIAL = lrsched.exponential(0.1, 0.9)
 PLATEAU = lrsched.plateau(0.1)
-INTEGER_STEP = ("KerasSchedule: step must be an integer (Keras passes optimizer.iterations); "
+INTEGER_STEP = ("KerasSchedule(): step must be an integer (Keras passes optimizer.iterations); "
                 "got {} of dtype {}; for fractional steps call the lrsched schedule itself")
 PLATEAU_AS_SCHEDULE = (
     "{}(): schedule must be an lrsched schedule of the step; a plateau depends on a metric, "
@@ -182,7 +206,7 @@ SCHEDULE_AS_PLATEAU = ("PlateauCallback(): plateau must be an lrsched.plateau (a
 REBUILD = "KerasSchedule.from_config(): cannot rebuild the saved schedule: "
 CONFIG_SHAPE = ("KerasSchedule.from_config(): config must be a dict with keys 'schedule' and "
                 "'max_steps', got {}")
-NO_OPTIMIZER = "{}: the model has no optimizer; call model.compile(optimizer=...) before fit"
+NO_OPTIMIZER = "{}(): the model has no optimizer; call model.compile(optimizer=...) before fit"
 MONITOR = "PlateauCallback(): monitor must be a metric name (a non-empty str), got {}"
 INTERVAL = "{}(): interval must be one of 'step', 'epoch', got {}"
 MAX_STEPS = "KerasSchedule(): max_steps must be an integer >= 0, got {}"
@@ -219,16 +243,16 @@ BAD_CALLS = [
      "KerasSchedule(): max_steps must be at most 9999999, got 1000000000"),
     # KerasSchedule.__call__ eagerly: negative, past the end, fractional, NaN, bool, None
     (lambda a: a.KerasSchedule(COSINE)(-1), ValueError,
-     "KerasSchedule: step must be >= 0, got -1"),
+     "KerasSchedule(): step must be >= 0, got -1"),
     (lambda a: a.KerasSchedule(COSINE)(np.int64(-3)), ValueError,
-     "KerasSchedule: step must be >= 0, got -3"),
+     "KerasSchedule(): step must be >= 0, got -3"),
     (lambda a: a.KerasSchedule(COSINE)(_int_tensor([2, -1])), ValueError,
-     "KerasSchedule: step must be >= 0, got -1"),
+     "KerasSchedule(): step must be >= 0, got -1"),
     (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=0)(1), ValueError,
-     "KerasSchedule: step 1 is past max_steps=0 of exponential(base_lr=0.1, gamma=0.9); "
+     "KerasSchedule(): step 1 is past max_steps=0 of exponential(base_lr=0.1, gamma=0.9); "
      "build it with a larger max_steps"),
     (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=5)(_int_tensor([0, 6])), ValueError,
-     "KerasSchedule: step 6 is past max_steps=5 of exponential(base_lr=0.1, gamma=0.9); "
+     "KerasSchedule(): step 6 is past max_steps=5 of exponential(base_lr=0.1, gamma=0.9); "
      "build it with a larger max_steps"),
     (lambda a: a.KerasSchedule(COSINE)(1.5), TypeError, INTEGER_STEP.format(1.5, "float32")),
     (lambda a: a.KerasSchedule(COSINE)(2.0), TypeError, INTEGER_STEP.format(2.0, "float32")),
@@ -294,19 +318,19 @@ BAD_CALLS = [
      "'bad_updates': 0, 'cooldown_left': 0, 'scale': 1.0}"),
     (lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="val_los"))
      .on_epoch_end(0, {"loss": 1.0, "val_loss": 2.0}), ValueError,
-     "PlateauCallback: monitor='val_los' is not in the logs; logged metrics: "
+     "PlateauCallback(): monitor='val_los' is not in the logs; logged metrics: "
      "['loss', 'val_loss'] (val_* metrics need validation data, every epoch)"),
     (lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="loss", interval="step"))
      .on_train_batch_end(0, None), ValueError,
-     "PlateauCallback: monitor='loss' is not in the logs; logged metrics: [] "
+     "PlateauCallback(): monitor='loss' is not in the logs; logged metrics: [] "
      "(val_* metrics need validation data, every epoch)"),
     (lambda a: _attached(a.PlateauCallback(PLATEAU)).on_epoch_end(0, {"val_loss": "low"}),
-     TypeError, "PlateauCallback: monitor='val_loss' must log a number, got 'low'"),
+     TypeError, "PlateauCallback(): monitor='val_loss' must log a number, got 'low'"),
     (lambda a: _attached(a.PlateauCallback(PLATEAU), compiled=False).on_train_begin(),
      ValueError, NO_OPTIMIZER.format("PlateauCallback")),
     (lambda a: _attached(a.PlateauCallback(PLATEAU),
                          learning_rate=a.KerasSchedule(COSINE)).on_train_begin(), TypeError,
-     "PlateauCallback: cannot set the learning rate of SGD: it was built with a "
+     "PlateauCallback(): cannot set the learning rate of SGD: it was built with a "
      "LearningRateSchedule (or a callable) as learning_rate, and Keras does not allow "
      "setting those. Build the optimizer with a float learning rate, e.g. "
      "keras.optimizers.Adam(learning_rate=1e-3), for this callback to drive it; or pass "
@@ -553,6 +577,7 @@ def test_schedule_callback_sets_float_learning_rate_every_step(backend):
                                       err_msg=name)
 
 
+@pytest.mark.slow
 def test_keras_own_staircase_can_step_late_under_xla_and_ours_does_not():
     # XLA turns Keras's t / 107 into t * (1/107): at step 107 Keras's ExponentialDecay
     # (staircase) still uses the first stair. KerasSchedule's table is exact.
@@ -611,6 +636,7 @@ def test_resume_points_are_mid_epoch_and_on_a_boundary():
     assert all(0 < point < RESUME_CASE.steps for point in RESUME_CASE.points)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", RESUME_CASE.points)
 def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
     # jit_compile=True under jax: the saved table is rebuilt and served traced after loading.
@@ -647,7 +673,8 @@ def test_plateau_callback_matches_replay(backend, interval):
 
 @pytest.mark.parametrize("name", ["warmup_cosine", "sequence", "cyclic", "exponential",
                                   "one_cycle", "lambda_lr"])
-def test_same_lrs_as_a_torch_loop(name):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_same_lrs_as_a_torch_loop(backend, name):
     torch = pytest.importorskip("torch")
     adapter = pytest.importorskip("lrsched.adapters.torch")
     case = FIT_CASES[name]
@@ -659,7 +686,7 @@ def test_same_lrs_as_a_torch_loop(name):
         torch_lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
-    keras_lrs = np.asarray(probe("jax")["fits"][name], dtype=np.float32)
+    keras_lrs = np.asarray(probe(backend)["fits"][name], dtype=np.float32)
     np.testing.assert_array_equal(np.float32(torch_lrs), keras_lrs)
 
 

@@ -158,7 +158,7 @@ def test_missing_matplotlib_names_the_extra():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
-    assert 'pip install "lrsched[plot]"' in result.stdout
+    assert 'pip install "lrsched-numpy[plot]"' in result.stdout
 
 
 def test_import_lrsched_does_not_import_matplotlib():

@@ -47,8 +47,8 @@ def test_error_names_the_index_of_the_bad_step():
 
 
 @pytest.mark.parametrize("bad", [True, np.array([True, False]), "3", ["a"], 1 + 2j,
-                                 np.array([1 + 0j]), np.array([1], dtype=object), None,
-                                 {"step": 1}])
+                                 np.array([1 + 0j]), np.array(["1"], dtype=object), None,
+                                 [1, None], {"step": 1}])
 def test_non_numeric_steps_raise_type_error(bad):
     with pytest.raises(TypeError, match="step must be"):
         SCHEDULE(bad)
@@ -130,3 +130,28 @@ def test_a_users_plain_subclass_evaluates_large_arrays():
     assert np.array_equal(Halving()(steps), 0.1 * 0.5 ** np.floor(steps / 1000))
     assert Halving().children() == ()
     assert repr(Halving()) == "Halving()"  # no parameters to show (it used to raise TypeError)
+
+
+def test_one_rule_for_every_form_of_a_real_step():
+    """Fractions, Decimals and ints beyond int64 are steps as scalars and in arrays alike;
+    a value beyond float64 is no finite step, whatever its container."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    expected = SCHEDULE(np.array([0.5, 2.0, 3.0]))
+    for steps in ([Fraction(1, 2), Decimal(2), 3], np.array([Fraction(1, 2), 2, 3], dtype=object)):
+        assert np.array_equal(SCHEDULE(steps), expected)
+    assert SCHEDULE(Fraction(1, 2)) == expected[0] and SCHEDULE(Decimal("2")) == expected[1]
+    assert SCHEDULE([2**64]) == SCHEDULE(np.array([2.0**64]))
+    assert SCHEDULE(2**64) == SCHEDULE(2.0**64)
+    for huge in (10**400, [10**400], [1, 10**400]):
+        with pytest.raises(L.ArgumentError, match="step must be a finite number >= 0"):
+            SCHEDULE(huge)
+
+
+def test_masked_arrays_and_tensors_that_need_grad_get_a_clear_error():
+    with pytest.raises(L.ArgumentTypeError, match=r"masked array .* step.filled"):
+        SCHEDULE(np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(L.ArgumentTypeError, match=r"tensor.detach\(\)"):
+        SCHEDULE(torch.ones(3, requires_grad=True))

@@ -95,7 +95,8 @@ BAD_CALLS = [
      "range_test(): train_step must return a real scalar loss, got 'x'"),
     (lambda: L.range_test(lambda lr: 1.0 / (1.0 + lr), num_steps=20).suggest("best"),
      ValueError,
-     "suggest(): method must be one of 'divergence', 'minimum', 'steep', 'valley', got 'best'"),
+     "suggest(): method must be one of 'divergence', 'minimum', 'steep', 'valley', 'slide', "
+     "got 'best'"),
     (lambda: torch_range_test("m", torch.optim.SGD(model.parameters(), lr=0.1),
                               torch.nn.MSELoss(), []), TypeError,
      "range_test(): model must be a torch.nn.Module, got 'm'"),

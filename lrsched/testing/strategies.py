@@ -38,7 +38,7 @@ try:
     from hypothesis.errors import InvalidArgument
 except ModuleNotFoundError as error:  # pragma: no cover - exercised with hypothesis hidden
     raise ImportError('lrsched.testing.strategies needs hypothesis: '
-                      'pip install "lrsched[testing]"') from error
+                      'pip install "lrsched-numpy[testing]"') from error
 
 import lrsched
 from lrsched._base import Schedule
