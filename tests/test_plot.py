@@ -239,12 +239,12 @@ def test_long_schedules_plot_in_bounded_memory_from_a_bounded_number_of_steps(
 ], ids=repr)
 def test_the_steps_evaluated_do_not_grow_with_the_length(schedule, evaluated):
     counts = []
-    for steps in (10**6, 10**7, 10**8, 10**9):
+    for steps in (10**6, 10**9):
         evaluated[0] = 0
         drawn(schedule, steps)
         counts.append(evaluated[0])
     # The same work whatever the length, give or take the steps around the few breakpoints
-    # that only the longer windows hold (the cosine's end, the wsd's decay).
+    # that only the longer window holds (the cosine's end, the wsd's decay).
     assert max(counts) <= counts[0] + 32 and max(counts) <= 500_000
 
 

@@ -113,7 +113,7 @@ def contains(schedule, kind):
     return isinstance(schedule, kind) or any(contains(c, kind) for c in schedule.children())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(schedule=lst.schedules())
 def test_between_breakpoints_every_schedule_is_monotone_and_flat_ones_do_not_jump(schedule):
     steps = 4000
@@ -132,11 +132,14 @@ def test_between_breakpoints_every_schedule_is_monotone_and_flat_ones_do_not_jum
     for b in points:
         cuts.update(int(k) for k in (np.floor(b) - 1, np.floor(b), np.floor(b) + 1)
                     if 0 <= k < steps)
-    cuts = sorted(cuts)
+    cuts = np.array(sorted(cuts))
     slack = 1e-12 * max(values.max(), 1e-300)
-    for start, stop in zip(cuts[:-1], cuts[1:]):
-        change = np.diff(values[start:stop + 1])
-        assert (change <= slack).all() or (change >= -slack).all(), (start, stop)
+    change = np.diff(values)  # change[i]: from step i to i + 1, in the piece from the cut <= i
+    piece = np.searchsorted(cuts, np.arange(steps - 1), side="right") - 1
+    rises = np.bincount(piece, weights=change > slack, minlength=cuts.size)
+    falls = np.bincount(piece, weights=change < -slack, minlength=cuts.size)
+    both = np.nonzero((rises > 0) & (falls > 0))[0]
+    assert both.size == 0, [(cuts[i], cuts[i + 1]) for i in both[:3]]
 
 
 def test_windows_past_exact_whole_numbers_of_periods_still_answer():
