@@ -393,7 +393,8 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             if multipliers is not None:
                 multipliers = multipliers + (1.0,)
         if momentum is not None:
-            momentum = check.schedule(func, "momentum", momentum)
+            momentum = check.instance(func, "momentum", momentum, lrsched.Schedule,
+                                      "an lrsched schedule")
         else:
             momentum = _cycled(schedule, self._cycle_bounds)
         key = self._momentum_key
