@@ -199,10 +199,14 @@ class StepTable:
         start, stop, values = self._chunk
         if start <= step < stop:
             return values[step - start]
-        return self._refill(step)
+        return self.chunk(step)[0]
 
-    def _refill(self, step: int) -> float:
-        start, stop, _ = self._chunk
+    def chunk(self, step: int) -> list[float]:
+        """The values from ``step`` on, for as many consecutive steps as this table computes
+        at once (at least one), as Python floats; the table then holds them."""
+        start, stop, values = self._chunk
+        if start == step < stop:
+            return values
         length = min(2 * self._next, self.max_chunk) if step == stop else self.first_chunk
         try:
             values = self.values(step, step + length).tolist()
@@ -210,7 +214,7 @@ class StepTable:
             length, values = 1, self.values(step, step + 1).tolist()
         self._next = length
         self._chunk = (step, step + length, values)  # one store: readers see a whole chunk
-        return values[0]
+        return values
 
     def values(self, start: int, stop: int) -> np.ndarray:
         """The schedule's values at steps ``start, ..., stop - 1`` as float64."""
