@@ -353,7 +353,7 @@ class _one_minus_sqrt(Schedule):
         total = self.total_steps
         if self.rising:
             fraction = xp.sqrt((total - xp.minimum(t, total)) / total)
-            values = fraction * (self.low - self.high) + self.high
+            values = (1.0 - fraction) * (self.high - self.low) + self.low  # low at step 0
             return xp.where(t >= total, self.high, values)
         fraction = xp.sqrt(xp.minimum(t, total) / total)
         values = fraction * (self.low - self.high) + self.high
