@@ -46,13 +46,29 @@ def from_timm(*, base_lr: float, sched: str = "cosine", num_epochs: int = 300,
         base_lr: the optimizer's learning rate, >= 0.
         sched: ``"cosine"``, ``"tanh"``, ``"step"``, ``"multistep"``, ``"plateau"``,
             ``"poly"`` or ``"constant"``.
-        num_epochs, decay_epochs, decay_milestones, patience_epochs, decay_rate, min_lr,
-        warmup_lr, warmup_epochs, warmup_prefix, cycle_mul, cycle_decay, cycle_limit,
-        k_decay, plateau_mode, step_on_epochs, updates_per_epoch: as in timm
-            (``decay_rate`` is the power of ``"poly"``). ``cooldown_epochs`` only lengthens
-            the epoch count timm returns, and is accepted for that reason.
-        noise, noise_pct, noise_std, noise_seed: timm's LR noise; only ``noise=None`` is
-            supported (below).
+        num_epochs: t_initial of the cycles, in epochs.
+        decay_epochs: the step size of ``"step"`` (default 90).
+        decay_milestones: the milestones of ``"multistep"``.
+        cooldown_epochs: only lengthens the epoch count timm returns; accepted for that.
+        patience_epochs: the plateau's patience.
+        decay_rate: the factor of ``"step"``, ``"multistep"`` and ``"plateau"``; the power
+            of ``"poly"``.
+        min_lr: the floor of each cycle, and the LR after the last one.
+        warmup_lr: the LR the warmup starts from.
+        warmup_epochs: W, the warmup's length.
+        warmup_prefix: whether the body starts after the warmup (else it runs on the
+            unshifted step, the warmup covering its first W steps).
+        cycle_mul: each cycle's length factor.
+        cycle_decay: each cycle's peak factor.
+        cycle_limit: the number of cycles.
+        k_decay: the cosine's time warp ``t**k / T**k``.
+        plateau_mode: ``"min"`` or ``"max"`` for ``"plateau"``.
+        step_on_epochs: step t counts epochs (``True``) or updates.
+        updates_per_epoch: with ``step_on_epochs=False``, what every count is multiplied by.
+        noise: timm's LR noise; only ``None`` is supported (below).
+        noise_pct: accepted with ``noise=None``.
+        noise_std: accepted with ``noise=None``.
+        noise_seed: accepted with ``noise=None``.
 
     Returns:
         A schedule, or a ``plateau`` for ``"plateau"``.
