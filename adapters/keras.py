@@ -67,9 +67,11 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 import lrsched
 from lrsched import _validation as check
 from lrsched._evaluate import StepTable
+from lrsched.adapters._from_keras import from_keras
 from lrsched.adapters._range_test_callback import RangeTestCallback
 
-__all__ = ["KerasSchedule", "PlateauCallback", "RangeTestCallback", "ScheduleCallback"]
+__all__ = ["KerasSchedule", "PlateauCallback", "RangeTestCallback", "ScheduleCallback",
+           "from_keras"]
 
 # The largest table KerasSchedule builds: 4 bytes per step, so 40 MB of float32.
 MAX_TABLE_STEPS = 10_000_000

@@ -29,9 +29,11 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
 
 import lrsched
 from lrsched import _validation as check
+from lrsched.adapters import _from_torch_extra
+from lrsched.adapters._param_groups import param_groups
 from lrsched.adapters._range_test_torch import range_test
 
-__all__ = ["PlateauScheduleLR", "ScheduleLR", "from_torch", "range_test"]
+__all__ = ["PlateauScheduleLR", "ScheduleLR", "from_torch", "param_groups", "range_test"]
 
 _Tensor = torch.Tensor
 _FUNC = "ScheduleLR"
@@ -786,7 +788,8 @@ def _convert(scheduler: Any, index: int) -> Any:
     name = type(scheduler).__name__
     converter = _CONVERTERS.get(name)
     # Exact torch classes only: a subclass may compute something else.
-    if converter is None or type(scheduler) is not getattr(_torch_schedulers, name, None):
+    if converter is None or type(scheduler) is not _from_torch_extra.CLASSES.get(
+            name, getattr(_torch_schedulers, name, None)):
         raise TypeError(f"from_torch(): scheduler must be one of {', '.join(_CONVERTERS)}, "
                         f"got {name}")
     return converter(scheduler, index)
@@ -862,6 +865,8 @@ _CONVERTERS = {
     "MultiplicativeLR": lambda s, i: lrsched.multiplicative(_base(s, i), s.lr_lambdas[i]),
     "SequentialLR": _sequential,
     "ReduceLROnPlateau": _reduce_on_plateau,
+    "SWALR": _from_torch_extra.swalr,
+    "ChainedScheduler": lambda s, i: _from_torch_extra.chained(s, i, _convert),
 }
 
 

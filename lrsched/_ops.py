@@ -34,6 +34,7 @@ class NumpyOps:
     log = staticmethod(np.log)
     log1p = staticmethod(np.log1p)
     sqrt = staticmethod(np.sqrt)
+    tanh = staticmethod(np.tanh)
     power = staticmethod(np.power)
     pi = np.pi
 

@@ -18,12 +18,15 @@ FAMILY_MODULES: dict[str, tuple[str, ...]] = {
                        "piecewise_constant", "piecewise_linear", "polynomial", "step"),
     "lrsched._compose": ("clip", "per_epoch", "product", "sequence", "shift", "warmup"),
     "lrsched._cosine": ("cosine", "warm_restarts", "wsd"),
+    "lrsched._tanh": ("tanh",),
     "lrsched._cyclic": ("cycle_momentum", "cyclic", "one_cycle"),
     "lrsched._plateau": ("plateau",),
 }
 # Public names other than families, also imported on first use.
 OTHER_MODULES: dict[str, tuple[str, ...]] = {
     "lrsched._config": ("from_config", "parse"),
+    "lrsched._from_timm": ("from_timm",),
+    "lrsched._from_transformers": ("from_transformers",),
     "lrsched._plateau": ("PlateauState",),
     "lrsched._plot": ("plot",),
     "lrsched._range_test": ("RangeTestResult", "range_test"),
