@@ -46,7 +46,7 @@ def group_schedules(obj: Any, multipliers: Any = None) -> list[tuple[str, Schedu
             check.fail(_FUNC, "multipliers", "None for a ScheduleLR (it has its own)",
                        multipliers)
         return _of_scheduler(obj)
-    schedule = check.schedule(_FUNC, "obj", obj)
+    schedule = check.instance(_FUNC, "obj", obj, Schedule, "an lrsched schedule or a ScheduleLR")
     if multipliers is None:
         return [(repr(schedule), schedule)]
     return [(label, _scaled(schedule, factor)) for label, factor in _labelled(multipliers)]

@@ -11,6 +11,7 @@ from lrsched import _validation as check
 
 from lrsched._base import Schedule
 from lrsched._evaluate import BLOCK, first_negative_or_nonfinite
+from lrsched._groups import expand
 from lrsched._plateau import plateau
 from lrsched._structure import breakpoints
 
@@ -280,7 +281,8 @@ def _metric_series(metrics: Iterable[Any] | None, plateaus: list) -> np.ndarray 
 
 
 def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[str] | None = None,
-         log_y: bool = False, metrics: Iterable[Any] | None = None) -> Any:
+         log_y: bool = False, metrics: Iterable[Any] | None = None,
+         multipliers: Any = None) -> Any:
     """Draw schedules, one line each, on a matplotlib Axes; returns the Axes.
 
     Each schedule is evaluated at ``steps`` and drawn as a line. Up to 2**16 steps that is
@@ -308,6 +310,10 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
         labels: legend labels, one per schedule.
         log_y: use a logarithmic LR axis (zero LRs are left out of the log view).
         metrics: the metric series a plateau reacts to (required when one is given).
+        multipliers: with one schedule, the per-group factors to draw it for (a list, a
+            ``{name: factor}`` dict, or torch param groups carrying their multipliers).
+            A torch ``ScheduleLR`` given among the schedules is drawn as one line per
+            param group, labelled by the group's name (the fine-tuning picture).
 
     Returns:
         The matplotlib ``Axes`` drawn on. A plateau's metric axis is its ``twinx()``.
@@ -332,6 +338,7 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
     _require_matplotlib()
     if not schedules:
         raise check.ArgumentError("plot(): give at least one schedule, got none")
+    schedules, labels = expand(schedules, labels, multipliers)
     for index, item in enumerate(schedules):
         if not isinstance(item, (Schedule, plateau)):
             raise check.ArgumentTypeError(f"plot(): schedules[{index}] must be an lrsched schedule or "

@@ -37,8 +37,8 @@ BAD_CALLS = [
      "cosine(): min_lr is keyword-only: pass min_lr=0.0"),
     (lambda: L.cyclic(0.1, 1.0, 5, 7, "triangular2"), TypeError,
      "cyclic(): mode is keyword-only: pass mode='triangular2'"),
-    (lambda: L.cosine(0.1, 10, 0.0, False, 1), TypeError,
-     "cosine() takes 2 positional argument(s) (base_lr, total_steps), got 5"),
+    (lambda: L.constant(0.1, 0.2), TypeError,
+     "constant() takes 1 positional argument(s) (lr), got 2"),
     (lambda: L.cosine(0.1, 10).per_epoch(1e-320), ValueError,
      "per_epoch(): steps_per_epoch must be a positive number >= 5.01e-293 (so that every "
      "step up to 2**53 is a finite epoch), got 1e-320"),
