@@ -16,7 +16,6 @@ import warnings
 import weakref
 from typing import Any, Sequence
 
-import numpy as np
 
 try:
     import torch
@@ -29,6 +28,7 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
 
 import lrsched
 from lrsched import _validation as check
+from lrsched._evaluate import StepTable
 from lrsched.adapters import _from_torch_extra
 from lrsched.adapters._param_groups import param_groups
 from lrsched.adapters._range_test_torch import range_test
@@ -177,8 +177,13 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             for s, m in zip(self.schedules, multipliers)]
         self._momentum_sources = [None if m is None else self._per_step(m)
                                   for m in self.momentum_schedules]
+        # The core's tables, one per distinct source (groups may share one).
+        self._tables = {id(source): StepTable(source, first_chunk=min(_FIRST_CHUNK,
+                                                                     self._chunk_limit),
+                                              max_chunk=self._chunk_limit)
+                        for source in (*self._lr_sources, *self._momentum_sources)
+                        if source is not None}
         self._table_start = self._table_length = 0  # no table: the next _apply fills one
-        self._next_chunk = _FIRST_CHUNK
 
     def _per_step(self, schedule: Any) -> Any:
         if self.steps_per_epoch is None:
@@ -270,45 +275,19 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         self._last_lr = last_lr
 
     def _fill_tables(self, position: int) -> None:
-        """Every group's LRs and momenta for the next chunk of steps, from ``position``.
-
-        The one place values are computed for ``step()``; each source is evaluated once
-        on a numpy array of steps, so the tables hold its values bit for bit.
-        """
-        def evaluate(length: int) -> tuple[list, list]:
-            steps = np.arange(position, position + length, dtype=np.float64)
-            computed: dict = {}
-
-            def values(source: Any) -> list | None:
-                if source is None:
-                    return None
-                if id(source) not in computed:
-                    computed[id(source)] = source(steps).tolist()
-                return computed[id(source)]
-
-            return ([values(s) for s in self._lr_sources],
-                    [values(s) for s in self._momentum_sources])
-
-        length = self._next_chunk
-        try:
-            tables = evaluate(length)
-        except Exception:
-            if length == 1:
-                raise
-            # A later step of the chunk may be out of the schedule's range (a growing
-            # exponential that overflows, a user function that fails): only the current
-            # step decides; chunks grow back from one step.
-            length = 1
-            tables = evaluate(length)
-        self._lr_tables, self._momentum_tables = tables
-        self._next_chunk = min(2 * length, self._chunk_limit)
+        """Every group's LRs and momenta for the next steps from ``position``, read from the
+        core's tables, so they hold each source's array values bit for bit (a chunk that
+        fails there, e.g. a later step that overflows, leaves the current step to decide)."""
+        chunks = {key: table.chunk(position) for key, table in self._tables.items()}
+        self._lr_tables = [chunks[id(source)] for source in self._lr_sources]
+        self._momentum_tables = [None if source is None else chunks[id(source)]
+                                 for source in self._momentum_sources]
         self._table_start = position
-        self._table_length = length
+        self._table_length = min(len(chunk) for chunk in chunks.values())
 
     def _write_current(self) -> None:
         """Write the current step's values again (after loading a state, adding a group)."""
         self._table_length = 0  # the tables belong to another position or other groups
-        self._next_chunk = _FIRST_CHUNK
         self._apply(self.last_epoch)
 
     def _group_count_changed(self) -> None:
