@@ -30,6 +30,8 @@ class NumpyOps:
     floor = staticmethod(np.floor)
     fmod = staticmethod(np.fmod)
     cos = staticmethod(np.cos)
+    sin = staticmethod(np.sin)
+    abs = staticmethod(np.abs)
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     log1p = staticmethod(np.log1p)

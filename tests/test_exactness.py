@@ -407,3 +407,18 @@ def test_decays_to_zero_keep_their_relative_precision_to_the_last_step(total):
         assert sqrt_decay(step) == pytest.approx(exact, rel=1e-12, abs=0)
     assert line(0) == 1.0 and line(total) == 0.0 and sqrt_decay(0) == 1.0
     assert sqrt_decay(total) == 0.0
+
+
+@pytest.mark.parametrize("total", [10**3, 10**6, 10**9])
+def test_cosine_decays_keep_their_relative_precision_to_the_last_step(total):
+    """cosine(1.0, 10**6)(10**6 - 1) was 5.7e-6 off in relative terms with (1 + cos)/2."""
+    steps = [total - 1, total - 2, total - 5, total + 1]
+    exact = [math.sin(math.pi * (total - step) / (2 * total)) ** 2 for step in steps[:3]]
+    decays = [lrsched.cosine(1.0, total), lrsched.warm_restarts(1.0, total),
+              lrsched.wsd(1.0, warmup_steps=0, stable_steps=0, decay_steps=total,
+                          decay_shape="cosine")]
+    for schedule in decays:
+        for step, value in zip(steps, exact):
+            assert schedule(step) == pytest.approx(value, rel=1e-12, abs=0), schedule
+    assert lrsched.cosine(1.0, total, periodic=True)(total + 1) == pytest.approx(exact[0],
+                                                                             rel=1e-12)

@@ -335,7 +335,9 @@ def test_cosine_options_at_their_defaults_change_no_bit(total, high, low, period
                               exponent=1.0)
     steps = np.arange(0, 3 * total, max(1, total // 97))
     steps_taken = np.fmod(steps, 2.0 * total) if periodic else np.minimum(steps, total)
-    formula = (np.cos(steps_taken / total * math.pi) + 1.0) * ((high - low) / 2.0) + low
+    # The half cosine measured from its low point, whose steps to go are counted exactly.
+    shape = np.sin(np.abs(total - steps_taken) / total * (math.pi / 2.0))
+    formula = shape * shape * (high - low) + low
     assert explicit == plain
     assert np.array_equal(explicit(steps), formula)
     assert "k_decay" not in plain.to_config() and "exponent" not in plain.to_config()
