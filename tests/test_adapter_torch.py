@@ -120,6 +120,7 @@ EXAMPLES = {
     "lambda_lr": lrsched.lambda_lr(0.1, _branchy),
     "multiplicative": lrsched.multiplicative(0.1, lambda k: 0.99),
     "cosine": lrsched.cosine(0.1, total_steps=100, min_lr=0.001),
+    "tanh": lrsched.tanh(0.1, total_steps=100, min_lr=0.001),
     "warm_restarts": lrsched.warm_restarts(0.1, period=10, period_mult=2, decay=0.8),
     "wsd": lrsched.wsd(0.1, warmup_steps=10, stable_steps=40, decay_steps=50,
                        decay_shape="1-sqrt"),
@@ -709,9 +710,11 @@ def test_from_torch_with_groups_of_different_base_lrs():
 
 def test_from_torch_refuses_what_it_cannot_convert():
     optimizer = make_optimizer(small_model(), "sgd")
-    chained = TS.ChainedScheduler([TS.ExponentialLR(optimizer, 0.9)], optimizer=optimizer)
+    class HalvingStepLR(TS.StepLR):  # a subclass may compute something else
+        pass
+
     with pytest.raises(TypeError, match=r"from_torch\(\): scheduler must be one of .*got "
-                                        r"ChainedScheduler"):
-        torch_adapter.from_torch(chained)
+                                        r"HalvingStepLR"):
+        torch_adapter.from_torch(HalvingStepLR(optimizer, 3))
     with pytest.raises(TypeError, match="scheduler must be a torch LR scheduler"):
         torch_adapter.from_torch(lrsched.cosine(0.1, 10))
