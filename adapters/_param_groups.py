@@ -112,6 +112,9 @@ def group_multipliers(param_groups: Sequence[dict],
     ``None`` when neither says anything (every group at 1x). Passing both is allowed only if
     they agree: a multiplier is said once.
 
+    Raises:
+        ArgumentError: ``multipliers`` given that differ from the groups' own.
+
     >>> group_multipliers([{"lr_scale": 1.0}, {"lr_scale": 10.0}])
     (1.0, 10.0)
     >>> group_multipliers([{}, {}]) is None

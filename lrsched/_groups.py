@@ -60,6 +60,10 @@ def expand(schedules: Sequence[Any], labels: Sequence[str] | None,
     A group's label is its name; other schedules keep theirs (their repr, unless
     ``labels`` names them).
 
+    Raises:
+        ArgumentError: ``multipliers`` with other than one schedule, or ``labels`` with a
+            ``ScheduleLR`` (its groups are labelled by name).
+
     >>> import lrsched
     >>> from lrsched._groups import expand
     >>> schedules, labels = expand([lrsched.constant(0.1)], None, [1.0, 0.5])

@@ -381,3 +381,36 @@ def test_wsd_warmup_shape_starts_at_min_lr_and_keeps_old_configs():
         assert s(0) == 0.1 and s(8) == 1.0
         assert np.all(np.diff(s(np.arange(9))) > 0)
         assert lrsched.from_config(s.to_config()) == s
+
+
+@given(st.sampled_from(["linear", "cosine", "cosine_with_restarts", "constant_with_warmup"]),
+       st.integers(0, 60), st.integers(0, 300), st.floats(1e-6, 1.0),
+       st.integers(1, 4))
+def test_from_transformers_matches_the_formulas_for_any_counts(name, w, total, base, cycles):
+    options = {"num_cycles": cycles} if name == "cosine_with_restarts" else {}
+    counts = {"num_warmup_steps": w}
+    if name != "constant_with_warmup":
+        counts["num_training_steps"] = total
+    s = lrsched.from_transformers(name, base_lr=base, **counts, **options)
+    steps = np.arange(0, 2 * total + w + 20)
+    factor = {"linear": lambda t: hf_linear(t, w, total),
+              "cosine": lambda t: hf_cosine(t, w, total),
+              "cosine_with_restarts": lambda t: hf_restarts(t, w, total, cycles),
+              "constant_with_warmup": lambda t: hf_warm(t, w) if t < w else 1.0}[name]
+    _close(s(steps), [base * factor(int(t)) for t in steps])
+
+
+@given(st.sampled_from(["cosine", "poly", "tanh"]), st.integers(1, 40), st.integers(0, 8),
+       st.booleans(), st.integers(1, 4), st.sampled_from([1.0, 2.0, 3.0]),
+       st.floats(0.1, 1.0), st.floats(0.0, 1e-3))
+def test_from_timm_matches_get_lr_for_any_cycles(sched, t_initial, warm, prefix, limit, mul,
+                                                 decay, lr_min):
+    base = 0.05
+    s = lrsched.from_timm(base_lr=base, sched=sched, num_epochs=t_initial, warmup_epochs=warm,
+                          warmup_prefix=prefix, cycle_limit=limit, cycle_mul=mul,
+                          cycle_decay=decay, min_lr=lr_min, decay_rate=2.0)
+    steps = np.arange(0, warm + int(t_initial * sum(mul ** i for i in range(limit))) + 10)
+    reference = [timm_lr(int(t), base, sched, t_initial=t_initial, lr_min=lr_min, mul=mul,
+                         decay=decay, limit=limit, warm=warm, prefix=prefix, power=2.0)
+                 for t in steps]
+    _close(s(steps), reference)

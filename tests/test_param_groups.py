@@ -240,3 +240,24 @@ def test_chained_with_an_absolute_scheduler_is_refused_with_the_reason():
     with pytest.raises(TypeError, match="CosineAnnealingLR sets or adds to it"):
         from_torch(scheduler)
     assert math.isfinite(optimizer.param_groups[0]["lr"])
+
+
+def _plot_takes_a_scheduler():
+    pytest.importorskip("matplotlib")
+    optimizer = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)],
+                                  "name": "backbone"},
+                                 {"params": [torch.zeros(1, requires_grad=True)],
+                                  "name": "head"}], lr=0.1)
+    scheduler = ScheduleLR(optimizer, lrsched.cosine(0.1, 20), multipliers=[1.0, 10.0])
+    try:
+        ax = lrsched.plot(scheduler, steps=25, log_y=True)
+    except (TypeError, ValueError):
+        return False
+    return [line.get_label() for line in ax.get_lines()] == ["backbone", "head"]
+
+
+@pytest.mark.xfail(not _plot_takes_a_scheduler(), strict=True,
+                   reason="lrsched.plot does not yet expand a ScheduleLR through "
+                          "lrsched._groups.expand(schedules, labels, multipliers)")
+def test_plot_draws_each_group_of_a_schedule_lr():
+    assert _plot_takes_a_scheduler()

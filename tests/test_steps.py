@@ -108,6 +108,7 @@ def test_scalar_call_equals_vector_call_bit_for_bit_for_every_family():
                  L.inverse_time(0.1, 10, 0.3), L.inverse_sqrt(0.1, timescale=30),
                  L.lambda_lr(0.1, lambda t: 1.0 if t < 50 else 0.5),
                  L.multiplicative(0.1, lambda k: 0.99), L.cosine(0.1, 100, min_lr=0.01, periodic=True),
+                 L.cosine(0.1, 100, min_lr=0.01, k_decay=1.5, exponent=2.0), L.tanh(0.1, 90),
                  L.warm_restarts(0.1, 13, period_mult=2, min_lr=0.001, decay=0.7), L.wsd(0.1, 20, 50, 100, min_lr=0.0, decay_shape="1-sqrt"),
                  L.cyclic(0.01, 0.1, step_size_up=20, step_size_down=30, mode="exp_range", gamma=0.999), L.one_cycle(0.1, 280),
                  L.one_cycle(0.1, 280).momentum(), L.cyclic(0.1, 1, step_size_up=9).momentum(0.8, 0.9),
