@@ -120,6 +120,13 @@ def _is_traced(value: Any) -> bool:
     return False
 
 
+def _not_whole(shown: Any, dtype: str) -> check.ArgumentTypeError:
+    return check.ArgumentTypeError(
+        "KerasSchedule(): step must be a whole number (Keras passes optimizer.iterations); "
+        f"got {shown!r} of dtype {dtype}; for fractional steps call the lrsched schedule "
+        "itself")
+
+
 def _integer_dtype(value: Any) -> str:
     try:
         return keras.backend.standardize_dtype(getattr(value, "dtype", type(value)))
@@ -200,10 +207,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if steps.dtype.kind == "f":
             if not np.isfinite(steps).all() or (steps != np.floor(steps)).any():
                 bad = steps[~(np.isfinite(steps) & (steps == np.floor(steps)))].flat[0]
-                raise check.ArgumentTypeError(
-                    "KerasSchedule(): step must be a whole number (Keras passes "
-                    f"optimizer.iterations); got {float(bad)!r} of dtype {_integer_dtype(value)}; "
-                    "for fractional steps call the lrsched schedule itself")
+                raise _not_whole(float(bad), _integer_dtype(value))
         if steps.size and steps.min() < 0:
             raise check.ArgumentError(
                 f"KerasSchedule(): step must be >= 0, got {steps.min().item()}")
@@ -211,8 +215,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         if isinstance(step, (bool, np.bool_)):
-            raise check.ArgumentTypeError(
-                f"KerasSchedule(): step must be a whole number, got {step!r}")
+            raise _not_whole(step, "bool")
         if isinstance(step, numbers.Integral):
             step = int(step)
             if step < 0:
@@ -224,9 +227,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         value = step.value if isinstance(step, keras.Variable) else step
         dtype = _integer_dtype(value)
         if "int" not in dtype and "float" not in dtype:
-            raise check.ArgumentTypeError(
-                "KerasSchedule(): step must be a whole number (Keras passes "
-                f"optimizer.iterations); got {step!r} of dtype {dtype}")
+            raise _not_whole(step, dtype)
         if not _is_traced(value):
             return keras.ops.convert_to_tensor(self._host(self._whole_steps(value)),
                                                dtype="float32")
