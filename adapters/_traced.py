@@ -74,13 +74,52 @@ class KerasLibrary(Library):
         return self.ops.searchsorted(edges, t, side=side)
 
     def fmod(self, t, divisor):
-        if self.backend == "torch":
-            import torch
-
-            return torch.fmod(t, divisor)  # torch.remainder rounds t - d * floor(t / d)
         # floormod is exact on tensorflow and jax; C's fmod keeps the dividend's sign.
         magnitude = self.ops.mod(self.ops.abs(t), self.ops.abs(divisor))
         return self.ops.where(t < 0, -magnitude, magnitude)
+
+
+class TorchLibrary(Library):
+    """torch itself, for Keras's torch backend: keras.ops there types minimum/maximum of
+    two float64 tensors as float32 (Keras 3.15's result_type of torch dtypes), which
+    would round steps past 2**24."""
+
+    def __init__(self):
+        import torch
+
+        self.torch = torch
+        for ours, theirs in (("where", "where"), ("minimum", "minimum"),
+                             ("maximum", "maximum"), ("floor", "floor"), ("cos", "cos"),
+                             ("exp", "exp"), ("log", "log"), ("log1p", "log1p"),
+                             ("sqrt", "sqrt"), ("power", "pow"), ("add", "add"),
+                             ("subtract", "sub"), ("multiply", "mul"), ("divide", "div"),
+                             ("negative", "neg"), ("less", "lt"), ("less_equal", "le"),
+                             ("greater", "gt"), ("greater_equal", "ge"), ("equal", "eq"),
+                             ("not_equal", "ne"), ("logical_and", "logical_and"),
+                             ("logical_or", "logical_or"), ("logical_not", "logical_not"),
+                             ("fmod", "fmod")):
+            setattr(self, ours, getattr(torch, theirs))
+
+    def _device(self):
+        import keras
+
+        return keras.src.backend.torch.core.get_device()
+
+    def constant(self, value):
+        return self.torch.as_tensor(np.asarray(value, dtype=np.float64), device=self._device())
+
+    def cast(self, x, dtype):
+        return self.torch.as_tensor(x).to(getattr(self.torch, dtype))
+
+    def full(self, shape, value):
+        return self.torch.full(tuple(shape), value, dtype=self.torch.float64,
+                               device=self._device())
+
+    def take(self, table, index):
+        return table[index]
+
+    def searchsorted(self, edges, t, side):
+        return self.torch.searchsorted(edges, t.contiguous(), right=side == "right")
 
 
 class JaxLibrary(Library):
@@ -111,8 +150,11 @@ class JaxLibrary(Library):
         return self.jnp.searchsorted(edges, t, side=side)
 
 
-def _is_bool(x: Any) -> bool:
-    return "bool" in str(getattr(x, "dtype", ""))
+def keras_library() -> Library:
+    """The library for Keras's current backend (torch directly, see ``TorchLibrary``)."""
+    import keras
+
+    return TorchLibrary() if keras.backend.backend() == "torch" else KerasLibrary()
 
 
 class Array:

@@ -258,9 +258,9 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 f"its table of {shape.length} steps; train without jit_compile or use "
                 "ScheduleCallback(schedule)")
         if self._traced_ops is None:
-            from lrsched.adapters._traced import KerasLibrary, TracedOps
+            from lrsched.adapters._traced import TracedOps, keras_library
 
-            self._traced_ops = TracedOps(KerasLibrary())
+            self._traced_ops = TracedOps(keras_library())
         from lrsched.adapters._traced import traced_values
 
         def beyond():
