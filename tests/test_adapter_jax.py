@@ -144,7 +144,8 @@ def test_flax_train_state():
     schedule = CASES["cyclic_exp_range"]
     steps = 30
     state = train_state.TrainState.create(
-        apply_fn=lambda params, k: params @ jax.nn.one_hot(k, steps), params=jnp.zeros(steps),
+        apply_fn=lambda params, k: params["w"] @ jax.nn.one_hot(k, steps),
+        params={"w": jnp.zeros(steps)},
         tx=optax.sgd(learning_rate=JaxSchedule(schedule, max_steps=10)))
 
     @jax.jit
@@ -155,7 +156,8 @@ def test_flax_train_state():
     for k in range(steps):
         state = train_step(state, k)
     assert int(state.step) == steps
-    np.testing.assert_array_equal(-np.asarray(state.params), exact(schedule, np.arange(steps)))
+    np.testing.assert_array_equal(-np.asarray(state.params["w"]),
+                                  exact(schedule, np.arange(steps)))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
