@@ -19,11 +19,10 @@ numpy cannot run on it, so the LR comes from the mechanism ``KerasSchedule`` use
 
   - by default (float32 jax), a ``jax.pure_callback`` asks the core for
     ``np.float32(s(t))`` on the host: exact, user functions included. A traced float32
-    formula could not be exact: float32 cannot even hold a step past 2**24. The cost: XLA
-    runs a loop body that contains a host callback on the host, so a schedule like this
-    inside ``lax.scan``/``fori_loop`` adds about 0.2 ms per iteration on CPU even while
-    its steps are in the table (one jitted call per step, the usual loop, pays nothing
-    measurable);
+    formula could not be exact: float32 cannot even hold a step past 2**24. The cost:
+    nothing measurable while the steps are in the table (the untaken branch adds about
+    0.3 us per iteration inside ``lax.scan``/``fori_loop`` on CPU); past it, one host
+    round trip per step, about 0.2 ms on CPU;
   - with ``jax_enable_x64``, the core's own formula traced in float64 through
     ``lrsched.adapters._traced`` (no host call): ``np.float32(s(t))``, or one float32 ulp
     from it where s(t) lies within a few float64 ulps of a float32 rounding boundary
