@@ -184,12 +184,12 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self._user = None if self._layout.settled else _tables.uses_user_function(schedule)
         if self._user is not None and keras.backend.backend() == "tensorflow":
             raise check.ArgumentTypeError(
-                f"KerasSchedule(): {schedule!r} calls a Python function "
-                f"({type(self._user).__name__}), and compiled TensorFlow steps cannot run "
-                f"Python past its table of {self._layout.length} steps (it never becomes "
-                "constant or periodic); on the tensorflow backend use ScheduleCallback"
-                "(schedule) with a float learning rate (exact at every step), or a "
-                "schedule without user functions"
+                f"KerasSchedule(): in {schedule!r}, {type(self._user).__name__} calls a "
+                "Python function, which compiled TensorFlow steps cannot run, and the "
+                f"schedule goes on past its table of {self._layout.length} steps (it never "
+                "becomes constant or periodic); on the tensorflow backend use "
+                "ScheduleCallback(schedule) with a float learning rate (exact at every "
+                "step), or a schedule without user functions"
             )
         # Always float32, never floatx: a float16 table rounds small LRs to 0.
         self._table_numpy = _tables.fill(schedule, self._layout.length)
@@ -253,9 +253,9 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             return inside
         if self._user is not None:
             raise check.ArgumentTypeError(
-                f"KerasSchedule(): {self.schedule!r} calls a Python function "
-                f"({type(self._user).__name__}) that traced {backend} code cannot run past "
-                f"its table of {shape.length} steps; train without jit_compile or use "
+                f"KerasSchedule(): in {self.schedule!r}, {type(self._user).__name__} calls "
+                f"a Python function, which traced {backend} code cannot run past the "
+                f"table of {shape.length} steps; train without jit_compile or use "
                 "ScheduleCallback(schedule)")
         if self._traced_ops is None:
             from lrsched.adapters._traced import TracedOps, keras_library
