@@ -5,37 +5,51 @@
     optimizer = keras.optimizers.Adam(learning_rate=KerasSchedule(schedule))
 
 Keras calls it with ``optimizer.iterations`` inside the training step, which the jax backend
-(``jit_compile=True``) and the tensorflow backend (``tf.function``) trace: the step is then a
-symbolic tensor and numpy cannot run on it.
+(``jit_compile=True``) and the tensorflow backend (``tf.function``, XLA by default) trace: the
+step is then a symbolic tensor and numpy cannot run on it.
 
-How the LR is computed inside traced code: a lookup table
------------------------------------------------------------
-At construction the core evaluates the schedule once, in float64, at every integer step the
-table covers, and rounds each value once to Keras's float type (float32). Inside the train
-step the LR is one bounded gather, ``table[index(step)]``. We chose the table over
-``keras.ops`` twins of each formula because:
+How the LR is computed: a table, then the schedule's own formula
+----------------------------------------------------------------
+The LR of update t is ``np.float32(s(t))``, the core's float64 value rounded once, which is
+also what a torch optimizer gets from the same schedule. Three mechanisms serve it, all
+from the core's numbers (``lrsched.adapters._tables`` describes the table):
 
-* it is exact: every LR is the core's float64 value rounded once, bit for bit
-  ``np.float32(s(step))``, which is also what a torch optimizer gets from the same schedule.
-  A twin computed in float32 ops accumulates rounding (``gamma ** (t / k)`` at large t is
-  off by many ulps), so the two frameworks would only agree approximately;
-* it covers every schedule, composites and users' functions (``lambda_lr``,
-  ``multiplicative``, ``cyclic(scale_fn=...)``) included, which cannot be re-expressed in
-  ``keras.ops``; and there is no second implementation of any formula to keep in sync;
-* a gather costs less per step than the dozen small ops of a formula (see
-  ``benchmarks/bench_keras.py``).
+* **A table** filled once at construction: exact. A schedule that becomes constant or
+  periodic (``s.tail()``: cosine, linear, one_cycle, triangular cyclic, SGDR with
+  ``period_mult=1``, warmups and sequences ending in them) is served entirely from it,
+  at every step however long training runs (clamped or reduced modulo the period). Any
+  other schedule gets the first 10**7 steps (40 MB; fewer with ``max_steps``).
+* **Past the table** the LR keeps following the schedule, never NaN, never clamped or
+  wrapped:
 
-Where the table ends: ``s.tail()`` says where a schedule becomes constant (cosine, linear,
-warmup into them, ...) or periodic (triangular cyclic, SGDR with ``period_mult=1``, ...).
-The table then covers ``[0, start]`` (or one period past ``start``) and the index is clamped
-(or reduced modulo the period), so the LR is exact at *every* step, however long training
-runs. A schedule that never settles (``exponential``, ``inverse_time``, cycling
-``polynomial``, ...) needs ``max_steps``: the table covers ``[0, max_steps]``, and a step past
-it gives a NaN learning rate, never a wrapped-around or clamped value. NaN is the loud
-signal that works inside compiled code on every backend: the first update past the end
-turns the weights and the loss into NaN, which the progress bar and the History show, and
-``keras.callbacks.TerminateOnNaN()`` stops on it. Called eagerly (the torch backend, or
-``run_eagerly=True``) the schedule raises a ValueError past ``max_steps`` instead.
+  - *jax backend*: a ``jax.pure_callback`` to the core, in the branch of a ``lax.cond``
+    that only runs past the table, so the value is exact there too
+    (``lrsched.adapters.jax`` holds the lookup both adapters use);
+  - *tensorflow backend*: the core's formula itself, traced in float64 through the array
+    namespace of ``lrsched.adapters._traced`` (the same ``_values`` code numpy runs; XLA
+    compiles it), rounded to float32: ``np.float32(s(t))`` or one float32 ulp from it
+    where s(t) lies within a few float64 ulps of a rounding boundary (tested at steps
+    10**7 to 10**9 for every family). A schedule with a user function
+    (``lambda_lr``, ``multiplicative``, ``cyclic(scale_fn=...)``) cannot be traced, and
+    compiled TensorFlow steps cannot call Python, so on this backend such a schedule is
+    refused at construction unless its table covers every step; ``ScheduleCallback``
+    serves it exactly instead (it sets the LR on the host before every batch);
+  - *torch backend* (eager) and eager calls on any backend (``run_eagerly=True``): the
+    core on the host, exact.
+
+The table costs one gather per step; see ``benchmarks/bench_keras.py`` for the fit
+overhead against a float learning rate.
+
+Steps: integers (``optimizer.iterations``), or whole floats (``keras.Variable(100.0)``),
+as Keras's own schedules accept; a fractional eager step is refused (call the lrsched
+schedule itself for those). A traced float step is used as the whole step it truncates to.
+
+Precision: the LR is always float32, whatever ``keras.config.floatx()`` is (as Keras
+keeps its optimizer state's LR): with ``floatx="float16"`` a float16 table would round
+an LR of 1.2e-8 to 0. An optimizer updating float16 variables casts the LR to float16
+for the update itself, as it does with Keras's own schedules; mixed precision
+(``keras.mixed_precision.set_global_policy("mixed_float16")``) keeps variables and the
+LR in float32.
 
 Serialization: ``KerasSchedule`` is registered with Keras as ``lrsched>KerasSchedule``, so
 ``model.save("m.keras")`` and ``keras.models.load_model("m.keras")`` restore it with no
@@ -45,12 +59,12 @@ user function need it registered again with ``lrsched.register_function``).
 Callbacks do what a schedule object cannot: ``PlateauCallback`` drives the LR from a
 monitored metric with an ``lrsched.plateau`` (torch ``ReduceLROnPlateau`` rules), and
 ``ScheduleCallback`` sets the LR of an optimizer built with a float learning rate from any
-schedule, before every batch or epoch.
+schedule, before every batch or epoch. Both log ``learning_rate`` at the end of every
+epoch, so it is in ``History`` as with Keras's own callbacks.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any
 
@@ -66,7 +80,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 import lrsched
 from lrsched import _validation as check
-from lrsched._evaluate import StepTable
+from lrsched.adapters import _tables
 from lrsched.adapters._from_keras import from_keras
 from lrsched.adapters._range_test_callback import RangeTestCallback
 
@@ -74,42 +88,7 @@ __all__ = ["KerasSchedule", "PlateauCallback", "RangeTestCallback", "ScheduleCal
            "from_keras"]
 
 # The largest table KerasSchedule builds: 4 bytes per step, so 40 MB of float32.
-MAX_TABLE_STEPS = 10_000_000
-
-
-def _table_layout(func: str, schedule: lrsched.Schedule,
-                  max_steps: int | None) -> tuple[int, int | None, bool]:
-    """(length, period, nan_past_end) of the table that serves every integer step.
-
-    ``period`` None: index = min(step, length - 1). Otherwise the last ``period`` entries
-    repeat: index = step below ``length - period``, else reduced modulo ``period``.
-    ``nan_past_end``: the table has one extra NaN entry that every later step reads.
-    """
-    tail = schedule.tail()
-    settles = None
-    if tail is not None:
-        start = math.ceil(tail.start)
-        if tail.period is None:
-            settles = (start + 1, None)
-        elif float(tail.period).is_integer():
-            # Integer steps repeat with the schedule's period only if the period is whole.
-            settles = (start + int(tail.period), int(tail.period))
-    if settles is not None and (max_steps is None or settles[0] <= max_steps + 1) \
-            and settles[0] <= MAX_TABLE_STEPS:
-        return settles[0], settles[1], False
-    if max_steps is None:
-        reason = ("it never becomes constant or periodic (schedule.tail() is None)"
-                  if settles is None else
-                  f"it settles only after {settles[0] - 1} steps (more than "
-                  f"{MAX_TABLE_STEPS} table entries)")
-        raise check.ArgumentError(
-            f"{func}(): max_steps is required for {schedule!r}: {reason}; pass the number of "
-            "optimizer steps you will train for, e.g. KerasSchedule(schedule, "
-            "max_steps=epochs * steps_per_epoch)"
-        )
-    if max_steps + 1 > MAX_TABLE_STEPS:
-        check.fail(func, "max_steps", f"at most {MAX_TABLE_STEPS - 1}", max_steps)
-    return max_steps + 1, None, True
+MAX_TABLE_STEPS = _tables.MAX_TABLE_STEPS
 
 
 def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
@@ -133,7 +112,7 @@ def _is_traced(value: Any) -> bool:
         import jax
 
         return isinstance(value, jax.core.Tracer)
-    if backend == "tensorflow":  # pragma: no cover - tensorflow is not in our test matrix
+    if backend == "tensorflow":
         import tensorflow as tf
 
         return not tf.executing_eagerly()
@@ -144,6 +123,20 @@ def _is_traced(value: Any) -> bool:
     return False
 
 
+def _not_whole(shown: Any, dtype: str) -> check.ArgumentTypeError:
+    return check.ArgumentTypeError(
+        "KerasSchedule(): step must be a whole number (Keras passes optimizer.iterations); "
+        f"got {shown!r} of dtype {dtype}; for fractional steps call the lrsched schedule "
+        "itself")
+
+
+def _integer_dtype(value: Any) -> str:
+    try:
+        return keras.backend.standardize_dtype(getattr(value, "dtype", type(value)))
+    except ValueError:  # None, or an object Keras has no dtype for
+        return type(value).__name__
+
+
 @keras.saving.register_keras_serializable(package="lrsched", name="KerasSchedule")
 class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     r"""An lrsched schedule as a Keras ``LearningRateSchedule`` that works in compiled steps.
@@ -151,22 +144,22 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     .. math:: \eta_t = \text{float32}(s(t)),\quad t = \text{optimizer.iterations}
 
     The LR for the first update is ``s(0)``, as everywhere in lrsched. Values come from a
-    table the core fills in float64 (see the module docstring for why a table, and where
-    it ends): exact at every step for schedules that settle (``s.tail()`` is not None);
-    schedules that never settle need ``max_steps`` and give NaN past it (ValueError when
-    called eagerly). Saved and loaded with the model (registered as
-    ``lrsched>KerasSchedule``; ``get_config`` holds ``s.to_config()``).
+    table the core fills in float64, and past it from the schedule itself (see the module
+    docstring): every schedule works for any number of steps, with no ``max_steps``.
+    Saved and loaded with the model (registered as ``lrsched>KerasSchedule``;
+    ``get_config`` holds ``s.to_config()``).
 
     Args:
         schedule: any ``lrsched`` schedule (a ``plateau`` needs ``PlateauCallback``).
-        max_steps: the last step the table must serve, an integer >= 0; required when the
-            schedule never settles, optional otherwise (a shorter table for a schedule that
-            settles very late).
+        max_steps: optional, an integer >= 0: a schedule that does not settle gets a table
+            of ``max_steps + 1`` steps instead of 10**7 (less memory, faster to build);
+            later steps are still served, past the table.
 
     Raises:
-        TypeError: ``schedule`` is not an lrsched schedule, or a step is not an integer.
-        ValueError: ``max_steps`` is missing or bad, or an eager step is negative or past
-            ``max_steps``.
+        TypeError: ``schedule`` is not an lrsched schedule, or a step is not a whole
+            number; on the tensorflow backend, a schedule with a user function that its
+            table cannot cover.
+        ValueError: ``max_steps`` is bad, or an eager step is negative.
 
     Keras equivalent: ``keras.optimizers.schedules.CosineDecay(...)`` and friends, e.g.
     ``CosineDecay(0.1, 1000, alpha=0.01)`` is ``KerasSchedule(lrsched.cosine(0.1, 1000,
@@ -177,6 +170,10 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     >>> lr = KerasSchedule(lrsched.cosine(base_lr=1.0, total_steps=10))
     >>> [float(lr(step)) for step in (0, 5, 10, 10**9)]
     [1.0, 0.5, 0.0, 0.0]
+    >>> decay = KerasSchedule(lrsched.exponential(1.0, 0.5, decay_steps=2, staircase=True),
+    ...                       max_steps=10)
+    >>> [float(decay(step)) for step in (0, 3, 10, 11, 12)]
+    [1.0, 0.5, 0.03125, 0.03125, 0.015625]
     """
 
     def __init__(self, schedule: lrsched.Schedule, max_steps: int | None = None):
@@ -186,62 +183,97 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             max_steps = check.integer("KerasSchedule", "max_steps", max_steps, minimum=0)
         self.schedule = schedule
         self.max_steps = max_steps
-        length, self._period, self._nan_past_end = _table_layout(
-            "KerasSchedule", schedule, max_steps)
-        values = StepTable(schedule).values(0, length)
-        if self._nan_past_end:
-            values = np.append(values, np.nan)
-        self._last_index = len(values) - 1
-        self._table_numpy = values.astype(keras.config.floatx())
+        self._layout = _tables.layout("KerasSchedule", schedule, max_steps)
+        self._user = None if self._layout.settled else _tables.uses_user_function(schedule)
+        if self._user is not None and keras.backend.backend() == "tensorflow":
+            raise check.ArgumentTypeError(
+                f"KerasSchedule(): in {schedule!r}, {type(self._user).__name__} calls a "
+                "Python function, which compiled TensorFlow steps cannot run, and the "
+                f"schedule goes on past its table of {self._layout.length} steps (it never "
+                "becomes constant or periodic); on the tensorflow backend use "
+                "ScheduleCallback(schedule) with a float learning rate (exact at every "
+                "step), or a schedule without user functions"
+            )
+        # Always float32, never floatx: a float16 table rounds small LRs to 0.
+        self._table_numpy = _tables.fill(schedule, self._layout.length)
         # Made once, eagerly: converting per call would copy the table every step in
         # eager backends, and inside a trace would stage a new constant each time.
-        self._table = keras.ops.convert_to_tensor(self._table_numpy)
+        self._table = keras.ops.convert_to_tensor(self._table_numpy, dtype="float32")
+        self._traced_ops = None
 
-    def _index(self, step: Any) -> Any:
-        ops = keras.ops
-        if self._period is None:
-            return ops.minimum(step, self._last_index)
-        settled = self._last_index + 1 - self._period
-        return ops.where(step < settled, step,
-                         settled + ops.mod(step - settled, self._period))
+    def _host(self, steps: np.ndarray) -> np.ndarray:
+        return _tables.host_values(self.schedule, self._table_numpy, self._layout, steps)
 
-    def _host_index(self, step: int) -> int:
-        """``_index`` in Python integers, for eager calls with a Python int: keras.ops would
-        cast it to int32 on some backends, and a step past 2**31 must still be right."""
-        if step < 0:
-            raise check.ArgumentError(f"KerasSchedule(): step must be >= 0, got {step}")
-        if self._nan_past_end and step > self.max_steps:
+    def _whole_steps(self, value: Any) -> np.ndarray:
+        """A concrete step (or steps) as int64, refusing fractional or negative ones."""
+        steps = np.asarray(keras.ops.convert_to_numpy(value))
+        if steps.dtype.kind == "f":
+            if not np.isfinite(steps).all() or (steps != np.floor(steps)).any():
+                bad = steps[~(np.isfinite(steps) & (steps == np.floor(steps)))].flat[0]
+                raise _not_whole(float(bad), _integer_dtype(value))
+        if steps.size and steps.min() < 0:
             raise check.ArgumentError(
-                f"KerasSchedule(): step {step} is past max_steps={self.max_steps} of "
-                f"{self.schedule!r}; build it with a larger max_steps"
-            )
-        if self._period is None:
-            return min(step, self._last_index)
-        settled = self._last_index + 1 - self._period
-        return step if step < settled else settled + (step - settled) % self._period
+                f"KerasSchedule(): step must be >= 0, got {steps.min().item()}")
+        return steps.astype(np.int64)
 
     def __call__(self, step: Any) -> Any:
-        if isinstance(step, numbers.Integral) and not isinstance(step, (bool, np.bool_)):
-            return keras.ops.convert_to_tensor(self._table_numpy[self._host_index(int(step))])
+        if isinstance(step, (bool, np.bool_)):
+            raise _not_whole(step, "bool")
+        if isinstance(step, numbers.Integral):
+            step = int(step)
+            if step < 0:
+                raise check.ArgumentError(f"KerasSchedule(): step must be >= 0, got {step}")
+            # Python integers stay exact however large (keras.ops would cast to int32).
+            return keras.ops.convert_to_tensor(
+                _tables.host_value(self.schedule, self._table_numpy, self._layout, step),
+                dtype="float32")
         value = step.value if isinstance(step, keras.Variable) else step
-        try:
-            dtype = keras.backend.standardize_dtype(getattr(value, "dtype", type(value)))
-        except ValueError:  # None, or an object Keras has no dtype for
-            dtype = type(value).__name__
-        if "int" not in dtype:
-            raise check.ArgumentTypeError(
-                "KerasSchedule(): step must be an integer (Keras passes optimizer.iterations); "
-                f"got {step!r} of dtype {dtype}; for fractional steps call the lrsched "
-                "schedule itself"
-            )
+        dtype = _integer_dtype(value)
+        if "int" not in dtype and "float" not in dtype:
+            raise _not_whole(step, dtype)
         if not _is_traced(value):
-            # Eager code can fail with a message; traced code gets the NaN entry past the
-            # end (and Keras's iteration counter is never negative).
-            steps = np.asarray(keras.ops.convert_to_numpy(value))
-            if steps.size:
-                self._host_index(int(steps.min()))
-                self._host_index(int(steps.max()))
-        return keras.ops.take(self._table, self._index(value))
+            return keras.ops.convert_to_tensor(self._host(self._whole_steps(value)),
+                                               dtype="float32")
+        return self._traced(value, dtype)
+
+    def _traced(self, value: Any, dtype: str) -> Any:
+        ops = keras.ops
+        backend = keras.backend.backend()
+        if backend == "jax":
+            from lrsched.adapters.jax import lookup
+
+            return lookup(self.schedule, self._table, self._table_numpy, self._layout,
+                          value)
+        steps = ops.cast(value, "int64")
+        shape = self._layout
+        if shape.period is not None:
+            start = shape.repeats_from
+            index = ops.where(steps < start, steps,
+                              start + ops.mod(steps - start, shape.period))
+            return ops.take(self._table, index)
+        inside = ops.take(self._table, ops.minimum(steps, shape.length - 1))
+        if shape.settled:
+            return inside
+        if self._user is not None:
+            raise check.ArgumentTypeError(
+                f"KerasSchedule(): in {self.schedule!r}, {type(self._user).__name__} calls "
+                f"a Python function, which traced {backend} code cannot run past the "
+                f"table of {shape.length} steps; train without jit_compile or use "
+                "ScheduleCallback(schedule)")
+        if self._traced_ops is None:
+            from lrsched.adapters._traced import TracedOps, keras_library
+
+            self._traced_ops = TracedOps(keras_library())
+        from lrsched.adapters._traced import traced_values
+
+        def beyond():
+            flat = ops.reshape(steps, (-1,))
+            values = traced_values(self.schedule, flat, self._traced_ops)
+            return ops.reshape(ops.cast(values, "float32"), ops.shape(steps))
+
+        if len(steps.shape) == 0:
+            return ops.cond(steps < shape.length, lambda: inside, beyond)
+        return ops.where(steps < shape.length, inside, beyond())
 
     def get_config(self) -> dict:
         """``{"schedule": schedule.to_config(), "max_steps": max_steps}`` (JSON-safe)."""
@@ -274,6 +306,14 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def __repr__(self) -> str:
         limit = "" if self.max_steps is None else f", max_steps={self.max_steps}"
         return f"KerasSchedule({self.schedule!r}{limit})"
+
+
+def _log_learning_rate(model: Any, logs: dict | None) -> None:
+    """Put the optimizer's LR in the epoch's logs (so in History), as Keras's callbacks do."""
+    if logs is not None:
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
 def _set_learning_rate(optimizer: Any, lr: float, who: str) -> None:
@@ -364,6 +404,9 @@ class ScheduleCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self.interval == "epoch":
             self._apply(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        _log_learning_rate(self.model, logs)
 
 
 class PlateauCallback(keras.callbacks.Callback):
@@ -460,6 +503,9 @@ class PlateauCallback(keras.callbacks.Callback):
         self._apply()
 
     def on_epoch_end(self, epoch, logs=None):
+        # The LR the epoch trained with, logged before the metric can change it (as
+        # Keras's ReduceLROnPlateau does).
+        _log_learning_rate(self.model, logs)
         if self.interval == "epoch":
             self._observe(logs)
 

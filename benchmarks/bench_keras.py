@@ -1,16 +1,19 @@
-"""Time per training step: KerasSchedule against Keras's own CosineDecay, side by side.
+"""Time per training step: a float LR, KerasSchedule and Keras's own CosineDecay, side by side.
 
-The same small model (an MLP on 32 features, batch 64, Adam) trains with
-``KerasSchedule(lrsched.cosine(...))`` and with ``keras.optimizers.schedules.CosineDecay``
-of the same parameters. Runs alternate between the two (A, B, A, B, ...) so that load on
-the machine hits both alike; each run is ``--steps`` steps of ``model.fit`` after a warm-up
-fit that compiles. Reported: median time per step, the spread (interquartile range), and
-the ratio of medians; under jax also the schedule alone (a jitted loop of LR lookups).
-Each backend runs in its own process (Keras picks it at import): jax with
-``jit_compile=True`` (the schedule is traced) and torch (eager, one thread).
+The same small model (an MLP on 32 features, batch 64, Adam) trains with a float learning
+rate, with ``KerasSchedule(lrsched.cosine(...))`` (served from its table), with
+``keras.optimizers.schedules.CosineDecay`` of the same parameters, and with
+``KerasSchedule(lrsched.exponential(...))`` (a schedule that never settles: its step also
+holds the branch past the table). Runs alternate between the variants so that load on the
+machine hits all alike; each run is ``--steps`` steps of ``model.fit`` after a warm-up fit
+that compiles. Reported: median time per step, the spread (interquartile range), and the
+ratios of medians to the float LR; under jax also the schedule alone (a jitted loop of LR
+lookups). Each backend runs in its own process (Keras picks it at import): jax and
+tensorflow with ``jit_compile=True`` (the schedule is traced) and torch (eager, one thread).
 
     python benchmarks/bench_keras.py                 # jax and torch
     python benchmarks/bench_keras.py --backend jax --repeats 31 --steps-per-execution 20
+    KERAS_BACKEND=tensorflow python benchmarks/bench_keras.py --backend tensorflow
 """
 
 from __future__ import annotations
@@ -37,10 +40,13 @@ def measure(backend: str, repeats: int, steps: int, steps_per_execution: int = 1
 
     total = 100_000  # long enough that no run reaches the end of the decay
     variants = {
+        "float LR": lambda: 1e-3,
         "KerasSchedule(lrsched.cosine)": lambda: KerasSchedule(
             lrsched.cosine(1e-3, total_steps=total, min_lr=1e-5)),
         "keras CosineDecay": lambda: keras.optimizers.schedules.CosineDecay(
             1e-3, total, alpha=1e-2),
+        "KerasSchedule(lrsched.exponential)": lambda: KerasSchedule(
+            lrsched.exponential(1e-3, 0.9999)),
     }
     rng = np.random.default_rng(0)
     batch = 64
@@ -53,7 +59,7 @@ def measure(backend: str, repeats: int, steps: int, steps_per_execution: int = 1
                                   keras.layers.Dense(64, activation="relu"),
                                   keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=make()), loss="mse",
-                      jit_compile=backend == "jax", steps_per_execution=steps_per_execution)
+                      jit_compile=backend != "torch", steps_per_execution=steps_per_execution)
         model.fit(inputs[:batch * 20], targets[:batch * 20], batch_size=batch, verbose=0)
         models[name] = model
     timings = {name: [] for name in variants}
@@ -66,12 +72,18 @@ def measure(backend: str, repeats: int, steps: int, steps_per_execution: int = 1
     for name, values in timings.items():
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         summary[name] = {"median_us": median * 1e6, "iqr_us": (q3 - q1) * 1e6}
-    ours, theirs = (summary[name]["median_us"] for name in variants)
+    plain = summary["float LR"]["median_us"]
+    ratios = {name: stats["median_us"] / plain for name, stats in summary.items()
+              if name != "float LR"}
+    ratios["KerasSchedule(lrsched.cosine) / keras CosineDecay"] = (
+        summary["KerasSchedule(lrsched.cosine)"]["median_us"]
+        / summary["keras CosineDecay"]["median_us"])
     result = {"backend": backend, "repeats": repeats, "steps": steps, "per_step": summary,
-              "steps_per_execution": steps_per_execution, "ratio": ours / theirs}
+              "steps_per_execution": steps_per_execution, "ratios": ratios}
     if backend == "jax":
         result["schedule_alone"] = schedule_alone({name: make() for name, make in
-                                                   variants.items()}, repeats)
+                                                   variants.items() if name != "float LR"},
+                                                  repeats)
     return result
 
 
@@ -99,20 +111,22 @@ def schedule_alone(schedules: dict, repeats: int, calls: int = 100_000) -> dict:
 
 
 def report(result: dict) -> None:
-    print(f"backend={result['backend']} (jit_compile={result['backend'] == 'jax'}, "
+    print(f"backend={result['backend']} (jit_compile={result['backend'] != 'torch'}, "
           f"steps_per_execution={result['steps_per_execution']}), "
           f"{result['repeats']} alternating runs of {result['steps']} steps")
     for name, stats in result["per_step"].items():
         print(f"  {name:32s} median {stats['median_us']:8.1f} us/step   "
               f"IQR {stats['iqr_us']:6.1f} us")
-    print(f"  ratio KerasSchedule / CosineDecay: {result['ratio']:.3f}")
+    for name, ratio in result["ratios"].items():
+        shown = name if "/" in name else f"{name} / float LR"
+        print(f"  ratio {shown}: {ratio:.3f}")
     for name, nanoseconds in result.get("schedule_alone", {}).items():
         print(f"  {name:32s} alone in jax.jit: {nanoseconds:6.2f} ns per LR (median)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["jax", "torch"], action="append")
+    parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"], action="append")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--steps-per-execution", type=int, default=1,

@@ -8,7 +8,7 @@ how the in-process keras tests pick one.
 Each case runs ``steps`` optimizer updates starting at ``start`` (the optimizer's iteration
 counter is set there first, to reach far-away steps without training through them). The
 parameters put every tail inside the run: constant tails are clamped, periodic tails wrap,
-and ``max_steps`` cases end exactly on their table's last step.
+and the ``*_far`` cases start far past a table that ``max_steps`` keeps short.
 """
 
 from __future__ import annotations
@@ -121,10 +121,22 @@ FIT_CASES: dict[str, FitCase] = {
     "cyclic_far": FitCase(L.cyclic(0.01, 0.1, step_size_up=7, step_size_down=11), steps=40,
                           start=999_990),
     "warm_restarts_far": FitCase(L.warm_restarts(0.1, period=13), steps=30, start=2**30),
+    # Far past a table that stops at max_steps: the schedule itself, exactly, with no clamp
+    # or wrap (a cycle every 15 steps, a restart at S_28, slow decays).
+    "polynomial_cycle_far": FitCase(L.polynomial(0.1, 15, end_lr=0.01, power=0.5, cycle=True),
+                                    steps=30, max_steps=10, start=10**9 - 7),
+    "warm_restarts_growing_far": FitCase(L.warm_restarts(0.1, period=5, period_mult=2,
+                                                         decay=0.99),
+                                         steps=20, max_steps=10, start=5 * (2**28 - 1) - 9),
+    "inverse_sqrt_far": FitCase(L.inverse_sqrt(0.1, timescale=20), steps=10, max_steps=5,
+                                start=10**9),
+    "cyclic_exp_range_far": FitCase(L.cyclic(0.01, 0.1, step_size_up=7, mode="exp_range",
+                                             gamma=0.9999999), steps=20, max_steps=5,
+                                    start=10**8),
 }
 
-# Served up to max_steps; one update more must give NaN (traced) or raise (eager).
-PAST_END_CASE = FitCase(L.exponential(0.1, 0.97), steps=20, max_steps=19)
+# A table of max_steps + 1 entries; the updates after it follow the schedule.
+PAST_END_CASE = FitCase(L.exponential(0.1, 0.97), steps=40, max_steps=19)
 
 
 class ResumeCase(NamedTuple):

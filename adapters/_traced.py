@@ -1,0 +1,376 @@
+"""The core's formulas inside traced code: the array namespace over keras.ops or jax.numpy.
+
+Every family's formula is written once, as ``_values(t, xp)`` against the small namespace of
+``lrsched._ops``. ``TracedOps`` implements that namespace over a traced array library, so
+``schedule._values(t, TracedOps(...))`` builds the schedule's own formula into a compiled
+graph: there is no second copy of any formula here, only the vocabulary.
+
+Arrays are wrapped (``Array``) so that the formulas' numpy habits hold on every backend:
+Python numbers become float64 tensors before an operation (so nothing silently drops to
+float32), a comparison's booleans count as 0/1 in arithmetic (``cycle - (t < start)``),
+and ``.astype`` exists. The pieces of ``piecewise`` are each evaluated on all steps, with
+the steps first clamped into the piece's own interval (so no piece runs outside the domain
+its formula was written for), and selected by ``where``; only the value of a step's own
+piece reaches the result. A user's function cannot be traced: ``user`` refuses, and the
+adapters decide what to do instead before tracing (``_tables.uses_user_function``).
+
+Precision: the namespace computes in float64 (``dtype``) where the backend allows it
+(tensorflow, torch, jax with ``jax_enable_x64``). The operations are the same as numpy's,
+in the same order, so each value is within a few float64 ulps of the core's; rounded to
+float32 it is ``np.float32(s(t))`` except where ``s(t)`` lies within that distance of a
+float32 rounding boundary, and then one float32 ulp away. ``tests/test_traced.py`` checks
+that bound for every family at steps 10^7..10^9.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from lrsched import _validation as check
+
+
+class Library:
+    """The primitives a traced backend provides; ``KerasLibrary`` and ``JaxLibrary``."""
+
+    float_dtype = "float64"
+    index_dtype = "int64"
+
+    def constant(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def cast(self, x: Any, dtype: str) -> Any:
+        raise NotImplementedError
+
+
+class KerasLibrary(Library):
+    """keras.ops, on whichever backend Keras runs."""
+
+    def __init__(self):
+        import keras
+
+        self.keras, self.ops = keras, keras.ops
+        self.backend = keras.backend.backend()
+        for name in ("where", "minimum", "maximum", "floor", "cos", "exp", "log", "log1p",
+                     "sqrt", "power", "take", "add", "subtract", "multiply", "divide",
+                     "negative", "less", "less_equal", "greater", "greater_equal", "equal",
+                     "not_equal", "logical_and", "logical_or", "logical_not"):
+            setattr(self, name, getattr(keras.ops, name))
+
+    def constant(self, value):
+        return self.ops.convert_to_tensor(np.asarray(value, dtype=np.float64),
+                                          dtype=self.float_dtype)
+
+    def cast(self, x, dtype):
+        return self.ops.cast(x, dtype)
+
+    def full(self, shape, value):
+        return self.ops.full(shape, value, dtype=self.float_dtype)
+
+    def searchsorted(self, edges, t, side):
+        return self.ops.searchsorted(edges, t, side=side)
+
+    def fmod(self, t, divisor):
+        # floormod is exact on tensorflow and jax; C's fmod keeps the dividend's sign.
+        magnitude = self.ops.mod(self.ops.abs(t), self.ops.abs(divisor))
+        return self.ops.where(t < 0, -magnitude, magnitude)
+
+
+class TorchLibrary(Library):
+    """torch itself, for Keras's torch backend: keras.ops there types minimum/maximum of
+    two float64 tensors as float32 (Keras 3.15's result_type of torch dtypes), which
+    would round steps past 2**24."""
+
+    def __init__(self):
+        import torch
+
+        self.torch = torch
+        for ours, theirs in (("where", "where"), ("minimum", "minimum"),
+                             ("maximum", "maximum"), ("floor", "floor"), ("cos", "cos"),
+                             ("exp", "exp"), ("log", "log"), ("log1p", "log1p"),
+                             ("sqrt", "sqrt"), ("power", "pow"), ("add", "add"),
+                             ("subtract", "sub"), ("multiply", "mul"), ("divide", "div"),
+                             ("negative", "neg"), ("less", "lt"), ("less_equal", "le"),
+                             ("greater", "gt"), ("greater_equal", "ge"), ("equal", "eq"),
+                             ("not_equal", "ne"), ("logical_and", "logical_and"),
+                             ("logical_or", "logical_or"), ("logical_not", "logical_not"),
+                             ("fmod", "fmod")):
+            setattr(self, ours, getattr(torch, theirs))
+
+    def _device(self):
+        import keras
+
+        return keras.src.backend.torch.core.get_device()
+
+    def constant(self, value):
+        return self.torch.as_tensor(np.asarray(value, dtype=np.float64), device=self._device())
+
+    def cast(self, x, dtype):
+        return self.torch.as_tensor(x).to(getattr(self.torch, dtype))
+
+    def full(self, shape, value):
+        return self.torch.full(tuple(shape), value, dtype=self.torch.float64,
+                               device=self._device())
+
+    def take(self, table, index):
+        return table[index]
+
+    def searchsorted(self, edges, t, side):
+        return self.torch.searchsorted(edges, t.contiguous(), right=side == "right")
+
+
+class JaxLibrary(Library):
+    """jax.numpy (float64 needs ``jax_enable_x64``; float32 otherwise)."""
+
+    def __init__(self, float_dtype: str = "float64"):
+        import jax.numpy as jnp
+
+        self.jnp = jnp
+        self.float_dtype = float_dtype
+        self.index_dtype = "int64" if float_dtype == "float64" else "int32"
+        for name in ("where", "minimum", "maximum", "floor", "cos", "exp", "log", "log1p",
+                     "sqrt", "power", "take", "add", "subtract", "multiply", "divide",
+                     "negative", "less", "less_equal", "greater", "greater_equal", "equal",
+                     "not_equal", "logical_and", "logical_or", "logical_not", "fmod"):
+            setattr(self, name, getattr(jnp, name))
+
+    def constant(self, value):
+        return self.jnp.asarray(np.asarray(value, dtype=np.float64), dtype=self.float_dtype)
+
+    def cast(self, x, dtype):
+        return self.jnp.asarray(x).astype(dtype)
+
+    def full(self, shape, value):
+        return self.jnp.full(shape, value, dtype=self.float_dtype)
+
+    def searchsorted(self, edges, t, side):
+        return self.jnp.searchsorted(edges, t, side=side)
+
+
+def keras_library() -> Library:
+    """The library for Keras's current backend (torch directly, see ``TorchLibrary``)."""
+    import keras
+
+    return TorchLibrary() if keras.backend.backend() == "torch" else KerasLibrary()
+
+
+class Array:
+    """A traced tensor with numpy's operator semantics (see the module docstring)."""
+
+    __slots__ = ("value", "lib")
+    __array_priority__ = 1000  # numpy scalars on the left defer to these operators
+
+    def __init__(self, value: Any, lib: Library):
+        self.value, self.lib = value, lib
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.value.shape)
+
+    def astype(self, dtype: Any) -> Array:
+        kind = np.dtype(dtype).kind
+        lib = self.lib
+        target = lib.index_dtype if kind in "iu" else "bool" if kind == "b" else lib.float_dtype
+        return Array(lib.cast(self.value, target), lib)
+
+    def __getitem__(self, key: Any) -> Array:
+        return Array(self.value[key], self.lib)
+
+    # Arithmetic: both operands as float tensors.
+    def _binary(self, other: Any, name: str, swap: bool = False) -> Array:
+        lib = self.lib
+        a, b = _float(self, lib), _float(other, lib)
+        if swap:
+            a, b = b, a
+        return Array(getattr(lib, name)(a, b), lib)
+
+    def __add__(self, other): return self._binary(other, "add")
+    def __radd__(self, other): return self._binary(other, "add", True)
+    def __sub__(self, other): return self._binary(other, "subtract")
+    def __rsub__(self, other): return self._binary(other, "subtract", True)
+    def __mul__(self, other): return self._binary(other, "multiply")
+    def __rmul__(self, other): return self._binary(other, "multiply", True)
+    def __truediv__(self, other): return self._binary(other, "divide")
+    def __rtruediv__(self, other): return self._binary(other, "divide", True)
+    def __pow__(self, other): return self._binary(other, "power")
+    def __rpow__(self, other): return self._binary(other, "power", True)
+
+    def __neg__(self):
+        return Array(self.lib.negative(_float(self, self.lib)), self.lib)
+
+    # Comparisons give boolean tensors; & | ~ combine them.
+    def _compare(self, other: Any, name: str) -> Array:
+        lib = self.lib
+        return Array(getattr(lib, name)(_float(self, lib), _float(other, lib)), lib)
+
+    def __lt__(self, other): return self._compare(other, "less")
+    def __le__(self, other): return self._compare(other, "less_equal")
+    def __gt__(self, other): return self._compare(other, "greater")
+    def __ge__(self, other): return self._compare(other, "greater_equal")
+    def __eq__(self, other): return self._compare(other, "equal")  # noqa: E704
+    def __ne__(self, other): return self._compare(other, "not_equal")
+    __hash__ = None
+
+    def __and__(self, other):
+        return Array(self.lib.logical_and(self.value, _raw(other, self.lib)), self.lib)
+
+    def __or__(self, other):
+        return Array(self.lib.logical_or(self.value, _raw(other, self.lib)), self.lib)
+
+    def __invert__(self):
+        return Array(self.lib.logical_not(self.value), self.lib)
+
+    def __bool__(self):
+        raise TypeError("a traced learning-rate formula branched on a value (Python if on "
+                        "an array); formulas must use xp.where")
+
+
+def _raw(x: Any, lib: Library) -> Any:
+    if isinstance(x, Array):
+        return x.value
+    if isinstance(x, (numbers.Real, np.ndarray, np.generic)) and not isinstance(x, bool):
+        return lib.constant(x)
+    if isinstance(x, bool):
+        return lib.constant(float(x))
+    return x
+
+
+def _float(x: Any, lib: Library) -> Any:
+    """x as a float tensor of the library's float type (booleans count 0/1)."""
+    raw = _raw(x, lib)
+    dtype = str(getattr(raw, "dtype", ""))
+    if lib.float_dtype not in dtype:
+        raw = lib.cast(raw, lib.float_dtype)
+    return raw
+
+
+class TracedOps:
+    """``lrsched._ops``' namespace over a traced library (see the module docstring)."""
+
+    pi = math.pi
+
+    def __init__(self, lib: Library):
+        self.lib = lib
+        self.name = f"traced:{type(lib).__name__}"
+
+    def _wrap(self, raw: Any) -> Array:
+        return Array(raw, self.lib)
+
+    def _f(self, x: Any) -> Any:
+        return _float(x, self.lib)
+
+    def steps(self, t: Any) -> Array:
+        """Wrap a traced step tensor as float steps for ``schedule._values``."""
+        return self._wrap(self._f(self.lib.cast(t, self.lib.float_dtype)))
+
+    def asarray(self, x):
+        return x if isinstance(x, Array) else self._wrap(self._f(x))
+
+    def where(self, condition, a, b):
+        condition = _raw(condition, self.lib)
+        return self._wrap(self.lib.where(condition, self._f(a), self._f(b)))
+
+    def minimum(self, a, b):
+        return self._wrap(self.lib.minimum(self._f(a), self._f(b)))
+
+    def maximum(self, a, b):
+        return self._wrap(self.lib.maximum(self._f(a), self._f(b)))
+
+    def clip(self, x, low, high):
+        return self.minimum(self.maximum(x, low), high)
+
+    def floor(self, x):
+        return self._wrap(self.lib.floor(self._f(x)))
+
+    def fmod(self, x, divisor):
+        return self._wrap(self.lib.fmod(self._f(x), self._f(divisor)))
+
+    def cos(self, x):
+        return self._wrap(self.lib.cos(self._f(x)))
+
+    def exp(self, x):
+        return self._wrap(self.lib.exp(self._f(x)))
+
+    def log(self, x):
+        return self._wrap(self.lib.log(self._f(x)))
+
+    def log1p(self, x):
+        return self._wrap(self.lib.log1p(self._f(x)))
+
+    def sqrt(self, x):
+        return self._wrap(self.lib.sqrt(self._f(x)))
+
+    def power(self, base, exponent):
+        return self._wrap(self.lib.power(self._f(base), self._f(exponent)))
+
+    def full_like(self, t, value):
+        return self._wrap(self.lib.full(t.shape, float(value)))
+
+    def searchsorted(self, edges: Sequence[float], t, side: str):
+        if not len(edges):
+            return self._wrap(self.lib.cast(self._f(t) * 0.0, self.lib.index_dtype))
+        found = self.lib.searchsorted(self.lib.constant(list(edges)), self._f(t), side)
+        return self._wrap(self.lib.cast(found, self.lib.index_dtype))
+
+    def take(self, table, index):
+        raw = self.lib.cast(_raw(index, self.lib), self.lib.index_dtype)
+        return self._wrap(self.lib.take(self.lib.constant(np.asarray(table)), raw))
+
+    def interp(self, t, xs: Sequence[float], ys: Sequence[float]):
+        """numpy's interp: the segment's slope from its left point; the end values
+        outside [xs[0], xs[-1]], and a segment's right value at its right point."""
+        xs, ys = [float(x) for x in xs], [float(y) for y in ys]
+        if len(xs) == 1:
+            return self.full_like(t, ys[0])
+        segment = self.clip(self.searchsorted(xs, t, "right") - 1.0, 0.0, len(xs) - 2.0)
+        x0, x1 = self.take(xs, segment), self.take(xs, segment + 1.0)
+        y0, y1 = self.take(ys, segment), self.take(ys, segment + 1.0)
+        width = x1 - x0
+        slope = (y1 - y0) / self.where(width > 0.0, width, 1.0)
+        inside = self.where(t == x1, y1, self.where(y0 == y1, y0, slope * (t - x0) + y0))
+        return self.where(t <= xs[0], ys[0], self.where(t >= xs[-1], ys[-1], inside))
+
+    def floor_divmod(self, t, divisor):
+        """``(np.floor_divide(t, d), np.fmod(t, d))`` as numpy computes them: the quotient
+        from the exact remainder, rounded to the nearest whole number."""
+        remainder = self.fmod(t, divisor)
+        quotient = (t - remainder) / divisor
+        floored = self.floor(quotient)
+        quotient = self.where(quotient - floored > 0.5, floored + 1.0, floored)
+        return quotient, remainder
+
+    def integer_powers(self, scale, base, exponent):
+        return self.power(base, exponent) * scale
+
+    def piecewise(self, t, edges: Sequence[float], side: str, piece: Callable):
+        index = self.searchsorted(edges, t, side)
+        bounds = [-math.inf, *[float(edge) for edge in edges], math.inf]
+        result = None
+        for number in range(len(bounds) - 1):
+            low, high = bounds[number], bounds[number + 1]
+            steps = t
+            if low > -math.inf:
+                steps = self.maximum(steps, low)
+            if high < math.inf:
+                steps = self.minimum(steps, high)
+            values = self.asarray(piece(number, steps))
+            if values.shape != t.shape:
+                values = values + self.full_like(t, 0.0)
+            result = values if result is None else self.where(index == float(number),
+                                                              values, result)
+        return result
+
+    def values_of(self, schedule, t):
+        return self.asarray(schedule._values(t, self))
+
+    def user(self, fn, t):
+        check.refuse(f"a user function ({getattr(fn, '__name__', fn)!r}) cannot run inside "
+                     "traced code", TypeError)
+
+
+def traced_values(schedule: Any, steps: Any, ops: TracedOps) -> Any:
+    """``schedule``'s formula at a traced step tensor, as a raw float tensor."""
+    return ops.values_of(schedule, ops.steps(steps)).value

@@ -1,0 +1,106 @@
+"""The core's formulas run traced (lrsched.adapters._traced) agree with the core.
+
+Past their tables, the compiled adapters evaluate a schedule's own ``_values`` through the
+traced namespace in float64: under jax (with ``jax_enable_x64``, inside ``jax.jit``) and
+under keras.ops on whichever backend Keras runs here (tensorflow inside an XLA-compiled
+``tf.function`` in the tensorflow CI job; torch eagerly in the default run). The promise,
+checked for every family the strategies generate without a user function, at steps far
+past any table (10**7 to 2**31): rounded to float32, the value is ``np.float32(s(t))`` or
+one float32 ulp from it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from lrsched.testing import strategies as schedules
+
+sys.path.insert(0, str(Path(__file__).parent / "keras_cases"))
+from keras_fit_cases import import_keras  # noqa: E402
+
+STEPS = np.array([0, 1, 7, 12345, 10**7, 10**7 + 1, 16_777_217, 123_456_789, 10**9,
+                  2**31 - 1], dtype=np.int64)
+EXAMPLES = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    # + 0.0 turns -0.0 (XLA may drop an x + 0.0) into 0.0; LRs are >= 0, so the float32
+    # bit patterns order like the values.
+    got = np.asarray(got, dtype=np.float32) + np.float32(0.0)
+    want = np.asarray(want, dtype=np.float32) + np.float32(0.0)
+    return np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+
+
+def _core(schedule):
+    from lrsched.adapters._tables import uses_user_function
+
+    if uses_user_function(schedule) is not None:
+        return None
+    try:
+        return np.float32(schedule(STEPS.astype(np.float64)))
+    except ValueError:  # overflows float64: the core refuses it
+        return None
+
+
+@EXAMPLES
+@given(schedule=schedules.schedules())
+def test_jax_float64_formula_matches_the_core(schedule):
+    jax = pytest.importorskip("jax")
+    from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
+
+    want = _core(schedule)
+    if want is None:
+        return
+    with jax.enable_x64(True):
+        ops = TracedOps(JaxLibrary("float64"))
+        got = jax.jit(lambda t: traced_values(schedule, t, ops))(STEPS)
+        got = np.asarray(got).astype(np.float32)
+    assert _ulps(got, want).max() <= 1, (schedule, got, want)
+
+
+@pytest.fixture(scope="module")
+def keras_ops():
+    keras = import_keras("torch")
+    from lrsched.adapters._traced import TracedOps, keras_library, traced_values
+
+    ops = TracedOps(keras_library())
+    backend = keras.backend.backend()
+
+    def evaluate(schedule):
+        def run(t):
+            return keras.ops.cast(traced_values(schedule, t, ops), "float32")
+
+        steps = keras.ops.convert_to_tensor(STEPS, dtype="int64")
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            run = tf.function(run, jit_compile=True)
+        return np.asarray(keras.ops.convert_to_numpy(run(steps)))
+
+    return evaluate
+
+
+@EXAMPLES
+@given(schedule=schedules.schedules())
+def test_keras_ops_formula_matches_the_core(keras_ops, schedule):
+    want = _core(schedule)
+    if want is None:
+        return
+    got = keras_ops(schedule)
+    assert _ulps(got, want).max() <= 1, (schedule, got, want)
+
+
+def test_a_user_function_is_refused_in_traced_code():
+    jax = pytest.importorskip("jax")
+    import lrsched
+    from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
+
+    schedule = lrsched.warmup(lrsched.lambda_lr(0.1, lambda t: 0.5), 3)
+    with jax.enable_x64(True), pytest.raises(TypeError, match="cannot run inside traced"):
+        traced_values(schedule, jax.numpy.arange(4), TracedOps(JaxLibrary("float64")))
