@@ -141,7 +141,8 @@ class JaxSchedule:
                 "depends on a metric: keep its state on the host and feed state.lr to "
                 "optax.inject_hyperparams (see lrsched.adapters.jax), got "
                 f"{schedule!r}")
-        self.schedule = check.schedule("JaxSchedule", "schedule", schedule)
+        self.schedule = check.instance("JaxSchedule", "schedule", schedule, lrsched.Schedule,
+                                       "an lrsched schedule")
         self.max_steps = max_steps
         self._layout = _tables.layout("JaxSchedule", schedule, max_steps)
         self._table_numpy = self._table = None
