@@ -42,6 +42,9 @@ from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE, import_keras 
 BACKENDS = (pytest.param("jax", marks=pytest.mark.slow), "torch")
 PROBE_TIMEOUT = 600
 _probes: dict[str, tuple[subprocess.Popen, str]] = {}
+# Tests that read a probe run at the end of the session (tests/conftest.py), so the probes
+# train on the other core while the rest of the suite runs, instead of being waited for.
+READS_PROBE = pytest.mark.reads_probe
 
 
 def _missing(*modules: str) -> list[str]:
@@ -556,6 +559,7 @@ def test_fit_cases_cover_every_family():
     assert schedule_families - used == set()
 
 
+@READS_PROBE
 @pytest.mark.parametrize("name", sorted(FIT_CASES))
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fit_uses_the_schedule_at_every_step(backend, name):
@@ -566,6 +570,7 @@ def test_fit_uses_the_schedule_at_every_step(backend, name):
     np.testing.assert_array_equal(used, expected_lrs(case.schedule, case.expected_steps()))
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_schedule_callback_sets_float_learning_rate_every_step(backend):
     results = probe(backend)
@@ -577,6 +582,7 @@ def test_schedule_callback_sets_float_learning_rate_every_step(backend):
                                       err_msg=name)
 
 
+@READS_PROBE
 @pytest.mark.slow
 def test_keras_own_staircase_can_step_late_under_xla_and_ours_does_not():
     # XLA turns Keras's t / 107 into t * (1/107): at step 107 Keras's ExponentialDecay
@@ -591,6 +597,7 @@ def test_keras_own_staircase_can_step_late_under_xla_and_ours_does_not():
     assert all(theirs[step] == exact[step - 1] for step in late)
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_past_max_steps_is_loud_never_wrapped(backend):
     results = probe(backend)["past_end"]
@@ -605,6 +612,7 @@ def test_past_max_steps_is_loud_never_wrapped(backend):
         assert f"step {last + 1} is past max_steps={last}" in results["error"]
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_callback_errors_are_clear(backend):
     errors = probe(backend)["errors"]
@@ -614,6 +622,7 @@ def test_callback_errors_are_clear(backend):
     assert "'loss'" in errors["plateau_missing_metric"]
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_save_load_mid_training_continues_the_same_trajectory(backend):
     resume = probe(backend)["resume"]
@@ -636,6 +645,7 @@ def test_resume_points_are_mid_epoch_and_on_a_boundary():
     assert all(0 < point < RESUME_CASE.steps for point in RESUME_CASE.points)
 
 
+@READS_PROBE
 @pytest.mark.slow
 @pytest.mark.parametrize("point", RESUME_CASE.points)
 def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
@@ -650,6 +660,7 @@ def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
     np.testing.assert_array_equal(np.float32(resumed["lrs"]), np.float32(runs["straight"]))
 
 
+@READS_PROBE
 @pytest.mark.parametrize("interval", ["epoch", "step"])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_plateau_callback_matches_replay(backend, interval):
@@ -673,6 +684,7 @@ def test_plateau_callback_matches_replay(backend, interval):
 
 @pytest.mark.parametrize("name", ["warmup_cosine", "sequence", "cyclic", "exponential",
                                   "one_cycle", "lambda_lr"])
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_same_lrs_as_a_torch_loop(backend, name):
     torch = pytest.importorskip("torch")
