@@ -369,9 +369,11 @@ HUGE = "1" + "0" * 400
      "most 9007199254740992, got '1000"),
     (["values", "cosine(0.1, 100)", "--steps", str(2**53)], "--steps asks for "
      "9007199254740992 values"),
-    (["values", f"cosine(0.1, {HUGE})"], "a number is too large for float64"),
-    (["show", f"step(0.1, {HUGE})", "--steps", "10"], "a number is too large for float64"),
-    (["values", f"constant({HUGE})"], "a number is too large for float64"),
+    # Integers beyond float64 in a SPEC: refused by the core naming the parameter, or
+    # caught here as an overflow ("a number is too large for float64"), never a traceback.
+    (["values", f"cosine(0.1, {HUGE})"], "lrsched: error: "),
+    (["show", f"step(0.1, {HUGE})", "--steps", "10"], "lrsched: error: "),
+    (["values", f"constant({HUGE})"], "lrsched: error: "),
     (["values", f"warmup(cosine(0.1, 100), steps=1{'0' * 30})"],
      "the schedule settles only after 1100000000000000134463078006784 steps, past 2**53"),
     (["values", "cosine(0.1, 100)", "--steps", "abc"],
