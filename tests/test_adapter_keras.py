@@ -44,6 +44,9 @@ BACKENDS = (pytest.param("jax", marks=pytest.mark.slow), "torch",
             pytest.param("tensorflow", marks=pytest.mark.tensorflow))
 PROBE_TIMEOUT = 600
 _probes: dict[str, tuple[subprocess.Popen, str]] = {}
+# Tests that read a probe run at the end of the session (tests/conftest.py), so the probes
+# train on the other core while the rest of the suite runs, instead of being waited for.
+READS_PROBE = pytest.mark.reads_probe
 
 
 def _missing(*modules: str) -> list[str]:
@@ -571,6 +574,7 @@ def test_fit_cases_cover_every_family():
     assert schedule_families - used == set()
 
 
+@READS_PROBE
 @pytest.mark.parametrize("name", sorted(FIT_CASES))
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fit_uses_the_schedule_at_every_step(backend, name):
@@ -606,6 +610,7 @@ def test_callbacks_log_the_learning_rate_into_history(backend):
     assert len(set(step["logged_lrs"])) > 1  # the per-batch run reduces within the fit
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_schedule_callback_sets_float_learning_rate_every_step(backend):
     results = probe(backend)
@@ -617,6 +622,7 @@ def test_schedule_callback_sets_float_learning_rate_every_step(backend):
                                       err_msg=name)
 
 
+@READS_PROBE
 @pytest.mark.slow
 def test_keras_own_staircase_can_step_late_under_xla_and_ours_does_not():
     # XLA turns Keras's t / 107 into t * (1/107): at step 107 Keras's ExponentialDecay
@@ -631,6 +637,7 @@ def test_keras_own_staircase_can_step_late_under_xla_and_ours_does_not():
     assert all(theirs[step] == exact[step - 1] for step in late)
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_past_max_steps_the_lr_follows_the_schedule(backend):
     # The table holds max_steps + 1 entries; the fit runs twice as long, never NaN.
@@ -640,6 +647,7 @@ def test_past_max_steps_the_lr_follows_the_schedule(backend):
         used, expected_lrs(PAST_END_CASE.schedule, PAST_END_CASE.expected_steps()))
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_callback_errors_are_clear(backend):
     errors = probe(backend)["errors"]
@@ -649,6 +657,7 @@ def test_callback_errors_are_clear(backend):
     assert "'loss'" in errors["plateau_missing_metric"]
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_save_load_mid_training_continues_the_same_trajectory(backend):
     resume = probe(backend)["resume"]
@@ -671,6 +680,7 @@ def test_resume_points_are_mid_epoch_and_on_a_boundary():
     assert all(0 < point < RESUME_CASE.steps for point in RESUME_CASE.points)
 
 
+@READS_PROBE
 @pytest.mark.slow
 @pytest.mark.parametrize("point", RESUME_CASE.points)
 def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
@@ -685,6 +695,7 @@ def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
     np.testing.assert_array_equal(np.float32(resumed["lrs"]), np.float32(runs["straight"]))
 
 
+@READS_PROBE
 @pytest.mark.parametrize("interval", ["epoch", "step"])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_plateau_callback_matches_replay(backend, interval):
@@ -708,6 +719,7 @@ def test_plateau_callback_matches_replay(backend, interval):
 
 @pytest.mark.parametrize("name", ["warmup_cosine", "sequence", "cyclic", "exponential",
                                   "one_cycle", "lambda_lr"])
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_same_lrs_as_a_torch_loop(backend, name):
     torch = pytest.importorskip("torch")

@@ -1,4 +1,5 @@
-"""The installed ``lrsched`` command, run in a subprocess as a user runs it."""
+"""The ``lrsched`` command: the installed console script run in a subprocess as a user runs
+it, and, for the many error and drawing cases, ``lrsched.cli.main`` in this process."""
 
 import contextlib
 import io
