@@ -30,7 +30,7 @@ import lrsched
 from lrsched import _validation as check
 from lrsched._evaluate import StepTable
 from lrsched.adapters import _from_torch_extra
-from lrsched.adapters._param_groups import param_groups
+from lrsched.adapters._param_groups import group_multipliers, param_groups
 from lrsched.adapters._range_test_torch import range_test
 
 __all__ = ["PlateauScheduleLR", "ScheduleLR", "from_torch", "param_groups", "range_test"]
@@ -147,8 +147,11 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                            "advances once per step(metric))", steps_per_epoch)
             self.steps_per_epoch = check.whole_if_integral(
                 check.positive(_FUNC, "steps_per_epoch", steps_per_epoch))
-        self.multipliers = None if multipliers is None else tuple(
-            check.sequence_of(_FUNC, "multipliers", multipliers, check.non_negative))
+        if multipliers is not None:
+            multipliers = check.sequence_of(_FUNC, "multipliers", multipliers,
+                                            check.non_negative)
+        # Groups built by param_groups() carry their multipliers: said once, read here.
+        self.multipliers = group_multipliers(optimizer.param_groups, multipliers)
         if self.multipliers is not None:
             check.same_length(_FUNC, "optimizer.param_groups", optimizer.param_groups,
                               "multipliers", self.multipliers)

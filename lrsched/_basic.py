@@ -409,7 +409,10 @@ class polynomial(Schedule):
             remaining = left / (total * periods)
         else:
             remaining = (total - xp.minimum(t, total)) / total
-        return remaining ** self.power * (self.base_lr - self.end_lr) + self.end_lr
+        values = remaining ** self.power * (self.base_lr - self.end_lr) + self.end_lr
+        # (base - end) + end need not round back to base: stay between the two ends.
+        low, high = sorted((self.base_lr, self.end_lr))
+        return xp.clip(values, low, high)
 
     def tail(self):
         return None if self.cycle else Tail(float(self.total_steps))

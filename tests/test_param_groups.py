@@ -151,9 +151,6 @@ def _reads_groups():
         0.1 * g["lr_scale"] for g in groups]
 
 
-@pytest.mark.xfail(not _reads_groups(), strict=True,
-                   reason="ScheduleLR.__init__ does not yet call "
-                          "_param_groups.group_multipliers(optimizer.param_groups, multipliers)")
 def test_schedule_lr_picks_the_multipliers_up_from_the_groups():
     assert _reads_groups()
 
@@ -256,8 +253,5 @@ def _plot_takes_a_scheduler():
     return [line.get_label() for line in ax.get_lines()] == ["backbone", "head"]
 
 
-@pytest.mark.xfail(not _plot_takes_a_scheduler(), strict=True,
-                   reason="lrsched.plot does not yet expand a ScheduleLR through "
-                          "lrsched._groups.expand(schedules, labels, multipliers)")
 def test_plot_draws_each_group_of_a_schedule_lr():
     assert _plot_takes_a_scheduler()
