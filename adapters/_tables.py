@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+import lrsched
 from lrsched import _validation as check
-from lrsched._evaluate import StepTable
 
 # 10**7 float32 entries are 40 MB: bounded memory, and exact lookup for any run shorter
 # than ten million updates.
@@ -80,7 +80,7 @@ def layout(func: str, schedule: Any, max_steps: int | None = None) -> Layout:
 def fill(schedule: Any, length: int) -> np.ndarray:
     """``np.float32(s(t))`` for t in ``[0, length)``, from the core's float64 values."""
     table = np.empty(length, dtype=np.float32)
-    values = StepTable(schedule)
+    values = lrsched.StepTable(schedule)
     for low in range(0, length, _FILL_CHUNK):
         high = min(low + _FILL_CHUNK, length)
         table[low:high] = values.values(low, high)

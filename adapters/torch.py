@@ -28,7 +28,6 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
 
 import lrsched
 from lrsched import _validation as check
-from lrsched._evaluate import StepTable
 from lrsched.adapters import _from_torch_extra
 from lrsched.adapters._param_groups import group_multipliers, param_groups
 from lrsched.adapters._range_test_torch import range_test
@@ -181,7 +180,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         self._momentum_sources = [None if m is None else self._per_step(m)
                                   for m in self.momentum_schedules]
         # The core's tables, one per distinct source (groups may share one).
-        self._tables = {id(source): StepTable(source, first_chunk=min(_FIRST_CHUNK,
+        self._tables = {id(source): lrsched.StepTable(source, first_chunk=min(_FIRST_CHUNK,
                                                                      self._chunk_limit),
                                               max_chunk=self._chunk_limit)
                         for source in (*self._lr_sources, *self._momentum_sources)

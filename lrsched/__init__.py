@@ -10,6 +10,7 @@
 from typing import TYPE_CHECKING
 
 from lrsched._base import Route, Schedule, Tail, register_family
+from lrsched._evaluate import StepTable
 from lrsched._registry import lazy_names, register_function
 from lrsched._validation import ArgumentError, ArgumentTypeError
 
@@ -48,7 +49,7 @@ __version__ = "0.1.0"
 # need an extra (matplotlib). The table is lrsched._registry's, as in the block above.
 _LAZY = lazy_names()
 
-__all__ = sorted(["ArgumentError", "ArgumentTypeError", "Route", "Schedule", "Tail",
+__all__ = sorted(["ArgumentError", "ArgumentTypeError", "Route", "Schedule", "StepTable", "Tail",
                   "register_family", "register_function", *_LAZY])
 
 

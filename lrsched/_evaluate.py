@@ -181,8 +181,7 @@ class StepTable:
     float64 range.
 
     >>> import lrsched
-    >>> from lrsched._evaluate import StepTable
-    >>> table = StepTable(lrsched.step(1.0, 2, gamma=0.5))
+    >>> table = lrsched.StepTable(lrsched.step(1.0, 2, gamma=0.5))
     >>> [table(k) for k in range(5)]
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """

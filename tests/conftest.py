@@ -33,3 +33,12 @@ def pytest_collection_modifyitems(config, items):
 # would fix the Keras backend for the whole session.
 # The framework suite's scripts run under torchrun or import Lightning: not for doctests.
 collect_ignore_glob = ["keras_cases/*", "range_cases/keras_cases.py", "framework_cases/*"]
+
+
+@pytest.fixture(autouse=True)
+def _forget_families_a_test_registers(monkeypatch):
+    """A family a test (or a docs page it runs) registers is forgotten after it, so tests
+    that list lrsched's families see the library's own, whatever ran before."""
+    from lrsched import _registry
+
+    monkeypatch.setattr(_registry, "_USER_FAMILIES", dict(_registry._USER_FAMILIES))

@@ -94,6 +94,10 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples that save files write them here
     # A module of its own, importable while the page runs, so that classes an example
     # defines pickle as they would from a user's file.
+    # Families a page registers are forgotten after it, as after the user's own script.
+    from lrsched import _registry
+
+    monkeypatch.setattr(_registry, "_USER_FAMILIES", dict(_registry._USER_FAMILIES))
     module = types.ModuleType(f"docs_example_{page.stem}")
     monkeypatch.setitem(sys.modules, module.__name__, module)
     namespace = module.__dict__

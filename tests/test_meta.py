@@ -94,7 +94,7 @@ def test_families_loads_every_module_that_defines_a_family():
 def test_all_is_sorted_and_complete():
     assert lrsched.__all__ == sorted(lrsched.__all__)
     assert set(lrsched.__all__) == {"ArgumentError", "ArgumentTypeError", "Route", "Schedule",
-                                    "Tail", "register_family", "register_function",
+                                    "StepTable", "Tail", "register_family", "register_function",
                                     *lrsched._LAZY}
     assert set(lrsched.__all__) <= set(dir(lrsched))
     namespace = {}
