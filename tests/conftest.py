@@ -6,6 +6,8 @@ Pick one with the HYPOTHESIS_PROFILE environment variable, e.g.
 
 import os
 
+import pytest
+
 from hypothesis import settings
 
 # CI replays the same examples every run, so a landing never hinges on a lucky draw; local
