@@ -32,18 +32,24 @@ def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
 
     Args:
         model: a compiled ``keras.Model`` whose optimizer has a float learning rate.
-        x, y: training arrays (give both, or ``dataset``).
+        x: training inputs (give ``x`` and ``y``, or ``dataset``).
+        y: training targets.
         dataset: re-iterable of ``(x, y)`` batches instead of ``x``/``y``.
         batch_size: rows per batch for ``x``/``y``.
-        start_lr, end_lr, num_steps, mode, smoothing, diverge_factor: as in
-            ``lrsched.range_test``.
+        start_lr: the ramp's first learning rate (as in ``lrsched.range_test``).
+        end_lr: the ramp's last learning rate.
+        num_steps: optimizer updates in the ramp, at most.
+        mode: ``"exp"`` (geometric ramp) or ``"linear"``.
+        smoothing: EMA weight of the smoothed loss the stop uses, in [0, 1).
+        diverge_factor: stop threshold factor (> 1), or None to run the whole ramp.
 
     Returns:
         ``lrsched.RangeTestResult``.
 
     Raises:
-        ValueError / TypeError: bad arguments, an uncompiled model, or an optimizer whose
-        learning rate is a schedule (its LR cannot be set step by step).
+        ValueError: bad arguments, an uncompiled or unbuilt model, or an optimizer whose
+            learning rate is a schedule (its LR cannot be set step by step).
+        TypeError: arguments of the wrong type (``model`` not a ``keras.Model``).
 
     Keras-tuner style ``LRFinder`` callbacks; fastai ``lr_find``.
     """

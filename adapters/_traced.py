@@ -58,7 +58,8 @@ class KerasLibrary(Library):
 
         self.keras, self.ops = keras, keras.ops
         self.backend = keras.backend.backend()
-        for name in ("where", "minimum", "maximum", "floor", "cos", "exp", "log", "log1p",
+        for name in ("where", "minimum", "maximum", "floor", "cos", "sin", "tanh", "abs",
+                     "exp", "log", "log1p",
                      "sqrt", "power", "take", "add", "subtract", "multiply", "divide",
                      "negative", "less", "less_equal", "greater", "greater_equal", "equal",
                      "not_equal", "logical_and", "logical_or", "logical_not"):
@@ -94,6 +95,7 @@ class TorchLibrary(Library):
         self.torch = torch
         for ours, theirs in (("where", "where"), ("minimum", "minimum"),
                              ("maximum", "maximum"), ("floor", "floor"), ("cos", "cos"),
+                             ("sin", "sin"), ("tanh", "tanh"), ("abs", "abs"),
                              ("exp", "exp"), ("log", "log"), ("log1p", "log1p"),
                              ("sqrt", "sqrt"), ("power", "pow"), ("add", "add"),
                              ("subtract", "sub"), ("multiply", "mul"), ("divide", "div"),
@@ -135,7 +137,8 @@ class JaxLibrary(Library):
         self.jnp = jnp
         self.float_dtype = float_dtype
         self.index_dtype = "int64" if float_dtype == "float64" else "int32"
-        for name in ("where", "minimum", "maximum", "floor", "cos", "exp", "log", "log1p",
+        for name in ("where", "minimum", "maximum", "floor", "cos", "sin", "tanh", "abs",
+                     "exp", "log", "log1p",
                      "sqrt", "power", "take", "add", "subtract", "multiply", "divide",
                      "negative", "less", "less_equal", "greater", "greater_equal", "equal",
                      "not_equal", "logical_and", "logical_or", "logical_not", "fmod"):
@@ -294,6 +297,15 @@ class TracedOps:
 
     def cos(self, x):
         return self._wrap(self.lib.cos(self._f(x)))
+
+    def sin(self, x):
+        return self._wrap(self.lib.sin(self._f(x)))
+
+    def tanh(self, x):
+        return self._wrap(self.lib.tanh(self._f(x)))
+
+    def abs(self, x):
+        return self._wrap(self.lib.abs(self._f(x)))
 
     def exp(self, x):
         return self._wrap(self.lib.exp(self._f(x)))

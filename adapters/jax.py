@@ -51,7 +51,7 @@ try:
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
         'lrsched.adapters.jax needs jax (and optax to use it as an optimizer\'s learning '
-        'rate): pip install "lrsched[jax]"'
+        'rate): pip install "lrsched-numpy[jax]"'
     ) from error
 
 import lrsched
@@ -142,7 +142,8 @@ class JaxSchedule:
                 "depends on a metric: keep its state on the host and feed state.lr to "
                 "optax.inject_hyperparams (see lrsched.adapters.jax), got "
                 f"{schedule!r}")
-        self.schedule = check.schedule("JaxSchedule", "schedule", schedule)
+        self.schedule = check.instance("JaxSchedule", "schedule", schedule, lrsched.Schedule,
+                                       "an lrsched schedule")
         self.max_steps = max_steps
         self._layout = _tables.layout("JaxSchedule", schedule, max_steps)
         self._table_numpy = self._table = None

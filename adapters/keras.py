@@ -75,15 +75,18 @@ try:
     import keras
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        'lrsched.adapters.keras needs Keras 3: pip install "lrsched[keras]" '
+        'lrsched.adapters.keras needs Keras 3: pip install "lrsched-numpy[keras]" '
         "(and a backend: jax, torch or tensorflow)"
     ) from error
 
 import lrsched
 from lrsched import _validation as check
 from lrsched.adapters import _tables
+from lrsched.adapters._from_keras import from_keras
+from lrsched.adapters._range_test_callback import RangeTestCallback
 
-__all__ = ["KerasSchedule", "PlateauCallback", "ScheduleCallback"]
+__all__ = ["KerasSchedule", "PlateauCallback", "RangeTestCallback", "ScheduleCallback",
+           "from_keras"]
 
 # The largest table KerasSchedule builds: 4 bytes per step, so 40 MB of float32.
 MAX_TABLE_STEPS = _tables.MAX_TABLE_STEPS
@@ -100,7 +103,7 @@ def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
     if isinstance(value, KerasSchedule):
         check.fail(func, "schedule", "an lrsched schedule (pass keras_schedule.schedule, the "
                    "lrsched schedule it wraps)", value, TypeError)
-    return check.schedule(func, "schedule", value)
+    return check.instance(func, "schedule", value, lrsched.Schedule, "an lrsched schedule")
 
 
 def _is_traced(value: Any) -> bool:

@@ -2,19 +2,20 @@
 
 ``ScheduleLR`` is a real ``torch.optim.lr_scheduler.LRScheduler``: it writes into the
 optimizer's ``param_groups`` exactly the numbers the schedule gives, from its own step
-counter, and nothing else. All the math is in the core; this module only moves numbers.
-``from_torch`` turns an existing torch scheduler into the equivalent schedule, and
-``range_test`` runs the LR range test on a real model (restoring it afterwards).
+counter, and nothing else. Over a ``plateau`` it is also a ``ReduceLROnPlateau``, so
+Lightning and the Hugging Face Trainer pass it their monitored metric. All the math is in
+the core; this module only moves numbers. ``from_torch`` turns an existing torch scheduler
+into the equivalent schedule, and ``range_test`` runs the LR range test on a real model
+(restoring it afterwards).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
+import weakref
 from typing import Any, Sequence
 
-import numpy as np
 
 try:
     import torch
@@ -22,17 +23,17 @@ try:
     from torch.optim import lr_scheduler as _torch_schedulers
 except ImportError as error:  # pragma: no cover - exercised only without torch
     raise ImportError(
-        'lrsched.adapters.torch needs PyTorch: pip install "lrsched[torch]"'
+        'lrsched.adapters.torch needs PyTorch: pip install "lrsched-numpy[torch]"'
     ) from error
 
 import lrsched
 from lrsched import _validation as check
-from lrsched._base import Schedule
-from lrsched._cyclic import cyclic, one_cycle
-from lrsched._plateau import plateau
+from lrsched._evaluate import StepTable
+from lrsched.adapters import _from_torch_extra
+from lrsched.adapters._param_groups import group_multipliers, param_groups
 from lrsched.adapters._range_test_torch import range_test
 
-__all__ = ["ScheduleLR", "from_torch", "range_test"]
+__all__ = ["PlateauScheduleLR", "ScheduleLR", "from_torch", "param_groups", "range_test"]
 
 _Tensor = torch.Tensor
 _FUNC = "ScheduleLR"
@@ -48,30 +49,31 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
     After ``k`` calls of ``step()`` (``k = last_epoch``, the number of optimizer updates
     already applied), group ``g`` of the optimizer has
 
-    .. math:: \text{lr}_g = m_g \cdot s_g(k / K)
+    .. math:: \text{lr}_g = s_g(k / K) \cdot m_g
 
-    where :math:`s_g` is the group's schedule, :math:`m_g` its multiplier (default 1)
-    and :math:`K` is ``steps_per_epoch`` (1 unless the schedule is defined in epochs and
-    stepped per batch). The values are those of ``s_g`` evaluated on a numpy array, bit
-    for bit; they are computed in chunks of up to ``chunk_size`` steps at a time, so one
-    ``step()`` costs a list lookup. The optimizer's own ``lr`` is overwritten.
+    where :math:`s_g` is the group's schedule, :math:`m_g` its multiplier (the schedule
+    ``s_g * m_g``, when ``multipliers`` are given) and :math:`K` is ``steps_per_epoch``
+    (1 unless the schedule is defined in epochs and stepped per batch). The values are
+    those of the schedule evaluated on a numpy array, bit for bit; they are computed in
+    chunks of up to ``chunk_size`` steps at a time, so one ``step()`` costs a list lookup.
+    The optimizer's own ``lr`` is overwritten.
 
     Use it like any torch scheduler: call ``scheduler.step()`` after
-    ``optimizer.step()``. With a ``plateau`` schedule call ``scheduler.step(metric)``
-    instead (once per evaluation).
+    ``optimizer.step()``. With a ``plateau`` schedule the scheduler built is a
+    ``PlateauScheduleLR``, a ``torch.optim.lr_scheduler.ReduceLROnPlateau`` too: call
+    ``scheduler.step(metric)`` once per evaluation (Lightning and the Hugging Face Trainer
+    do, as for torch's own).
 
     Args:
         optimizer: a ``torch.optim.Optimizer``.
         schedule: one schedule for every param group, a list with one schedule per group,
             or a ``plateau`` (or a list of plateaus).
-        multipliers: one non-negative factor per param group; group g gets
-            ``multipliers[g] * schedule(t)`` (Caffe's ``lr_mult``: e.g. ``[1.0, 10.0]``
-            when a new head should learn 10x faster than the pretrained backbone).
-        interval: ``"step"`` (the schedule counts optimizer updates; the default) or
-            ``"epoch"`` (it counts epochs; call ``step()`` once per epoch, or per batch with
-            ``steps_per_epoch``).
-        steps_per_epoch: K; each ``step()`` advances an epoch-defined schedule by ``1/K``
-            epoch (fractional epochs, the smooth per-batch form). Implies ``"epoch"``.
+        multipliers: one non-negative factor per param group; group g follows
+            ``schedule * multipliers[g]`` (Caffe's ``lr_mult``: e.g. ``[1.0, 10.0]`` when
+            a new head should learn 10x faster than the pretrained backbone).
+        steps_per_epoch: K, for a schedule defined in epochs and stepped per batch: each
+            ``step()`` advances it by ``1/K`` epoch (``schedule.per_epoch(K)``, the
+            smooth per-batch form).
         cycle_momentum: momentum cycling for ``one_cycle`` and ``cyclic`` schedules, as
             torch's ``cycle_momentum``: ``None`` (default) cycles it with torch's default
             bounds whenever a group's schedule is ``one_cycle``/``cyclic`` (as torch's
@@ -82,14 +84,17 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         chunk_size: the most steps evaluated at once (a memory/latency trade-off).
 
     Momentum goes to ``group["momentum"]`` (SGD, RMSprop) or to ``betas[0]`` (Adam,
-    AdamW), chosen as torch does from ``optimizer.defaults``. A tensor ``lr`` in a param
-    group, as used with ``torch.compile``, is filled in place rather than replaced.
+    AdamW), chosen as torch does from ``optimizer.defaults``. A tensor ``lr``,
+    ``momentum`` or ``betas[0]`` (as used with ``torch.compile``) is filled in place,
+    never replaced, so a compiled ``optimizer.step`` is not recompiled; it then holds
+    ``float32(s(t))``. Param groups sharing one tensor get a copy each when the
+    scheduler is built, so that each group's value stays its own.
 
     Raises:
         TypeError: ``optimizer`` is not an optimizer, or a schedule is not a schedule.
         ValueError: a list whose length differs from the number of param groups, a bad
-            ``interval``/``steps_per_epoch``/multiplier, or momentum cycling requested
-            for an optimizer that has neither ``momentum`` nor ``betas``.
+            ``steps_per_epoch``/multiplier, or momentum cycling requested for an
+            optimizer that has neither ``momentum`` nor ``betas``.
 
     Torch equivalents: ``LambdaLR`` with the closed form, ``OneCycleLR``, ``CyclicLR``,
     ``ReduceLROnPlateau``, ``SequentialLR`` ... (``from_torch`` converts them).
@@ -103,102 +108,143 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
     ...     scheduler.step()
     >>> scheduler.get_last_lr(), scheduler.last_epoch
     ([0.5], 2)
+    >>> type(ScheduleLR(optimizer, lrsched.plateau(0.1))).__name__
+    'PlateauScheduleLR'
     """
 
+    def __new__(cls, optimizer: Any = None, schedule: Any = None, *args: Any,
+                **kwargs: Any) -> ScheduleLR:
+        # Lightning and the HF Trainer hand the monitored metric only to ReduceLROnPlateau
+        # instances, so a plateau schedule makes the subclass that is one.
+        if cls is ScheduleLR and _plateaus_only(schedule):
+            cls = PlateauScheduleLR
+        return super().__new__(cls)
+
     def __init__(self, optimizer: Optimizer, schedule: Any, *,
-                 multipliers: Sequence[float] | None = None, interval: str | None = None,
+                 multipliers: Sequence[float] | None = None,
                  steps_per_epoch: float | None = None, cycle_momentum: Any = None,
                  momentum: Any = None, chunk_size: int = 4096) -> None:
         if not isinstance(optimizer, Optimizer):
             check.fail(_FUNC, "optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         groups = len(optimizer.param_groups)
         self._chunk_limit = check.integer(_FUNC, "chunk_size", chunk_size, minimum=1)
-        self.interval, self.steps_per_epoch = _interval(interval, steps_per_epoch)
         self.schedules = _per_group("schedule", schedule, groups, _schedule_or_plateau)
-        is_plateau = [isinstance(s, plateau) for s in self.schedules]
+        is_plateau = [isinstance(s, lrsched.plateau) for s in self.schedules]
         if any(is_plateau) and not all(is_plateau):
             raise ValueError(f"{_FUNC}(): schedule must be all plateaus or no plateau, got "
                              f"{list(self.schedules)!r}")
         self._plateau = all(is_plateau)
-        if self._plateau and self.steps_per_epoch is not None:
-            check.fail(_FUNC, "steps_per_epoch", "None for a plateau schedule (it advances "
-                       "once per step(metric))", steps_per_epoch)
-        self.multipliers = None if multipliers is None else tuple(
-            check.sequence_of(_FUNC, "multipliers", multipliers, check.non_negative))
+        if self._plateau != isinstance(self, _torch_schedulers.ReduceLROnPlateau):
+            kind = "no plateau" if self._plateau else "a plateau (or a list of plateaus)"
+            check.fail(type(self).__name__, "schedule", f"{kind} for this class: build the "
+                       "scheduler with ScheduleLR(optimizer, schedule), which picks the class "
+                       "(a subclass for plateaus derives from PlateauScheduleLR)",
+                       schedule, TypeError)
+        self.steps_per_epoch = None
+        if steps_per_epoch is not None:
+            if self._plateau:
+                check.fail(_FUNC, "steps_per_epoch", "None for a plateau schedule (it "
+                           "advances once per step(metric))", steps_per_epoch)
+            self.steps_per_epoch = check.whole_if_integral(
+                check.positive(_FUNC, "steps_per_epoch", steps_per_epoch))
+        if multipliers is not None:
+            multipliers = check.sequence_of(_FUNC, "multipliers", multipliers,
+                                            check.non_negative)
+        # Groups built by param_groups() carry their multipliers: said once, read here.
+        self.multipliers = group_multipliers(optimizer.param_groups, multipliers)
         if self.multipliers is not None:
             check.same_length(_FUNC, "optimizer.param_groups", optimizer.param_groups,
                               "multipliers", self.multipliers)
-        self.momentum_schedules = _momentum_schedules(self.schedules, cycle_momentum,
-                                                      momentum, groups)
-        self._use_beta1 = False
+        self._cycle_bounds, self.momentum_schedules = _momentum_schedules(
+            self.schedules, cycle_momentum, momentum, groups)
+        self._momentum_key = None
         if any(m is not None for m in self.momentum_schedules):
-            self._use_beta1 = _momentum_key(optimizer) == "betas"
-        # What each group's table is computed from: the schedule per optimizer step.
-        self._lr_sources = [self._per_step(s) for s in self.schedules]
+            self._momentum_key = _momentum_key(optimizer)
+        self._groups = groups
+        self._plateau_states = [p.init() for p in self.schedules] if self._plateau else None
+        self._set_sources()
+        _own_tensors(optimizer.param_groups, 0, self._momentum_key)
+        # optimizer.load_state_dict puts the saved groups in place, tensors and all: groups
+        # that shared a tensor when saved would share one again.
+        optimizer.register_load_state_dict_post_hook(_own_tensors_after_load(self))
+        # Not super(): for PlateauScheduleLR that is ReduceLROnPlateau.__init__, whose
+        # options the plateau schedule holds; LRScheduler's sets up the stepping.
+        _torch_schedulers.LRScheduler.__init__(self, optimizer)
+
+    def _set_sources(self) -> None:
+        """What each group's values are computed from: its schedule per optimizer step."""
+        multipliers = self.multipliers or (None,) * self._groups
+        # A plateau's LR comes from its state (PlateauScheduleLR), not from a table.
+        self._lr_sources = [] if self._plateau else [
+            self._per_step(s) if m is None else self._per_step(s) * m
+            for s, m in zip(self.schedules, multipliers)]
         self._momentum_sources = [None if m is None else self._per_step(m)
                                   for m in self.momentum_schedules]
-        self._has_momentum = any(m is not None for m in self._momentum_sources)
-        self._groups = groups
-        self._table_start = 0
-        self._table_length = 0
-        self._next_chunk = _FIRST_CHUNK
-        self._lr_tables: list = []
-        self._momentum_tables: list = []
-        self._plateau_states = [p.init() for p in self.schedules] if self._plateau else None
-        super().__init__(optimizer)
+        # The core's tables, one per distinct source (groups may share one).
+        self._tables = {id(source): StepTable(source, first_chunk=min(_FIRST_CHUNK,
+                                                                     self._chunk_limit),
+                                              max_chunk=self._chunk_limit)
+                        for source in (*self._lr_sources, *self._momentum_sources)
+                        if source is not None}
+        self._table_start = self._table_length = 0  # no table: the next _apply fills one
+
+    def _per_step(self, schedule: Any) -> Any:
+        if self.steps_per_epoch is None:
+            return schedule
+        return schedule.per_epoch(self.steps_per_epoch)
 
     # --- stepping ------------------------------------------------------------------------
 
-    def step(self, metric: Any = None) -> None:  # type: ignore[override]
-        """Advance one step (or, for a plateau, observe ``metric``) and set the LRs.
+    def step(self, metrics: Any = None, epoch: Any = None) -> None:  # type: ignore[override]
+        """Advance one step and set the LRs (and momentum) of every param group.
 
-        Call it after ``optimizer.step()``. ``metric`` is required for a plateau
-        schedule and refused for any other (``step(epoch)`` jumps are not supported:
-        schedules are functions of the step, so resume with ``load_state_dict``).
+        Call it after ``optimizer.step()``, with no argument: the scheduler counts the
+        steps itself (torch's deprecated ``step(epoch)`` and timm's ``step(epoch)`` are
+        not needed; to start at step k, resume from a ``state_dict`` or use
+        ``schedule.shift(k)``).
 
         Raises:
-            ValueError: a metric is missing for a plateau schedule, or given for another.
+            ValueError: any argument; the message names the call to use instead.
         """
-        if self._plateau or metric is not None:
-            self._observe(metric)
-            return
+        if metrics is not None or epoch is not None:
+            self._refuse_arguments(metrics, epoch)
         if self._step_count == 1:
             self._warn_if_stepped_before_optimizer()
+        self._apply(self.last_epoch + 1)  # first: if it raises, the scheduler stays put
         self._step_count += 1
         self.last_epoch += 1
-        self._apply(self.last_epoch)
 
-    def _observe(self, metric: Any) -> None:
-        if not self._plateau:
-            raise ValueError(
-                f"{_FUNC}.step(): metric is only for plateau schedules; "
-                f"{self.schedules[0]!r} is a function of the step, got metric={metric!r} "
-                "(call step() without arguments)")
-        if metric is None and not self._is_initial:  # torch's step from __init__ has none
-            raise ValueError(
-                f"{_FUNC}.step(): a plateau schedule needs the metric: call "
-                f"scheduler.step(metric) after each evaluation, got no metric")
-        if self._step_count == 1:
-            self._warn_if_stepped_before_optimizer()
-        self._step_count += 1
-        if metric is not None:
-            self._plateau_states = [p.update(state, metric) for p, state in
-                                    zip(self.schedules, self._plateau_states)]
-        self.last_epoch += 1
-        self._apply_plateau()
+    def step_update(self, *args: Any, **kwargs: Any) -> None:
+        """timm's per-update call, which ScheduleLR does not need: call ``step()``.
+
+        Raises:
+            TypeError: always, naming the call to use.
+        """
+        raise TypeError(
+            f"{_FUNC}.step_update(): ScheduleLR has no step_update (timm's per-update call); "
+            "it counts optimizer updates itself: call scheduler.step() after each "
+            "optimizer.step() (an epoch-defined schedule stepped per update takes "
+            "steps_per_epoch=K)")
+
+    def _refuse_arguments(self, metrics: Any, epoch: Any) -> None:
+        func = f"{_FUNC}.step"
+        if epoch is not None:
+            check.fail(func, "epoch", "None: torch deprecated step(epoch) and ScheduleLR "
+                       "counts steps itself; call step() after each optimizer.step() (or "
+                       "step(metric) for a plateau); to start at step k, load a "
+                       "state_dict or use schedule.shift(k)", epoch)
+        raise ValueError(
+            f"{func}(): takes no argument with {self.schedules[0]!r}, a function of the "
+            f"step count, got {metrics!r}: call scheduler.step() after each "
+            "optimizer.step() (it counts the steps itself, so timm's and torch's "
+            "step(epoch) are not needed; step(metric) is for plateau schedules)")
 
     def _update_lr(self, epoch: Any = None) -> None:
         """Set the LRs for ``epoch`` (or the next step); what torch's ``SequentialLR`` calls."""
-        if self._plateau:
-            raise ValueError(f"{_FUNC}: a plateau schedule cannot be driven by step "
-                             "counts (torch's SequentialLR refuses ReduceLROnPlateau too)")
-        if epoch is None:
-            self.last_epoch += 1
-        else:
-            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 0:
-                check.fail(f"{_FUNC}._update_lr", "epoch", "an integer >= 0", epoch)
-            self.last_epoch = int(epoch)
-        self._apply(self.last_epoch)
+        position = self.last_epoch + 1 if epoch is None else check.integer(
+            f"{_FUNC}._update_lr", "epoch", epoch)
+        self._apply(position)
+        self.last_epoch = position
 
     def _apply(self, position: int) -> None:
         # The hot path of every step(): a list lookup and a dict store per group.
@@ -209,91 +255,51 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         param_groups = self.optimizer.param_groups
         if len(param_groups) != self._groups:
             self._group_count_changed()
+        lr_tables, momentum_tables = self._lr_tables, self._momentum_tables
         last_lr = []
-        # _write inlined: the call costs ~0.16 us a step, a third of this method
-        # (benchmarks/bench_torch_adapter.py).
-        for group, table in zip(param_groups, self._lr_tables):
-            value = table[offset]
+        # Measured on 2 cores (benchmarks/bench_torch_adapter.py), each a sizeable part of
+        # a ~0.8 us step: zip() over the groups cost ~0.3 us more than a counter; a call
+        # per write ~0.16 us; isinstance(x, torch.Tensor), through torch's metaclass,
+        # ~0.2 us, hence the float test first.
+        index = 0
+        for group in param_groups:
+            value = lr_tables[index][offset]
             current = group["lr"]
-            if isinstance(current, _Tensor):
+            if current.__class__ is not float and isinstance(current, _Tensor):
                 current.fill_(value)
                 value = current.clone()
             else:
                 group["lr"] = value
             last_lr.append(value)
+            momenta = momentum_tables[index]
+            if momenta is not None:
+                _write_momentum(group, self._momentum_key, momenta[offset])
+            index += 1
         self._last_lr = last_lr
-        if self._has_momentum:
-            for group, table in zip(param_groups, self._momentum_tables):
-                if table is not None:
-                    self._write_momentum(group, table[offset])
-
-    def _apply_plateau(self) -> None:
-        param_groups = self.optimizer.param_groups
-        if len(param_groups) != self._groups:
-            self._group_count_changed()
-        multipliers = self.multipliers or (None,) * self._groups
-        last_lr = []
-        for group, state, multiplier in zip(param_groups, self._plateau_states, multipliers):
-            value = state.lr if multiplier is None else state.lr * multiplier
-            last_lr.append(_write(group, "lr", value))
-        self._last_lr = last_lr
-        if self._has_momentum:
-            position = float(self.last_epoch)
-            for group, source in zip(param_groups, self._momentum_sources):
-                if source is not None:
-                    self._write_momentum(group, source(position))
 
     def _fill_tables(self, position: int) -> None:
-        """Evaluate every group's schedule on the next chunk of steps, once per schedule."""
-        length = self._next_chunk
-        try:
-            self._compute_tables(position, length)
-        except Exception:
-            if length == 1:
-                raise
-            # A later step of the chunk may be out of the schedule's range (a growing
-            # exponential that overflows, a user function that fails): only the current
-            # step decides; chunks grow back from one step.
-            length = 1
-            self._compute_tables(position, length)
-        self._next_chunk = min(2 * length, self._chunk_limit)
-        self._table_start = position
-        self._table_length = length
-
-    def _compute_tables(self, position: int, length: int) -> None:
-        steps = np.arange(position, position + length, dtype=np.float64)
-        computed: dict = {}
-
-        def values_of(source):
-            key = id(source)
-            if key not in computed:
-                computed[key] = source(steps)
-            return computed[key]
-
-        multipliers = self.multipliers or (None,) * self._groups
-        self._lr_tables = [
-            (values_of(source) if multiplier is None else values_of(source) * multiplier)
-            .tolist()
-            for source, multiplier in zip(self._lr_sources, multipliers)]
-        self._momentum_tables = [None if source is None else values_of(source).tolist()
+        """Every group's LRs and momenta for the next steps from ``position``, read from the
+        core's tables, so they hold each source's array values bit for bit (a chunk that
+        fails there, e.g. a later step that overflows, leaves the current step to decide)."""
+        chunks = {key: table.chunk(position) for key, table in self._tables.items()}
+        self._lr_tables = [chunks[id(source)] for source in self._lr_sources]
+        self._momentum_tables = [None if source is None else chunks[id(source)]
                                  for source in self._momentum_sources]
+        self._table_start = position
+        self._table_length = min(len(chunk) for chunk in chunks.values())
 
-    def _write_momentum(self, group: dict, value: float) -> None:
-        if self._use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            _write(group, "momentum", value)
-
-    def _per_step(self, schedule: Schedule) -> Schedule:
-        if self.steps_per_epoch is None or isinstance(schedule, plateau):
-            return schedule
-        return schedule.per_epoch(self.steps_per_epoch)
+    def _write_current(self) -> None:
+        """Write the current step's values again (after loading a state, adding a group)."""
+        self._table_length = 0  # the tables belong to another position or other groups
+        self._apply(self.last_epoch)
 
     def _group_count_changed(self) -> None:
         raise RuntimeError(
             f"{_FUNC}: the optimizer has {len(self.optimizer.param_groups)} param groups "
-            f"but had {self._groups} when the scheduler was built (add_param_group after "
-            "building a scheduler is not supported); build a new ScheduleLR")
+            f"but the scheduler schedules {self._groups}: add groups with "
+            "scheduler.add_param_group(group, schedule=... or multiplier=...) instead of "
+            "optimizer.add_param_group, or build a new ScheduleLR and carry the position "
+            "over with new.load_state_dict(old.state_dict(), strict=False)")
 
     def _warn_if_stepped_before_optimizer(self) -> None:
         # The same check torch's LRScheduler.step makes on its first real step.
@@ -314,12 +320,93 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if not self._get_lr_called_within_step:
             warnings.warn("To get the last learning rate computed by the scheduler, "
                           "please use `get_last_lr()`.", UserWarning, stacklevel=2)
-        if self._plateau:
-            return list(self._last_lr)
-        multipliers = self.multipliers or (1.0,) * self._groups
         position = float(self.last_epoch)
-        return [source(position) * multiplier
-                for source, multiplier in zip(self._lr_sources, multipliers)]
+        return [source(position) for source in self._lr_sources]
+
+    # --- param groups --------------------------------------------------------------------
+
+    def add_param_group(self, param_group: dict, *, schedule: Any = None,
+                        multiplier: float | None = None, momentum: Any = None) -> None:
+        """Add a param group to the optimizer and schedule it from the current step on.
+
+        The rule: give the new group exactly one of ``schedule`` (its own schedule, seeing
+        the same step count as the others) or ``multiplier`` (it follows the scheduler's
+        one schedule, times ``multiplier``, as a ``multipliers`` entry would). Momentum:
+        ``momentum`` if given, else the group's ``one_cycle``/``cyclic`` cycle under this
+        scheduler's ``cycle_momentum`` setting. A plateau group with ``multiplier``, or
+        with a plateau equal to another group's, takes that group's plateau state (it
+        has seen the same metrics); another plateau starts from its ``init()``.
+
+        Its ``lr`` is written at once, so the next ``optimizer.step()`` uses it. The
+        scheduler's ``state_dict()`` then describes every group: to resume, build the
+        optimizer and scheduler with all the groups (or repeat the same calls) first.
+
+        Args:
+            param_group: what ``optimizer.add_param_group`` takes.
+            schedule: the new group's schedule (a plateau for a plateau scheduler).
+            multiplier: the factor on the shared schedule, a number >= 0.
+            momentum: the new group's momentum schedule.
+
+        Raises:
+            ValueError: neither or both of ``schedule`` and ``multiplier``, or
+                ``multiplier`` on a scheduler with one schedule per group.
+            TypeError: a schedule of the wrong kind.
+        """
+        func = f"{_FUNC}.add_param_group"
+        if len(self.optimizer.param_groups) != self._groups:
+            self._group_count_changed()
+        if (schedule is None) == (multiplier is None):
+            raise ValueError(
+                f"{func}(): give the new group exactly one of schedule= (its own schedule) "
+                f"or multiplier= (a factor on the shared schedule), got schedule="
+                f"{schedule!r}, multiplier={multiplier!r}")
+        multipliers = self.multipliers
+        if multiplier is not None:
+            if any(s != self.schedules[0] for s in self.schedules):
+                check.fail(func, "multiplier", "used when one schedule drives every group "
+                           "(this scheduler has one per group: pass schedule=)", multiplier)
+            multiplier = check.non_negative(func, "multiplier", multiplier)
+            schedule = self.schedules[0]
+            multipliers = (multipliers or (1.0,) * self._groups) + (multiplier,)
+        else:
+            schedule = _schedule_or_plateau(func, "schedule", schedule)
+            if isinstance(schedule, lrsched.plateau) != self._plateau:
+                kind = "a plateau" if self._plateau else "a schedule that is not a plateau"
+                check.fail(func, "schedule", f"{kind}, like the scheduler's", schedule,
+                           TypeError)
+            if multipliers is not None:
+                multipliers = multipliers + (1.0,)
+        if momentum is not None:
+            momentum = check.instance(func, "momentum", momentum, lrsched.Schedule,
+                                      "an lrsched schedule")
+        else:
+            momentum = _cycled(schedule, self._cycle_bounds)
+        key = self._momentum_key
+        if momentum is not None and key is None:
+            key = _momentum_key(self.optimizer)
+        self.optimizer.add_param_group(param_group)  # validates it before anything changes
+        group = self.optimizer.param_groups[-1]
+        _own_tensors(self.optimizer.param_groups, self._groups, key)
+        lr = group["lr"]
+        group.setdefault("initial_lr", lr.clone() if isinstance(lr, _Tensor) else lr)
+        self.base_lrs.append(group["initial_lr"])
+        self.schedules += (schedule,)
+        self.multipliers = multipliers
+        self.momentum_schedules += (momentum,)
+        self._momentum_key = key
+        if self._plateau:
+            self._plateau_states.append(self._carried_state(schedule, self._groups))
+        self._groups += 1
+        self._set_sources()
+        self._write_current()
+
+    def _carried_state(self, schedule: Any, known: int) -> Any:
+        """A new group's plateau state: that of the first of the ``known`` groups with an
+        equal plateau (it has seen the same metrics), else a fresh one."""
+        for other, state in zip(self.schedules[:known], self._plateau_states[:known]):
+            if other == schedule:
+                return state
+        return schedule.init()
 
     # --- checkpoints ---------------------------------------------------------------------
 
@@ -327,7 +414,6 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         return {
             "schedules": [_describe(s) for s in self.schedules],
             "multipliers": None if self.multipliers is None else list(self.multipliers),
-            "interval": self.interval,
             "steps_per_epoch": self.steps_per_epoch,
             "momentum": [None if m is None else _describe(m) for m in self.momentum_schedules],
         }
@@ -349,38 +435,131 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             else [state.to_dict() for state in self._plateau_states],
         }
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
         """Resume from ``state_dict()``: the next ``step()`` continues the same trajectory.
 
         Also writes the restored step's LRs (and momentum) into the optimizer, so the
         order of loading optimizer and scheduler does not matter.
 
+        ``strict=False`` carries a state into a scheduler built differently (new param
+        groups, another schedule): it takes the position and, group by group, the plateau
+        states; a group the saved scheduler did not have gets the state of the first
+        group with an equal plateau, else a fresh one. Both must be plateau schedulers,
+        or neither.
+
         Raises:
-            ValueError: the state is not a ScheduleLR state, or was saved by a scheduler
-                with a different schedule, multipliers, interval or momentum.
+            ValueError: the state is not a ScheduleLR state; with ``strict``, it was saved
+                by a scheduler with a different schedule, multipliers, steps_per_epoch or
+                momentum.
         """
         func = f"{_FUNC}.load_state_dict"
         if not isinstance(state_dict, dict) or state_dict.get("format") != _STATE_FORMAT:
             keys = sorted(state_dict) if isinstance(state_dict, dict) else state_dict
             raise ValueError(f"{func}(): state_dict must come from ScheduleLR.state_dict() "
                              f"(format {_STATE_FORMAT!r}), got keys {keys!r}")
+        strict = check.boolean(func, "strict", strict)
         saved, own = state_dict["config"], self._config()
-        for key in own:
+        for key in own if strict else ():
             if saved.get(key) != own[key]:
                 raise ValueError(
                     f"{func}(): the checkpoint was saved with {key}={saved.get(key)!r}, but "
                     f"this scheduler has {key}={own[key]!r}; build the scheduler with the "
-                    "checkpoint's settings (lrsched.from_config rebuilds a saved schedule)")
+                    "checkpoint's settings (lrsched.from_config rebuilds a saved schedule), "
+                    "or pass strict=False to carry the position and plateau state over")
+        states = state_dict["plateau_states"]
+        if (states is not None) != self._plateau:
+            kinds = ("a plateau", "not a plateau")
+            raise ValueError(
+                f"{func}(): state_dict was saved by a scheduler over "
+                f"{kinds[states is None]} schedule, but this one is over {kinds[not self._plateau]} "
+                f"schedule ({self.schedules[0]!r}); a position only carries over between "
+                "schedulers of the same kind")
         self.last_epoch = check.integer(func, "last_epoch", state_dict["last_epoch"])
         self._step_count = check.integer(func, "step_count", state_dict["step_count"])
         if self._plateau:
-            self._plateau_states = [p.state_from_dict(dict(d)) for p, d in
-                                    zip(self.schedules, state_dict["plateau_states"])]
-            self._apply_plateau()
-        else:
-            self._table_length = 0  # the tables belong to the old position
-            self._next_chunk = _FIRST_CHUNK
-            self._apply(self.last_epoch)
+            loaded = [p.state_from_dict(dict(d)) for p, d in zip(self.schedules, states)]
+            self._plateau_states = loaded
+            for index in range(len(loaded), self._groups):
+                self._plateau_states.append(
+                    self._carried_state(self.schedules[index], len(loaded)))
+        self._write_current()
+
+
+class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
+    r"""What ``ScheduleLR(optimizer, plateau)`` builds: a ScheduleLR that is a ReduceLROnPlateau.
+
+    Being an instance of ``torch.optim.lr_scheduler.ReduceLROnPlateau`` is how Lightning
+    (``"monitor"`` in the scheduler config) and the Hugging Face Trainer
+    (``metric_for_best_model``) know to call ``step(metric)`` after each evaluation, and
+    how torch's ``SequentialLR`` knows to refuse it. Each ``step(metric)`` is one
+    ``plateau.update``: after metrics :math:`m_1..m_k` group g has the LR
+    ``p_g.replay([m_1, ..., m_k])[-1]`` times its multiplier. Its options live in the
+    plateau schedule, not in torch's attributes (``factor``, ``patience``, ...).
+
+    >>> import torch, lrsched
+    >>> from lrsched.adapters.torch import ScheduleLR
+    >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    >>> scheduler = ScheduleLR(optimizer, lrsched.plateau(1.0, patience=0, factor=0.5))
+    >>> isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    True
+    >>> for val_loss in [3.0, 3.0, 2.0]:
+    ...     optimizer.step()
+    ...     scheduler.step(val_loss)
+    >>> scheduler.get_last_lr()
+    [0.5]
+    """
+
+    def step(self, metrics: Any = None, epoch: Any = None) -> None:  # type: ignore[override]
+        """Observe one evaluation's metric and set the LRs: one ``plateau.update``.
+
+        Raises:
+            ValueError: the metric is missing, or ``epoch`` is given (torch deprecated it).
+        """
+        if epoch is not None:
+            self._refuse_arguments(metrics, epoch)
+        if metrics is None and not self._is_initial:  # torch's step from __init__ has none
+            raise ValueError(
+                f"{_FUNC}.step(): a plateau schedule needs the metric: call "
+                f"scheduler.step(metric) after each evaluation, got no metric")
+        if len(self.optimizer.param_groups) != self._groups:
+            self._group_count_changed()
+        if self._step_count == 1:
+            self._warn_if_stepped_before_optimizer()
+        self._step_count += 1
+        if metrics is not None:
+            self._plateau_states = [p.update(state, metrics) for p, state in
+                                    zip(self.schedules, self._plateau_states)]
+        self.last_epoch += 1
+        self._apply_plateau()
+
+    def _update_lr(self, epoch: Any = None) -> None:
+        raise ValueError(f"{_FUNC}: a plateau schedule cannot be driven by step counts "
+                         "(torch's SequentialLR refuses ReduceLROnPlateau too)")
+
+    def _apply_plateau(self) -> None:
+        param_groups = self.optimizer.param_groups
+        if len(param_groups) != self._groups:
+            self._group_count_changed()
+        multipliers = self.multipliers or (None,) * self._groups
+        last_lr = []
+        for group, state, multiplier in zip(param_groups, self._plateau_states, multipliers):
+            value = state.lr if multiplier is None else state.lr * multiplier
+            last_lr.append(_write(group, "lr", value))
+        self._last_lr = last_lr
+        position = float(self.last_epoch)
+        for group, source in zip(param_groups, self._momentum_sources):
+            if source is not None:
+                _write_momentum(group, self._momentum_key, source(position))
+
+    def _write_current(self) -> None:
+        self._apply_plateau()
+
+    def get_lr(self) -> list[float]:
+        """The LRs the plateau states give now (use ``get_last_lr()`` to read)."""
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, "
+                          "please use `get_last_lr()`.", UserWarning, stacklevel=2)
+        return list(self._last_lr)
 
 
 # --- helpers for ScheduleLR ----------------------------------------------------------------
@@ -388,29 +567,75 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
 def _write(group: dict, key: str, value: float) -> float | _Tensor:
     """Set group[key] to value; a tensor is filled in place (torch.compile keeps it)."""
     current = group[key]
-    if isinstance(current, _Tensor):
+    if current.__class__ is not float and isinstance(current, _Tensor):  # see _apply
         current.fill_(value)
         return current.clone()
     group[key] = value
     return value
 
 
-def _interval(interval: Any, steps_per_epoch: Any) -> tuple[str, float | None]:
-    if steps_per_epoch is not None:
-        steps_per_epoch = check.whole_if_integral(
-            check.positive(_FUNC, "steps_per_epoch", steps_per_epoch))
-        if interval not in (None, "epoch"):
-            check.fail(_FUNC, "interval", "'epoch' (or omitted) with steps_per_epoch, which "
-                       "makes an epoch-defined schedule advance 1/steps_per_epoch per step()",
-                       interval)
-        return "epoch", steps_per_epoch
-    if interval is None:
-        return "step", None
-    return check.choice(_FUNC, "interval", interval, ("step", "epoch")), None
+def _write_momentum(group: dict, key: str, value: float) -> None:
+    """Set group["momentum"], or beta1 in group["betas"]; a tensor is filled in place."""
+    if key == "betas":
+        betas = group["betas"]
+        if betas[0].__class__ is not float and isinstance(betas[0], _Tensor):  # see _apply
+            betas[0].fill_(value)
+        else:
+            group["betas"] = (value, *betas[1:])
+        return
+    current = group["momentum"]
+    if current.__class__ is not float and isinstance(current, _Tensor):
+        current.fill_(value)
+    else:
+        group["momentum"] = value
+
+
+def _own_tensors(param_groups: list, start: int, momentum_key: str | None) -> None:
+    """Give groups ``start`` on a copy of any tensor an earlier group also holds.
+
+    ``SGD([{...}, {...}], lr=torch.tensor(0.01))`` gives both groups one tensor: filled
+    in place for each group in turn, it would end up holding the last group's value.
+    """
+    seen = set()
+
+    def own(tensor: Any, index: int) -> Any:
+        if not isinstance(tensor, _Tensor):
+            return tensor
+        if id(tensor) in seen and index >= start:
+            tensor = tensor.clone()
+        seen.add(id(tensor))
+        return tensor
+
+    for index, group in enumerate(param_groups):
+        group["lr"] = own(group["lr"], index)
+        if momentum_key == "momentum":
+            group["momentum"] = own(group["momentum"], index)
+        elif momentum_key == "betas":
+            betas = group["betas"]
+            first = own(betas[0], index)
+            if first is not betas[0]:
+                group["betas"] = (first, *betas[1:])
+
+
+def _own_tensors_after_load(scheduler: ScheduleLR):
+    owner = weakref.ref(scheduler)  # the optimizer must not keep the scheduler alive
+
+    def hook(optimizer: Optimizer) -> None:
+        alive = owner()
+        if alive is not None:
+            _own_tensors(optimizer.param_groups, 0, alive._momentum_key)
+
+    return hook
+
+
+def _plateaus_only(schedule: Any) -> bool:
+    if isinstance(schedule, (list, tuple)):
+        return len(schedule) > 0 and all(isinstance(s, lrsched.plateau) for s in schedule)
+    return isinstance(schedule, lrsched.plateau)
 
 
 def _schedule_or_plateau(func: str, name: str, value: Any) -> Any:
-    if isinstance(value, (Schedule, plateau)):
+    if isinstance(value, (lrsched.Schedule, lrsched.plateau)):
         return value
     check.fail(func, name, "an lrsched schedule or plateau", value, TypeError)
 
@@ -426,35 +651,45 @@ def _per_group(name: str, value: Any, groups: int, convert) -> tuple:
     return (convert(_FUNC, name, value),) * groups
 
 
-def _optional_schedule(func: str, name: str, value: Any) -> Schedule | None:
-    return None if value is None else check.schedule(func, name, value)
+def _optional_schedule(func: str, name: str, value: Any) -> Any:
+    return None if value is None else check.instance(func, name, value, lrsched.Schedule,
+                                                     "an lrsched schedule")
+
+
+def _cycled(schedule: Any, bounds: dict | None) -> Any:
+    """The momentum cycle of a one_cycle/cyclic schedule (None for others, or when off)."""
+    if bounds is None or not isinstance(schedule, (lrsched.one_cycle, lrsched.cyclic)):
+        return None
+    return schedule.momentum(**bounds)
 
 
 def _momentum_schedules(schedules: tuple, cycle_momentum: Any, momentum: Any,
-                        groups: int) -> tuple:
+                        groups: int) -> tuple[dict | None, tuple]:
+    """(the cycling bounds as momentum() options, None when off; one momentum schedule or
+    None per group)."""
     if momentum is not None:
         if cycle_momentum not in (None, False):
             check.fail(_FUNC, "cycle_momentum", "None when momentum= is given (one source "
                        "of momentum)", cycle_momentum)
-        return _per_group("momentum", momentum, groups, _optional_schedule)
+        return None, _per_group("momentum", momentum, groups, _optional_schedule)
     if cycle_momentum is False:
-        return (None,) * groups
-    bounds = ()
+        return None, (None,) * groups
+    bounds = {}
     if isinstance(cycle_momentum, (tuple, list)):
         if len(cycle_momentum) != 2:
             check.fail(_FUNC, "cycle_momentum", "(base_momentum, max_momentum)",
                        cycle_momentum)
-        bounds = tuple(check.in_range(_FUNC, f"cycle_momentum[{i}]", v, 0.0, 1.0)
-                       for i, v in enumerate(cycle_momentum))
+        bounds = {name: check.in_range(_FUNC, f"cycle_momentum[{i}]", v, 0.0, 1.0)
+                  for i, (name, v) in enumerate(zip(("base_momentum", "max_momentum"),
+                                                    cycle_momentum))}
     elif cycle_momentum not in (None, True):
         check.fail(_FUNC, "cycle_momentum", "None, True, False or (base_momentum, "
                    "max_momentum)", cycle_momentum, TypeError)
-    cycled = tuple(s.momentum(*bounds) if isinstance(s, (one_cycle, cyclic)) else None
-                   for s in schedules)
+    cycled = tuple(_cycled(s, bounds) for s in schedules)
     if cycle_momentum is not None and all(m is None for m in cycled):
         check.fail(_FUNC, "cycle_momentum", "used with a one_cycle or cyclic schedule (for "
                    "another schedule pass momentum=<schedule>)", cycle_momentum)
-    return cycled
+    return bounds, cycled
 
 
 def _momentum_key(optimizer: Optimizer) -> str:
@@ -535,7 +770,8 @@ def _convert(scheduler: Any, index: int) -> Any:
     name = type(scheduler).__name__
     converter = _CONVERTERS.get(name)
     # Exact torch classes only: a subclass may compute something else.
-    if converter is None or type(scheduler) is not getattr(_torch_schedulers, name, None):
+    if converter is None or type(scheduler) is not _from_torch_extra.CLASSES.get(
+            name, getattr(_torch_schedulers, name, None)):
         raise TypeError(f"from_torch(): scheduler must be one of {', '.join(_CONVERTERS)}, "
                         f"got {name}")
     return converter(scheduler, index)
@@ -545,14 +781,14 @@ def _base(scheduler: Any, index: int) -> float:
     return float(scheduler.base_lrs[index])
 
 
-def _sequential(scheduler: Any, index: int) -> Schedule:
+def _sequential(scheduler: Any, index: int) -> lrsched.Schedule:
     children = [_convert(child, index) for child in scheduler._schedulers]
     if len(children) == 1:
         return children[0]
     return lrsched.sequence(children, list(scheduler._milestones))
 
 
-def _reduce_on_plateau(scheduler: Any, index: int) -> plateau:
+def _reduce_on_plateau(scheduler: Any, index: int) -> lrsched.plateau:
     group = scheduler.optimizer.param_groups[index]
     return lrsched.plateau(
         base=float(group["lr"]), mode=scheduler.mode, factor=scheduler.factor,
@@ -561,7 +797,7 @@ def _reduce_on_plateau(scheduler: Any, index: int) -> plateau:
         min_lr=float(scheduler.min_lrs[index]), eps=scheduler.eps)
 
 
-def _one_cycle(scheduler: Any, index: int) -> Schedule:
+def _one_cycle(scheduler: Any, index: int) -> lrsched.Schedule:
     phases = scheduler._schedule_phases
     group = scheduler.optimizer.param_groups[index]
     initial, peak = float(group["initial_lr"]), float(group["max_lr"])
@@ -572,7 +808,7 @@ def _one_cycle(scheduler: Any, index: int) -> Schedule:
         final_div_factor=initial / float(group["min_lr"]), three_phase=len(phases) == 3)
 
 
-def _cyclic(scheduler: Any, index: int) -> Schedule:
+def _cyclic(scheduler: Any, index: int) -> lrsched.Schedule:
     # torch keeps only the cycle length and the rising fraction of it.
     total, ratio = scheduler.total_size, scheduler.step_ratio
     up = _nearly_whole(total * ratio)
@@ -584,7 +820,7 @@ def _cyclic(scheduler: Any, index: int) -> Schedule:
         scale_mode=scheduler.scale_mode if custom is not None else "cycle")
 
 
-def _constant(scheduler: Any, index: int) -> Schedule:
+def _constant(scheduler: Any, index: int) -> lrsched.Schedule:
     base = _base(scheduler, index)
     if scheduler.total_iters == 0:
         return lrsched.constant(base)
@@ -611,6 +847,8 @@ _CONVERTERS = {
     "MultiplicativeLR": lambda s, i: lrsched.multiplicative(_base(s, i), s.lr_lambdas[i]),
     "SequentialLR": _sequential,
     "ReduceLROnPlateau": _reduce_on_plateau,
+    "SWALR": _from_torch_extra.swalr,
+    "ChainedScheduler": lambda s, i: _from_torch_extra.chained(s, i, _convert),
 }
 
 

@@ -9,8 +9,8 @@
 
 from typing import TYPE_CHECKING
 
-from lrsched._base import Route, Schedule, Tail
-from lrsched._registry import lazy_names, register_family, register_function
+from lrsched._base import Route, Schedule, Tail, register_family
+from lrsched._registry import lazy_names, register_function
 from lrsched._validation import ArgumentError, ArgumentTypeError
 
 if TYPE_CHECKING:  # for type checkers and the API docs; at run time see __getattr__ below
@@ -33,9 +33,12 @@ if TYPE_CHECKING:  # for type checkers and the API docs; at run time see __getat
     from lrsched._config import from_config, parse
     from lrsched._cosine import cosine, warm_restarts, wsd
     from lrsched._cyclic import cycle_momentum, cyclic, one_cycle
+    from lrsched._from_timm import from_timm
+    from lrsched._from_transformers import from_transformers
     from lrsched._plateau import PlateauState, plateau
     from lrsched._plot import plot
     from lrsched._range_test import RangeTestResult, range_test
+    from lrsched._tanh import tanh
 
 __version__ = "0.1.0"
 

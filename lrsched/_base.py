@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -21,7 +21,6 @@ from lrsched import _registry
 from lrsched import _validation as check
 from lrsched._evaluate import evaluate
 from lrsched._ops import NUMPY
-from lrsched._user import user_function  # noqa: F401 - families import it from here
 
 if TYPE_CHECKING:
     from dataclasses import Field
@@ -281,33 +280,25 @@ class Schedule(ValueObject):
         routes = self.routes()
         return bool(routes) and all(route.child._flat_pieces() for route in routes)
 
-    # Composition. The combinator classes live in _compose; imported lazily to avoid a cycle.
+    # Composition. The combinators are families built on this class: found by name.
     def __mul__(self, other: Any) -> Schedule:
-        from lrsched._compose import product
-
         if isinstance(other, (Schedule, numbers.Real)) and not isinstance(other, bool):
-            return product((self, other))
+            return _registry.family("product")((self, other))
         return NotImplemented
 
     __rmul__ = __mul__
 
     def clip(self, min_lr: float = 0.0, max_lr: float = math.inf) -> Schedule:
         """Limit the learning rate to [min_lr, max_lr] (see ``lrsched.clip``)."""
-        from lrsched._compose import clip
-
-        return clip(self, min_lr=min_lr, max_lr=max_lr)
+        return _registry.family("clip")(self, min_lr=min_lr, max_lr=max_lr)
 
     def shift(self, steps: float) -> Schedule:
         """Start the schedule ``steps`` steps in (see ``lrsched.shift``)."""
-        from lrsched._compose import shift
-
-        return shift(self, steps)
+        return _registry.family("shift")(self, steps)
 
     def per_epoch(self, steps_per_epoch: float, staircase: bool = False) -> Schedule:
         """Use an epoch-defined schedule per optimizer step (see ``lrsched.per_epoch``)."""
-        from lrsched._compose import per_epoch
-
-        return per_epoch(self, steps_per_epoch, staircase=staircase)
+        return _registry.family("per_epoch")(self, steps_per_epoch, staircase=staircase)
 
 
 def frozen(cls: type) -> type:
@@ -324,3 +315,47 @@ def frozen(cls: type) -> type:
             else:
                 setattr(cls, name, dataclasses.field(default=default, kw_only=True))
     return dataclasses.dataclass(frozen=True, slots=True, repr=False)(cls)
+
+
+def user_function(func: str, name: str, value: Any, *, optional: bool = False) -> Callable | None:
+    """A callable, or the registered name of one."""
+    if value is None and optional:
+        return None
+    if isinstance(value, str):
+        return _registry.function_named(func, name, value)
+    if not callable(value) or isinstance(value, Schedule):
+        check.fail(func, name, "a callable or the name of a registered function", value,
+                   TypeError)
+    return value
+
+
+def schedule_argument(func: str, name: str, value: Any) -> Schedule:
+    """A parameter that must be a schedule."""
+    return check.instance(func, name, value, Schedule, "an lrsched schedule")
+
+
+def register_family(cls: type) -> type:
+    """Register a user's own schedule family, so configs and the text form can name it.
+
+    The class must subclass ``lrsched.Schedule`` (usually a frozen dataclass defining
+    ``_values(self, t, xp)``); its name is its config ``type`` and must not be taken.
+
+    >>> import dataclasses, lrsched
+    >>> @lrsched.register_family
+    ... @dataclasses.dataclass(frozen=True)
+    ... class halving(lrsched.Schedule):
+    ...     base_lr: float
+    ...     def _values(self, t, xp=None):
+    ...         return self.base_lr * 0.5 ** (t // 10)
+    >>> lrsched.parse("halving(base_lr=0.1)")(20)
+    0.025
+    """
+    if not isinstance(cls, type) or not issubclass(cls, ValueObject):
+        check.fail("register_family", "cls", "a subclass of lrsched.Schedule", cls, TypeError)
+    name = cls.__name__
+    taken = _registry.families().get(name)
+    if taken is not None and taken is not cls:
+        check.fail("register_family", "cls", f"a class whose name is not taken ({name!r} is "
+                   f"{taken!r})", cls)
+    _registry.add_user_family(cls)
+    return cls

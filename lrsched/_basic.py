@@ -8,10 +8,10 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Schedule, Tail, frozen, function_field
+from lrsched._base import Schedule, Tail, frozen, function_field, user_function
 from lrsched._evaluate import running_products
 from lrsched._ops import NUMPY
-from lrsched._user import checked_factors, user_function
+from lrsched._user import checked_factors
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
@@ -94,10 +94,11 @@ class multistep(Schedule):
 
     Args:
         base_lr: learning rate before the first milestone, >= 0.
-        milestones: steps at which to decay, non-negative integers, non-decreasing.
+        milestones: steps at which to decay, non-negative integers in any order (stored
+            sorted; they count as a multiset).
         gamma: multiplicative factor, > 0.
 
-    Torch ``MultiStepLR`` (repeated milestones count twice there too).
+    Torch ``MultiStepLR`` (a ``Counter`` of milestones there: repeats count twice too).
 
     >>> import lrsched
     >>> lrsched.multistep(base_lr=1.0, milestones=[2, 4, 4], gamma=0.5)([0, 2, 4])
@@ -114,8 +115,8 @@ class multistep(Schedule):
 
         self._set(
             base_lr=check.non_negative("multistep", "base_lr", self.base_lr),
-            milestones=check.sequence_of("multistep", "milestones", self.milestones,
-                                         milestone, increasing="weakly"),
+            milestones=tuple(sorted(check.sequence_of("multistep", "milestones",
+                                                      self.milestones, milestone))),
             gamma=check.positive("multistep", "gamma", self.gamma),
         )
 
@@ -249,6 +250,8 @@ class exponential(Schedule):
         )
 
     def _values(self, t, xp=NUMPY):
+        if self.base_lr == 0.0:  # 0 everywhere, even where gamma ** p overflows
+            return xp.full_like(t, 0.0)
         exponent = t / self.decay_steps
         if self.staircase:
             exponent = xp.floor(exponent)
@@ -343,9 +346,12 @@ class linear(Schedule):
 
     def _values(self, t, xp=NUMPY):
         total = self.total_steps
-        values = xp.minimum(t, total) * ((self.end_lr - self.start_lr) / total) + self.start_lr
-        # start + (end - start) need not round to end: hold end_lr exactly, stay between ends.
-        values = xp.where(t >= total, self.end_lr, values)
+        # Measured from the end, with the steps left counted exactly: a decay to 0 keeps
+        # its relative precision to the last step (start * (1 - t/T) would cancel).
+        left = (total - xp.minimum(t, total)) / total
+        values = left * (self.start_lr - self.end_lr) + self.end_lr
+        # (start - end) + end need not round to start: hold start_lr exactly at step 0.
+        values = xp.where(t == 0, self.start_lr, values)
         low, high = sorted((self.start_lr, self.end_lr))
         return xp.clip(values, low, high)
 
@@ -403,7 +409,10 @@ class polynomial(Schedule):
             remaining = left / (total * periods)
         else:
             remaining = (total - xp.minimum(t, total)) / total
-        return remaining ** self.power * (self.base_lr - self.end_lr) + self.end_lr
+        values = remaining ** self.power * (self.base_lr - self.end_lr) + self.end_lr
+        # (base - end) + end need not round back to base: stay between the two ends.
+        low, high = sorted((self.base_lr, self.end_lr))
+        return xp.clip(values, low, high)
 
     def tail(self):
         return None if self.cycle else Tail(float(self.total_steps))

@@ -6,7 +6,7 @@ import math
 import numbers
 
 from lrsched import _validation as check
-from lrsched._base import Route, Schedule, frozen
+from lrsched._base import Route, Schedule, frozen, schedule_argument
 from lrsched._ops import NUMPY
 
 
@@ -37,7 +37,7 @@ class sequence(Schedule):
 
     def __post_init__(self):
         func = "sequence"
-        schedules = check.sequence_of(func, "schedules", self.schedules, check.schedule,
+        schedules = check.sequence_of(func, "schedules", self.schedules, schedule_argument,
                                       min_length=2)
         boundaries = check.sequence_of(func, "boundaries", self.boundaries, check.positive,
                                        increasing="strictly")
@@ -106,7 +106,7 @@ class warmup(Schedule):
             # A zero start would hold the LR at 0 (constant) or never leave it (exponential).
             check.fail(func, "start_factor", f"> 0 when mode={mode!r}", start_factor)
         self._set(
-            schedule=check.schedule(func, "schedule", self.schedule),
+            schedule=schedule_argument(func, "schedule", self.schedule),
             steps=check.integer(func, "steps", self.steps, minimum=1),
             start_factor=start_factor,
             mode=mode,
@@ -174,6 +174,9 @@ class product(Schedule):
             return check.non_negative(func_name, name, value)
 
         items = check.sequence_of(func, "factors", self.factors, factor, min_length=2)
+        if not any(isinstance(item, Schedule) for item in items):
+            check.fail(func, "factors", "two or more factors, at least one of them a schedule "
+                       "(a product of numbers is a number: use constant(...))", list(items))
         flat = []
         for item in items:
             flat.extend(item.factors if isinstance(item, product) else (item,))
@@ -227,7 +230,7 @@ class clip(Schedule):
             max_lr = check.non_negative(func, "max_lr", max_lr)
         if max_lr < min_lr:
             check.fail(func, "max_lr", f">= min_lr={min_lr!r}", max_lr)
-        self._set(schedule=check.schedule(func, "schedule", self.schedule), min_lr=min_lr,
+        self._set(schedule=schedule_argument(func, "schedule", self.schedule), min_lr=min_lr,
                   max_lr=max_lr)
 
     def __repr__(self):
@@ -273,7 +276,7 @@ class shift(Schedule):
     steps: float
 
     def __post_init__(self):
-        self._set(schedule=check.schedule("shift", "schedule", self.schedule),
+        self._set(schedule=schedule_argument("shift", "schedule", self.schedule),
                   steps=check.whole_if_integral(check.real("shift", "steps", self.steps)))
 
     def __repr__(self):
@@ -284,6 +287,18 @@ class shift(Schedule):
 
     def _values(self, t, xp=NUMPY):
         return xp.values_of(self.schedule, xp.maximum(t + self.steps, 0.0))
+
+
+# The shortest epoch that still maps every exact step (up to 2**53) to a finite epoch.
+_SHORTEST_EPOCH = 2.0**53 / 1.7976931348623157e308
+
+
+def _epoch_length(func: str, value) -> float:
+    length = check.positive(func, "steps_per_epoch", value)
+    if length < _SHORTEST_EPOCH:  # a subnormal length: t / length overflows to inf
+        check.fail(func, "steps_per_epoch", f"a positive number >= {_SHORTEST_EPOCH:.3g} (so "
+                   "that every step up to 2**53 is a finite epoch)", value)
+    return length
 
 
 @frozen
@@ -315,9 +330,8 @@ class per_epoch(Schedule):
     def __post_init__(self):
         func = "per_epoch"
         self._set(
-            schedule=check.schedule(func, "schedule", self.schedule),
-            steps_per_epoch=check.whole_if_integral(check.positive(func, "steps_per_epoch",
-                                                  self.steps_per_epoch)),
+            schedule=schedule_argument(func, "schedule", self.schedule),
+            steps_per_epoch=check.whole_if_integral(_epoch_length(func, self.steps_per_epoch)),
             staircase=check.boolean(func, "staircase", self.staircase),
         )
 

@@ -80,6 +80,12 @@ def parse(text: str) -> ValueObject:
     """
     if not isinstance(text, str):
         raise check.ArgumentTypeError(f"parse(): text must be a str, got {type(text).__name__}")
+    if not text.isascii():
+        # Python reads identifiers in NFKC form, so a full-width ｃｏｓｉｎｅ would parse as
+        # cosine: the text form is ASCII, like the reprs it comes from.
+        where = next(index for index, char in enumerate(text) if not char.isascii())
+        raise check.ArgumentError(f"parse(): text must be ASCII, got {text[where]!r} at "
+                                  f"column {where + 1}")
     if len(text) > MAX_TEXT:
         raise check.ArgumentError(f"parse(): text must be at most {MAX_TEXT} characters, "
                          f"got {len(text)}")

@@ -20,6 +20,17 @@ def half_cosine(fraction: np.ndarray, high, low, xp=NUMPY) -> np.ndarray:
     return (xp.cos(fraction * math.pi) + 1.0) * ((high - low) / 2.0) + low
 
 
+def cosine_to_low(left: np.ndarray, high, low, xp=NUMPY) -> np.ndarray:
+    """The same half cosine from the end: low + (high - low) * sin(pi * left / 2) ** 2,
+    with ``left = 1 - fraction`` the part still to go, computed exactly by the caller.
+
+    (1 + cos(pi x)) / 2 cancels as x reaches 1; sin(pi left / 2) ** 2 keeps the relative
+    precision of a decay to 0 to its last step (1e-16 instead of 1e-6 at 10**6 steps).
+    """
+    shape = xp.sin(left * (math.pi / 2.0))
+    return shape * shape * (high - low) + low
+
+
 @frozen
 class cosine(Schedule):
     r"""Half a cosine from ``base_lr`` down to ``min_lr`` over ``total_steps``.
@@ -31,40 +42,88 @@ class cosine(Schedule):
     form without the ``min``: the cosine rises again after T and repeats every 2T, which
     is what ``CosineAnnealingLR`` does when stepped past ``T_max``.
 
+    Two options reshape it. ``k_decay`` = k warps time as timm does, and ``exponent`` = p
+    raises the cosine's [0, 1] shape to a power as optax does:
+
+    .. math:: \eta_t = \text{min\_lr} + (\text{base\_lr} - \text{min\_lr})
+              \left(\frac{1 + \cos(\pi \min(t, T)^k / T^k)}{2}\right)^p
+
+    At their defaults (1) the values are exactly those of the plain formula above.
+
     Args:
         base_lr: learning rate at step 0, >= 0.
         total_steps: T, a positive integer.
         min_lr: learning rate at T, >= 0.
         periodic: keep following the cosine past T.
+        k_decay: k, > 0; k > 1 keeps the LR high for longer (timm's ``k_decay``). Not
+            with ``periodic``.
+        exponent: p, > 0 (optax ``cosine_decay_schedule(exponent=...)``).
 
     Torch ``CosineAnnealingLR(T_max, eta_min)``; Keras ``CosineDecay(decay_steps, alpha)``
-    is ``cosine(lr, decay_steps, min_lr=alpha * lr)``.
+    is ``cosine(lr, decay_steps, min_lr=alpha * lr)``; optax
+    ``cosine_decay_schedule(v, T, alpha, exponent)`` is
+    ``cosine(v, T, min_lr=alpha * v, exponent=exponent)``.
+
+    Raises:
+        ArgumentError: a bad parameter, or ``k_decay`` other than 1 with ``periodic``.
 
     >>> import lrsched
     >>> lrsched.cosine(base_lr=1.0, total_steps=10)([0, 5, 10, 20])
     array([1. , 0.5, 0. , 0. ])
     >>> lrsched.cosine(base_lr=1.0, total_steps=10, periodic=True)(20)
     1.0
+    >>> lrsched.cosine(base_lr=1.0, total_steps=10, exponent=2.0)(5)
+    0.25
+    >>> lrsched.cosine(base_lr=1.0, total_steps=16, k_decay=0.5)(4)
+    0.5
     """
 
     base_lr: float
     total_steps: int
     min_lr: float = 0.0
     periodic: bool = False
+    k_decay: float = 1.0
+    exponent: float = 1.0
 
     def __post_init__(self):
+        func = "cosine"
+        periodic = check.boolean(func, "periodic", self.periodic)
+        k_decay = check.whole_if_integral(check.positive(func, "k_decay", self.k_decay))
+        if periodic and k_decay != 1:
+            check.fail(func, "k_decay", "1 when periodic=True (the warped time has no "
+                       "period)", k_decay)
         self._set(
-            base_lr=check.non_negative("cosine", "base_lr", self.base_lr),
-            total_steps=check.integer("cosine", "total_steps", self.total_steps, minimum=1),
-            min_lr=check.non_negative("cosine", "min_lr", self.min_lr),
-            periodic=check.boolean("cosine", "periodic", self.periodic),
+            base_lr=check.non_negative(func, "base_lr", self.base_lr),
+            total_steps=check.integer(func, "total_steps", self.total_steps, minimum=1),
+            min_lr=check.non_negative(func, "min_lr", self.min_lr),
+            periodic=periodic,
+            k_decay=float(k_decay),
+            exponent=check.positive(func, "exponent", self.exponent),
         )
 
     def _values(self, t, xp=NUMPY):
         period = self.total_steps
         # cos is 2T-periodic in t; reducing first keeps huge steps exact.
         steps = xp.fmod(t, 2.0 * period) if self.periodic else xp.minimum(t, period)
-        return half_cosine(steps / period, self.base_lr, self.min_lr, xp)
+        if self.k_decay == 1.0 and self.exponent == 1.0:
+            # The steps still to go to the next low point (T), counted exactly.
+            return cosine_to_low(xp.abs(period - steps) / period, self.base_lr, self.min_lr,
+                                 xp)
+        k = self.k_decay
+        fraction = steps / period if k == 1.0 else xp.power(steps, k) / float(period) ** k
+        shape = half_cosine(fraction, 1.0, 0.0, xp)
+        if self.exponent != 1.0:
+            shape = xp.power(shape, self.exponent)
+        return shape * (self.base_lr - self.min_lr) + self.min_lr
+
+    def to_config(self):
+        # The options added later are left out at their defaults, so configs saved before
+        # them (and checkpoints that compare configs) stay the same.
+        config = Schedule.to_config(self)  # zero-argument super() breaks in slotted dataclasses
+        for name in ("k_decay", "exponent"):
+            if config[name] == 1.0:
+                del config[name]
+        return config
 
     def tail(self):
         if self.periodic:
@@ -152,20 +211,33 @@ class warm_restarts(Schedule):
 
     def _values(self, t, xp=NUMPY):
         period, mult = self.period, self.period_mult
+        if isinstance(period, int) and isinstance(mult, int) and mult > 1:
+            # Whole S_i are exact integers, at most 54 of them below 2**53: each cycle is a
+            # piece, between the restarts at or before t.
+            starts = _whole_cycle_starts(period, mult)
+
+            def cycle(index, steps):
+                number = xp.full_like(steps[:1], index)
+                return self._in_cycle(number, steps - starts[index], xp)
+
+            return xp.piecewise(t, starts[1:], "right", cycle)
         if mult == 1:
-            cycle, within = xp.floor_divmod(t, period)
-            length = period
+            number, within = xp.floor_divmod(t, period)
         else:
             # The cycle from a logarithm, corrected against the exact S_i: the log may land
             # one cycle off at exact restarts.
-            cycle = xp.floor(xp.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
-            cycle = cycle - (t < self.cycle_starts(cycle, xp))
-            cycle = cycle + (t >= self.cycle_starts(cycle + 1.0, xp))
-            within = t - self.cycle_starts(cycle, xp)
-            length = xp.integer_powers(period, mult, cycle)
-        shape = half_cosine(within / length, 1.0, 0.0, xp)
+            number = xp.floor(xp.log1p(t * ((mult - 1.0) / period)) / math.log(mult))
+            number = number - (t < self.cycle_starts(number, xp))
+            number = number + (t >= self.cycle_starts(number + 1.0, xp))
+            within = t - self.cycle_starts(number, xp)
+        return self._in_cycle(number, within, xp)
+
+    def _in_cycle(self, number, within, xp):
+        """The LR ``within`` steps into cycle ``number`` (arrays, or 1-element ones)."""
+        length = xp.integer_powers(self.period, self.period_mult, number)
+        shape = cosine_to_low((length - within) / length, 1.0, 0.0, xp)
         if self.decay != 1.0:
-            shape = shape * xp.integer_powers(1.0, self.decay, cycle)
+            shape = shape * xp.integer_powers(1.0, self.decay, number)
         return shape * (self.base_lr - self.min_lr) + self.min_lr
 
     def tail(self):
@@ -191,6 +263,10 @@ class wsd(Schedule):
 
     for ``decay_shape`` ``"linear"``, ``"cosine"`` and ``"1-sqrt"``; then holds ``min_lr``.
 
+    With ``warmup_shape`` the warmup is transformers' instead: it starts at ``min_lr`` at
+    step 0 and rises as :math:`\text{min\_lr} + (\text{base\_lr} - \text{min\_lr})\,
+    h(t/W)`, :math:`h(u) = u \;\big|\; \tfrac{1-\cos\pi u}{2} \;\big|\; 1-\sqrt{1-u}`.
+
     Args:
         base_lr: the stable learning rate, >= 0.
         warmup_steps: W, an integer >= 0.
@@ -198,13 +274,19 @@ class wsd(Schedule):
         decay_steps: D, a positive integer.
         min_lr: final learning rate, >= 0.
         decay_shape: ``"linear"``, ``"cosine"`` or ``"1-sqrt"`` (MiniCPM's choice).
+        warmup_shape: ``None`` (``lrsched.warmup``'s linear ramp, never 0 at step 0) or
+            ``"linear"``, ``"cosine"``, ``"1-sqrt"`` (transformers' ramps from ``min_lr``).
 
-    transformers ``get_wsd_schedule`` (whose warmup starts at 0).
+    transformers ``get_wsd_schedule(W, D, num_stable_steps=S, warmup_type=w,
+    decay_type=d, min_lr_ratio=r)`` is ``wsd(lr, W, S, D, min_lr=r * lr, decay_shape=d,
+    warmup_shape=w)``.
 
     >>> import lrsched
     >>> s = lrsched.wsd(1.0, warmup_steps=0, stable_steps=2, decay_steps=4)
     >>> s([0, 1, 2, 4, 6, 9])
     array([1. , 1. , 1. , 0.5, 0. , 0. ])
+    >>> lrsched.wsd(1.0, 4, 0, 4, warmup_shape="linear")([0, 2, 4])
+    array([0. , 0.5, 1. ])
     """
 
     base_lr: float
@@ -213,6 +295,7 @@ class wsd(Schedule):
     decay_steps: int
     min_lr: float = 0.0
     decay_shape: str = "linear"
+    warmup_shape: str | None = None
 
     def __post_init__(self):
         func = "wsd"
@@ -224,7 +307,15 @@ class wsd(Schedule):
             min_lr=check.non_negative(func, "min_lr", self.min_lr),
             decay_shape=check.choice(func, "decay_shape", self.decay_shape,
                                      ("linear", "cosine", "1-sqrt")),
+            warmup_shape=None if self.warmup_shape is None else check.choice(
+                func, "warmup_shape", self.warmup_shape, ("linear", "cosine", "1-sqrt")),
         )
+
+    def to_config(self):
+        config = Schedule.to_config(self)  # zero-argument super() breaks in slotted dataclasses
+        if config["warmup_shape"] is None:
+            del config["warmup_shape"]  # added later: configs saved before it stay the same
+        return config
 
     def _composed(self) -> Schedule:
         """The same schedule built from the combinators (computed once per instance)."""
@@ -247,7 +338,23 @@ class wsd(Schedule):
             decay = _one_minus_sqrt(self.base_lr, self.min_lr, self.decay_steps)
         body = decay if self.stable_steps == 0 else sequence(
             [constant(self.base_lr), decay], [self.stable_steps])
-        return warmup(body, self.warmup_steps) if self.warmup_steps else body
+        if not self.warmup_steps:
+            return body
+        if self.warmup_shape is None:
+            return warmup(body, self.warmup_steps)
+        return sequence([self._rise(), body], [self.warmup_steps])
+
+    def _rise(self) -> Schedule:
+        """transformers' warmup: min_lr + (base_lr - min_lr) h(t / W), min_lr at step 0."""
+        from lrsched._basic import linear
+
+        high, low, steps = self.base_lr, self.min_lr, self.warmup_steps
+        if self.warmup_shape == "linear":
+            return linear(low, high, steps)
+        if self.warmup_shape == "cosine":
+            # (1 - cos(pi u)) / 2 is the periodic cosine half a period in.
+            return cosine(high, steps, min_lr=low, periodic=True).shift(steps)
+        return _one_minus_sqrt(high, low, steps, rising=True)
 
     def _values(self, t, xp=NUMPY):
         return xp.values_of(self._composed(), t)
@@ -258,16 +365,28 @@ class wsd(Schedule):
 
 @frozen
 class _one_minus_sqrt(Schedule):
-    """The 1-sqrt decay shape of ``wsd``: min + (high - min) * (1 - sqrt(min(t, T)/T))."""
+    """The 1-sqrt decay shape of ``wsd``: low + (high - low) * (1 - sqrt(min(t, T)/T)).
+
+    ``rising`` gives the warmup twin, low + (high - low) * (1 - sqrt(1 - min(t, T)/T)).
+    """
 
     high: float
     low: float
     total_steps: int
+    rising: bool = False
 
     def _values(self, t, xp=NUMPY):
-        fraction = xp.sqrt(xp.minimum(t, self.total_steps) / self.total_steps)
-        values = fraction * (self.low - self.high) + self.high
-        return xp.where(t >= self.total_steps, self.low, values)  # need not round to low
+        total = self.total_steps
+        if self.rising:
+            fraction = xp.sqrt((total - xp.minimum(t, total)) / total)
+            values = (1.0 - fraction) * (self.high - self.low) + self.low  # low at step 0
+            return xp.where(t >= total, self.high, values)
+        # 1 - sqrt(x) = (1 - x) / (1 + sqrt(x)), with 1 - x the steps left counted exactly:
+        # no cancellation as the decay reaches low.
+        done = xp.minimum(t, total)
+        shape = ((total - done) / total) / (xp.sqrt(done / total) + 1.0)
+        values = shape * (self.high - self.low) + self.low
+        return xp.where(t == 0, self.high, values)  # (high - low) + low need not be high
 
     def tail(self):
         return Tail(float(self.total_steps))

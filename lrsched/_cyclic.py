@@ -7,10 +7,10 @@ from typing import Callable
 import numpy as np
 
 from lrsched import _validation as check
-from lrsched._base import Route, Schedule, Tail, frozen, function_field
+from lrsched._base import Route, Schedule, Tail, frozen, function_field, user_function
 from lrsched._cosine import half_cosine
 from lrsched._ops import NUMPY
-from lrsched._user import checked_factors, user_function
+from lrsched._user import checked_factors
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -96,7 +96,7 @@ class cyclic(Schedule):
         if self.scale_fn is not None:
             argument = cycle if self.scale_mode == "cycle" else t
             return checked_factors("cyclic", "scale_fn", xp.user(self.scale_fn, argument),
-                                   argument)
+                                   argument, at=self.scale_mode.rstrip("s"))
         if self.mode == "triangular2":
             return xp.power(0.5, cycle - 1.0)  # = 1/2**(c-1) exactly, without overflow
         return xp.power(self.gamma, t)

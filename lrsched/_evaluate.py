@@ -14,23 +14,26 @@ A family only writes its formula, ``_values(t, xp)``. This module decides how it
   schedule and the step, instead of reaching an optimizer.
 - **Tables** (``StepTable``) of values at whole steps are what the adapters read.
 
-No threads: on the 2-core machines we measure on, evaluating blocks on a second thread
-gained 1.0-1.1x for a 10^7-step cosine while training or tests used the other core, and
-cheap formulas lost to GIL hand-offs, so the pool and its settings were removed.
+No threads: on the 2-core machines we measure on, a second thread took a 10^6-step cosine
+from 7.8 to 4.5 ns a step on an idle machine, but gained 1.0-1.1x (median) with the other
+core busy, as it is beside a training job, and cheap formulas lost to GIL hand-offs below
+10^6 steps; the pool, its fork handling and its settings were not worth that.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+import numbers
+from typing import Any, Callable
 
 import numpy as np
 
 from lrsched import _validation as check
 from lrsched._ops import NUMPY
+from lrsched._validation import first_negative_or_nonfinite
 
-if TYPE_CHECKING:
-    from lrsched._base import Schedule
+# Any schedule: lrsched.Schedule, which this module is below (the class calls evaluate).
+Schedule = Any
 
 # Steps per block of a large array: 2**14 float64 steps are 128 KiB, so a block and the
 # handful of temporaries a formula makes stay in a core's L2 cache, while the Python work
@@ -50,25 +53,6 @@ def _bad_step(schedule: Any, value: Any, where: str = "") -> check.ArgumentError
         f"{_name(schedule)}(): step must be a finite number >= 0, got {value!r}{where}")
 
 
-def first_negative_or_nonfinite(values: np.ndarray) -> tuple[int, ...] | None:
-    """The index of the first value that is negative, NaN or infinite, or None.
-
-    NaN fails both comparisons, so two reductions clear a valid array; only a bad one is
-    searched element by element. Integers are finite, so they need the first only.
-    """
-    kind = values.dtype.kind
-    if not values.size or kind == "u":
-        return None
-    if kind == "i":
-        if values.min() >= 0:
-            return None
-    elif values.min() >= 0.0 and values.max() < math.inf:
-        return None
-    as_float = values.astype(np.float64, copy=False)
-    bad = ~((as_float >= 0.0) & (as_float < math.inf))
-    return tuple(int(i) for i in np.argwhere(bad)[0])
-
-
 def as_steps(schedule: Any, step: Any) -> tuple[np.ndarray, bool]:
     """Steps as an array of real numbers (not yet range-checked), and whether they came as
     a scalar (then checked, as a 1-element float64 array)."""
@@ -84,11 +68,27 @@ def as_steps(schedule: Any, step: Any) -> tuple[np.ndarray, bool]:
     if isinstance(step, (bool, np.bool_)):
         raise check.ArgumentTypeError(f"{_name(schedule)}(): step must be a number or an "
                                       f"array of numbers, got {step!r}")
+    if isinstance(step, np.ma.MaskedArray):
+        raise check.ArgumentTypeError(f"{_name(schedule)}(): step must not be a masked array "
+                                      "(its mask would be ignored); pass step.filled(...) or "
+                                      "step.compressed()")
     try:
         array = np.asarray(step)
-    except (ValueError, TypeError) as error:
-        raise check.ArgumentTypeError(f"{_name(schedule)}(): step must be a number or an "
-                                      f"array of numbers, got {step!r}") from error
+    except Exception as error:  # noqa: BLE001 - e.g. a tensor that requires grad
+        raise check.ArgumentTypeError(
+            f"{_name(schedule)}(): step must be a number or an array of numbers, got "
+            f"{_shorten(step)} ({type(error).__name__}: {error}; for a tensor pass "
+            "tensor.detach().cpu().numpy() or int(tensor))") from error
+    if array.dtype.kind == "O" and all(
+            isinstance(item, numbers.Number)  # Real, and Decimal, which is not registered so
+            and not isinstance(item, (bool, np.bool_, complex, np.complexfloating))
+            for item in array.flat):
+        # Python ints beyond int64, Fractions, Decimals: the same rule as for a scalar of
+        # those types, converted to float64 (a value beyond float64 is no finite step).
+        try:
+            array = array.astype(np.float64)
+        except OverflowError:
+            raise _bad_step(schedule, _shorten(step)) from None
     if array.dtype.kind not in "iuf":
         raise check.ArgumentTypeError(
             f"{_name(schedule)}(): step must be a number or an array of real numbers, got "
@@ -109,7 +109,7 @@ def _shorten(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def evaluate(schedule: Schedule, step: Any) -> float | np.ndarray:
+def evaluate(schedule: Any, step: Any) -> float | np.ndarray:
     """``schedule(step)``: the contract of ``Schedule.__call__``."""
     if type(step) is int and 0 <= step < _EXACT_STEPS:
         return table_of(schedule)(step)
@@ -199,10 +199,14 @@ class StepTable:
         start, stop, values = self._chunk
         if start <= step < stop:
             return values[step - start]
-        return self._refill(step)
+        return self.chunk(step)[0]
 
-    def _refill(self, step: int) -> float:
-        start, stop, _ = self._chunk
+    def chunk(self, step: int) -> list[float]:
+        """The values from ``step`` on, for as many consecutive steps as this table computes
+        at once (at least one), as Python floats; the table then holds them."""
+        start, stop, values = self._chunk
+        if start == step < stop:
+            return values
         length = min(2 * self._next, self.max_chunk) if step == stop else self.first_chunk
         try:
             values = self.values(step, step + length).tolist()
@@ -210,7 +214,7 @@ class StepTable:
             length, values = 1, self.values(step, step + 1).tolist()
         self._next = length
         self._chunk = (step, step + length, values)  # one store: readers see a whole chunk
-        return values[0]
+        return values
 
     def values(self, start: int, stop: int) -> np.ndarray:
         """The schedule's values at steps ``start, ..., stop - 1`` as float64."""

@@ -30,10 +30,13 @@ class NumpyOps:
     floor = staticmethod(np.floor)
     fmod = staticmethod(np.fmod)
     cos = staticmethod(np.cos)
+    sin = staticmethod(np.sin)
+    abs = staticmethod(np.abs)
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     log1p = staticmethod(np.log1p)
     sqrt = staticmethod(np.sqrt)
+    tanh = staticmethod(np.tanh)
     power = staticmethod(np.power)
     pi = np.pi
 
@@ -80,6 +83,8 @@ class NumpyOps:
         restarts spans few distinct whole exponents, so each is computed once and looked
         up (a 10**7-step ``step`` trajectory: 3x faster).
         """
+        if base == 1.0 or scale == 0.0:  # exactly scale: 1 ** n, or 0 times any power
+            return np.full(exponent.shape, scale, dtype=np.float64)
         if exponent.size > 1:
             lowest, highest = exponent.min(), exponent.max()
             if highest - lowest < exponent.size:

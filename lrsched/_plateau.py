@@ -172,16 +172,41 @@ class plateau(ValueObject):
         return np.asarray(lrs, dtype=np.float64)
 
     def state_from_dict(self, data: dict) -> PlateauState:
-        """Rebuild a state saved with ``state.to_dict()`` (checks its fields)."""
-        if not isinstance(data, dict) or set(data) != set(PlateauState._fields):
-            raise check.ArgumentError(
-                f"plateau.state_from_dict(): data must be a dict with keys "
-                f"{sorted(PlateauState._fields)}, got {data!r}"
-            )
-        return PlateauState(lr=float(data["lr"]), updates=int(data["updates"]),
-                            best=float(data["best"]), bad_updates=int(data["bad_updates"]),
-                            cooldown_left=int(data["cooldown_left"]),
-                            scale=float(data["scale"]))
+        """Rebuild a state saved with ``state.to_dict()``, checking it field by field.
+
+        Raises:
+            ArgumentError: a missing or unknown key, or a field that no run of this plateau
+                could have produced (a NaN or negative ``lr``, a fractional or negative
+                counter, a non-finite ``scale``), named by its key.
+
+        >>> import lrsched
+        >>> p = lrsched.plateau(base=0.1, patience=0)
+        >>> p.state_from_dict(p.update(p.init(), 1.0).to_dict()).updates
+        1
+        """
+        func = "plateau.state_from_dict"
+        if not isinstance(data, dict):
+            check.fail(func, "data", "a dict from PlateauState.to_dict()", data, TypeError)
+        missing = sorted(set(PlateauState._fields) - set(data))
+        unknown = sorted(map(str, set(data) - set(PlateauState._fields)))
+        if missing or unknown:
+            check.refuse(f"{func}(): data must have exactly the keys "
+                         f"{sorted(PlateauState._fields)}; missing {missing}, unknown {unknown}")
+        best = data["best"]
+        if _is_bool(best) or not isinstance(best, numbers.Real):
+            check.fail(func, "data['best']", "a real number (inf before any metric)", best,
+                       TypeError)
+        return PlateauState(
+            lr=check.non_negative(func, "data['lr']", data["lr"]),
+            updates=check.integer(func, "data['updates']", data["updates"]),
+            best=float(best),
+            bad_updates=check.integer(func, "data['bad_updates']", data["bad_updates"]),
+            cooldown_left=check.integer(func, "data['cooldown_left']", data["cooldown_left"]),
+            scale=check.positive(func, "data['scale']", data["scale"]))
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
 
 
 def _metric_value(metric: Any) -> float:

@@ -18,12 +18,15 @@ FAMILY_MODULES: dict[str, tuple[str, ...]] = {
                        "piecewise_constant", "piecewise_linear", "polynomial", "step"),
     "lrsched._compose": ("clip", "per_epoch", "product", "sequence", "shift", "warmup"),
     "lrsched._cosine": ("cosine", "warm_restarts", "wsd"),
+    "lrsched._tanh": ("tanh",),
     "lrsched._cyclic": ("cycle_momentum", "cyclic", "one_cycle"),
     "lrsched._plateau": ("plateau",),
 }
 # Public names other than families, also imported on first use.
 OTHER_MODULES: dict[str, tuple[str, ...]] = {
     "lrsched._config": ("from_config", "parse"),
+    "lrsched._from_timm": ("from_timm",),
+    "lrsched._from_transformers": ("from_transformers",),
     "lrsched._plateau": ("PlateauState",),
     "lrsched._plot": ("plot",),
     "lrsched._range_test": ("RangeTestResult", "range_test"),
@@ -60,33 +63,17 @@ def families() -> dict[str, type]:
     return {**library_families(), **_USER_FAMILIES}
 
 
-def register_family(cls: type) -> type:
-    """Register a user's own schedule family, so configs and the text form can name it.
+def add_user_family(cls: type) -> None:
+    """Store a family that ``lrsched.register_family`` checked."""
+    _USER_FAMILIES[cls.__name__] = cls
 
-    The class must subclass ``lrsched.Schedule`` (usually a frozen dataclass defining
-    ``_values(self, t, xp)``); its name is its config ``type`` and must not be taken.
 
-    >>> import dataclasses, lrsched
-    >>> @lrsched.register_family
-    ... @dataclasses.dataclass(frozen=True)
-    ... class halving(lrsched.Schedule):
-    ...     base_lr: float
-    ...     def _values(self, t, xp=None):
-    ...         return self.base_lr * 0.5 ** (t // 10)
-    >>> lrsched.parse("halving(base_lr=0.1)")(20)
-    0.025
-    """
-    from lrsched import _validation as check
-    from lrsched._base import ValueObject
-
-    if not isinstance(cls, type) or not issubclass(cls, ValueObject):
-        check.fail("register_family", "cls", "a subclass of lrsched.Schedule", cls, TypeError)
-    name = cls.__name__
-    taken = library_families().get(name) or _USER_FAMILIES.get(name)
-    if taken is not None and taken is not cls:
-        check.fail("register_family", "cls", f"a class whose name is not taken ({name!r} is "
-                   f"{taken!r})", cls)
-    _USER_FAMILIES[name] = cls
+def family(name: str) -> type:
+    """One of lrsched's families by name, importing only its module."""
+    cls = _library.get(name) if _library is not None else None
+    if cls is None:
+        module = next(module for module, names in FAMILY_MODULES.items() if name in names)
+        cls = getattr(importlib.import_module(module), name)
     return cls
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any, Callable
 
 import numpy as np
 
-from lrsched import _registry
 from lrsched import _validation as check
 
 
@@ -22,34 +22,56 @@ def apply_user_function(fn: Callable, x: np.ndarray) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            result = np.asarray(fn(x), dtype=np.float64)
-        return np.broadcast_to(result, x.shape).copy() if result.shape != x.shape else result
+            result = fn(x)
     except Exception:  # noqa: BLE001 - any failure means "not vectorizable"; retry per element
         pass
-    flat = [fn(int(v) if v.is_integer() else float(v)) for v in x.ravel().tolist()]
+    else:
+        values = _real_values(fn, result)
+        if values.shape == x.shape:
+            return values
+        if values.ndim == 0 or values.size == 1:
+            return np.full(x.shape, values.reshape(()), dtype=np.float64)
+        check.refuse(f"{_describe(fn)} returned {values.size} values for {x.size} steps; it must "
+                     "return one value per step (or one for all)")
+    flat = [_real_number(fn, fn(int(v) if v.is_integer() else float(v)))
+            for v in x.ravel().tolist()]
     return np.asarray(flat, dtype=np.float64).reshape(x.shape)
 
 
-def checked_factors(func: str, name: str, factors: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Refuse a user function's negative or non-finite output, naming the step."""
-    from lrsched._evaluate import first_negative_or_nonfinite
+def _describe(fn: Callable) -> str:
+    return f"the function {getattr(fn, '__qualname__', repr(fn))}"
 
-    where = first_negative_or_nonfinite(factors)
+
+def _real_values(fn: Callable, result: Any) -> np.ndarray:
+    """What a vectorized call returned, as float64; strings, complex numbers and other
+    objects are refused rather than converted."""
+    values = np.asarray(result)
+    if values.dtype.kind not in "iuf" or isinstance(result, (str, bytes)):
+        check.refuse(f"{_describe(fn)} must return real numbers, got {_shorten(result)}",
+                     TypeError)
+    return values.astype(np.float64, copy=False)
+
+
+def _real_number(fn: Callable, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        as_array = np.asarray(value) if not isinstance(value, (str, bytes)) else None
+        if as_array is None or as_array.size != 1 or as_array.dtype.kind not in "iuf":
+            check.refuse(f"{_describe(fn)} must return a real number per step, got "
+                         f"{_shorten(value)}", TypeError)
+        value = as_array.reshape(())
+    return float(value)
+
+
+def _shorten(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def checked_factors(func: str, name: str, factors: np.ndarray, t: np.ndarray, *,
+                    at: str = "step") -> np.ndarray:
+    """Refuse a user function's negative or non-finite output, naming its argument."""
+    where = check.first_negative_or_nonfinite(factors)
     if where is not None:
         check.refuse(f"{func}(): {name} must return finite factors >= 0, got "
-                     f"{float(factors[where])!r} at step {float(t[where])!r}")
+                     f"{float(factors[where])!r} at {at} {float(t[where])!r}")
     return factors
-
-
-def user_function(func: str, name: str, value: Any, *, optional: bool = False) -> Callable | None:
-    """A callable, or the registered name of one."""
-    from lrsched._base import Schedule
-
-    if value is None and optional:
-        return None
-    if isinstance(value, str):
-        return _registry.function_named(func, name, value)
-    if not callable(value) or isinstance(value, Schedule):
-        check.fail(func, name, "a callable or the name of a registered function", value,
-                   TypeError)
-    return value

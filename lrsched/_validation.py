@@ -77,7 +77,10 @@ def real(func: str, name: str, value: Any) -> float:
     """A finite real number as a Python float."""
     if _is_bool(value) or not isinstance(value, numbers.Real):
         fail(func, name, "a real number", value, TypeError)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64 (10**400)
+        fail(func, name, "a finite number", value)
     if not math.isfinite(number):
         fail(func, name, "a finite number", value)
     return number
@@ -117,6 +120,10 @@ def integer(func: str, name: str, value: Any, *, minimum: int = 0) -> int:
         fail(func, name, rule, value, TypeError)
     if isinstance(value, numbers.Integral):
         number = int(value)
+        try:
+            float(number)
+        except OverflowError:  # beyond float64 (10**400): every formula would overflow
+            fail(func, name, rule + " that float64 can hold", value)
     else:
         as_float = float(value)
         if not (math.isfinite(as_float) and as_float.is_integer()):
@@ -158,11 +165,29 @@ def sequence_of(func: str, name: str, value: Any, convert, *, min_length: int = 
     return items
 
 
-def schedule(func: str, name: str, value: Any):
-    from lrsched._base import Schedule
+def first_negative_or_nonfinite(values: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first value that is negative, NaN or infinite, or None.
 
-    if not isinstance(value, Schedule):
-        fail(func, name, "an lrsched schedule", value, TypeError)
+    NaN fails both comparisons, so two reductions clear a valid array; only a bad one is
+    searched element by element. Integers are finite, so they need the first only.
+    """
+    kind = values.dtype.kind
+    if not values.size or kind == "u":
+        return None
+    if kind == "i":
+        if values.min() >= 0:
+            return None
+    elif values.min() >= 0.0 and values.max() < math.inf:
+        return None
+    as_float = values.astype(np.float64, copy=False)
+    bad = ~((as_float >= 0.0) & (as_float < math.inf))
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+def instance(func: str, name: str, value: Any, cls: type, rule: str) -> Any:
+    """A parameter that must be an instance of ``cls`` (the rule names what is allowed)."""
+    if not isinstance(value, cls):
+        fail(func, name, rule, value, TypeError)
     return value
 
 

@@ -15,6 +15,21 @@ settings.register_profile("default", deadline=None, max_examples=25,
 settings.register_profile("fuzz", deadline=None, max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "reads_probe: reads a training run started in another "
+                            "process; runs at the end of the session")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Keras fits run in background processes started by tests/test_adapter_keras.py's first
+    # test; the tests reading their results go last, while the rest of the suite runs.
+    late = [item for item in items if item.get_closest_marker("reads_probe")]
+    if late:
+        items[:] = [item for item in items if not item.get_closest_marker("reads_probe")] + late
+
+
 # Scripts the Keras tests run in their own processes: importing them here (for doctests)
 # would fix the Keras backend for the whole session.
-collect_ignore_glob = ["keras_cases/*", "range_cases/keras_cases.py"]
+# The framework suite's scripts run under torchrun or import Lightning: not for doctests.
+collect_ignore_glob = ["keras_cases/*", "range_cases/keras_cases.py", "framework_cases/*"]

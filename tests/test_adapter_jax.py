@@ -261,4 +261,4 @@ def test_import_without_jax_names_the_extra():
         "PYTHONPATH")])))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True).stdout
-    assert 'pip install "lrsched[jax]"' in out
+    assert 'pip install "lrsched-numpy[jax]"' in out

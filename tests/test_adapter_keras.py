@@ -37,10 +37,16 @@ if str(CASES_DIR) not in sys.path:
     sys.path.insert(0, str(CASES_DIR))
 from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE, import_keras  # noqa: E402,E501
 
-BACKEND_NAMES = ("jax", "torch", "tensorflow")
-BACKENDS = ("jax", "torch", pytest.param("tensorflow", marks=pytest.mark.tensorflow))
+# The jax probe compiles every fit with XLA (about 25 s of CPU): its tests are marked slow,
+# so the default run trains under torch (eager) only and `pytest -m slow` adds the traced runs;
+# the tensorflow probe runs where tensorflow is installed (.ci/run's tensorflow section).
+BACKENDS = (pytest.param("jax", marks=pytest.mark.slow), "torch",
+            pytest.param("tensorflow", marks=pytest.mark.tensorflow))
 PROBE_TIMEOUT = 600
 _probes: dict[str, tuple[subprocess.Popen, str]] = {}
+# Tests that read a probe run at the end of the session (tests/conftest.py), so the probes
+# train on the other core while the rest of the suite runs, instead of being waited for.
+READS_PROBE = pytest.mark.reads_probe
 
 
 def _missing(*modules: str) -> list[str]:
@@ -53,11 +59,18 @@ def _stop_unfinished_probes() -> None:
             process.kill()
 
 
-def _start_probes() -> None:
-    if _probes:
+def _backend_name(backend) -> str:
+    return backend if isinstance(backend, str) else backend.values[0]
+
+
+def _start_probes(backends=None) -> None:
+    """Start the fit probes of ``backends`` (default: all) that are not running yet."""
+    names = [_backend_name(b) for b in BACKENDS] if backends is None else list(backends)
+    names = [name for name in names if name not in _probes]
+    if not names:
         return
     atexit.register(_stop_unfinished_probes)
-    for backend in BACKEND_NAMES:
+    for backend in names:
         if _missing("keras", backend):
             continue
         out = os.path.join(tempfile.mkdtemp(prefix=f"lrsched-keras-{backend}-"), "out.json")
@@ -78,7 +91,7 @@ def probe(backend: str) -> dict:
     missing = _missing("keras", backend)
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
-    _start_probes()
+    _start_probes([backend])
     process, out = _probes[backend]
     _, stderr = process.communicate(timeout=PROBE_TIMEOUT)
     if process.returncode != 0:
@@ -95,9 +108,24 @@ def expected_lrs(schedule: lrsched.Schedule, steps: np.ndarray) -> np.ndarray:
 
 # ---- in-process: config, validation, table bounds ----------------------------------------
 
+def _probes_wanted(session) -> list[str]:
+    """The backends whose probe a selected test of this module reads (the probes start early
+    so they train while the in-process tests run; a test whose probe is not running yet
+    starts it itself). The tests that read the jax probe without a backend parameter are
+    all marked slow."""
+    here = [item for item in session.items
+            if getattr(getattr(item, "module", None), "__name__", None) == __name__]
+    wanted = {getattr(item, "callspec", None) and item.callspec.params.get("backend")
+              for item in here}
+    if any(item.get_closest_marker("slow") for item in here):
+        wanted.add("jax")
+    return [name for name in ("jax", "torch") if name in wanted]
+
+
 @pytest.fixture(scope="module")
-def adapter():
-    _start_probes()  # the fits train in their own processes while these tests run
+def adapter(request):
+    # The fits train in their own processes while these tests run.
+    _start_probes(_probes_wanted(request.session))
     import_keras("torch")
     from lrsched.adapters import keras as adapter
 
@@ -546,6 +574,7 @@ def test_fit_cases_cover_every_family():
     assert schedule_families - used == set()
 
 
+@READS_PROBE
 @pytest.mark.parametrize("name", sorted(FIT_CASES))
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fit_uses_the_schedule_at_every_step(backend, name):
@@ -581,6 +610,7 @@ def test_callbacks_log_the_learning_rate_into_history(backend):
     assert len(set(step["logged_lrs"])) > 1  # the per-batch run reduces within the fit
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_schedule_callback_sets_float_learning_rate_every_step(backend):
     results = probe(backend)
@@ -592,6 +622,8 @@ def test_schedule_callback_sets_float_learning_rate_every_step(backend):
                                       err_msg=name)
 
 
+@READS_PROBE
+@pytest.mark.slow
 def test_keras_own_staircase_can_step_late_under_xla_and_ours_does_not():
     # XLA turns Keras's t / 107 into t * (1/107): at step 107 Keras's ExponentialDecay
     # (staircase) still uses the first stair. KerasSchedule's table is exact.
@@ -605,6 +637,7 @@ def test_keras_own_staircase_can_step_late_under_xla_and_ours_does_not():
     assert all(theirs[step] == exact[step - 1] for step in late)
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_past_max_steps_the_lr_follows_the_schedule(backend):
     # The table holds max_steps + 1 entries; the fit runs twice as long, never NaN.
@@ -614,6 +647,7 @@ def test_past_max_steps_the_lr_follows_the_schedule(backend):
         used, expected_lrs(PAST_END_CASE.schedule, PAST_END_CASE.expected_steps()))
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_callback_errors_are_clear(backend):
     errors = probe(backend)["errors"]
@@ -623,6 +657,7 @@ def test_callback_errors_are_clear(backend):
     assert "'loss'" in errors["plateau_missing_metric"]
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_save_load_mid_training_continues_the_same_trajectory(backend):
     resume = probe(backend)["resume"]
@@ -645,6 +680,8 @@ def test_resume_points_are_mid_epoch_and_on_a_boundary():
     assert all(0 < point < RESUME_CASE.steps for point in RESUME_CASE.points)
 
 
+@READS_PROBE
+@pytest.mark.slow
 @pytest.mark.parametrize("point", RESUME_CASE.points)
 def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
     # jit_compile=True under jax: the saved table is rebuilt and served traced after loading.
@@ -658,6 +695,7 @@ def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
     np.testing.assert_array_equal(np.float32(resumed["lrs"]), np.float32(runs["straight"]))
 
 
+@READS_PROBE
 @pytest.mark.parametrize("interval", ["epoch", "step"])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_plateau_callback_matches_replay(backend, interval):
@@ -681,7 +719,9 @@ def test_plateau_callback_matches_replay(backend, interval):
 
 @pytest.mark.parametrize("name", ["warmup_cosine", "sequence", "cyclic", "exponential",
                                   "one_cycle", "lambda_lr"])
-def test_same_lrs_as_a_torch_loop(name):
+@READS_PROBE
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_same_lrs_as_a_torch_loop(backend, name):
     torch = pytest.importorskip("torch")
     adapter = pytest.importorskip("lrsched.adapters.torch")
     case = FIT_CASES[name]
@@ -693,7 +733,7 @@ def test_same_lrs_as_a_torch_loop(name):
         torch_lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
-    keras_lrs = np.asarray(probe("jax")["fits"][name], dtype=np.float32)
+    keras_lrs = np.asarray(probe(backend)["fits"][name], dtype=np.float32)
     np.testing.assert_array_equal(np.float32(torch_lrs), keras_lrs)
 
 

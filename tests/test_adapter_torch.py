@@ -53,7 +53,8 @@ class StepRecorder:
 
     def _record(self, optimizer, args, kwargs):
         self.lrs.append([float(g["lr"]) for g in optimizer.param_groups])
-        self.momenta.append([float(g["betas"][0]) if "betas" in g else g.get("momentum")
+        self.momenta.append([float(g["betas"][0]) if "betas" in g else
+                             None if g.get("momentum") is None else float(g["momentum"])
                              for g in optimizer.param_groups])
 
     def lr(self, group=0):
@@ -120,6 +121,7 @@ EXAMPLES = {
     "lambda_lr": lrsched.lambda_lr(0.1, _branchy),
     "multiplicative": lrsched.multiplicative(0.1, lambda k: 0.99),
     "cosine": lrsched.cosine(0.1, total_steps=100, min_lr=0.001),
+    "tanh": lrsched.tanh(0.1, 100, min_lr=0.001),
     "warm_restarts": lrsched.warm_restarts(0.1, period=10, period_mult=2, decay=0.8),
     "wsd": lrsched.wsd(0.1, warmup_steps=10, stable_steps=40, decay_steps=50,
                        decay_shape="1-sqrt"),
@@ -411,7 +413,7 @@ def test_plateau_step_without_metric_and_metric_without_plateau_are_errors():
     other_optimizer = make_optimizer(small_model(), "sgd")
     other = ScheduleLR(other_optimizer, lrsched.cosine(0.1, 10))
     other_optimizer.step()
-    with pytest.raises(ValueError, match="metric is only for plateau schedules"):
+    with pytest.raises(ValueError, match=r"takes no argument.*step\(metric\) is for plateau"):
         other.step(0.5)
 
 
@@ -450,16 +452,18 @@ def test_epoch_schedule_per_batch_equals_torch_fractional_epoch_recipe():
                 restarts.step(epoch + (i + 1) / iters)
     schedule = lrsched.warm_restarts(0.5, period=2, period_mult=2, min_lr=0.001)
     recorder, scheduler = ours_run(schedule, "sgd", iters * epochs, steps_per_epoch=iters)
-    assert scheduler.interval == "epoch"
+    assert scheduler.last_epoch == iters * epochs
     np.testing.assert_allclose(recorder.lr(), torch_lrs, rtol=1e-12)
     assert recorder.lr() == [schedule(k / iters) for k in range(iters * epochs)]
 
 
-def test_epoch_interval_without_steps_per_epoch_counts_step_calls():
+def test_an_epoch_schedule_stepped_once_per_epoch_needs_no_option():
+    # step() counts calls; called once per epoch, the schedule's t is the epoch.
     schedule = lrsched.step(0.1, step_size=2, gamma=0.5)
-    recorder, scheduler = ours_run(schedule, "sgd", 6, interval="epoch")
+    recorder, scheduler = ours_run(schedule, "sgd", 6)
     assert recorder.lr() == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
-    assert scheduler.interval == "epoch"
+    with pytest.raises(TypeError, match="interval"):
+        ScheduleLR(make_optimizer(small_model(), "sgd"), schedule, interval="epoch")
 
 
 # --- checkpoints ----------------------------------------------------------------------------
@@ -584,17 +588,326 @@ def test_adding_a_param_group_later_is_a_clear_error():
     scheduler = ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
     optimizer.add_param_group({"params": model[2].parameters()})
     optimizer.step()
-    with pytest.raises(RuntimeError, match="2 param groups but had 1"):
+    with pytest.raises(RuntimeError, match=r"2 param groups but the scheduler schedules 1: "
+                                           r"add groups with scheduler.add_param_group"):
         scheduler.step()
 
+
+# --- a plateau is a ReduceLROnPlateau -------------------------------------------------------
+
+@pytest.mark.parametrize("schedule", [lrsched.plateau(0.5, patience=2),
+                                      [lrsched.plateau(0.5), lrsched.plateau(0.2, patience=0)]])
+def test_a_plateau_scheduler_is_a_reduce_lr_on_plateau_for_isinstance_checks(schedule):
+    optimizer = make_optimizer(small_model(), "sgd", groups=2)
+    scheduler = ScheduleLR(optimizer, schedule)
+    assert isinstance(scheduler, TS.ReduceLROnPlateau)
+    assert isinstance(scheduler, ScheduleLR) and isinstance(scheduler, TS.LRScheduler)
+    assert type(scheduler) is torch_adapter.PlateauScheduleLR
+    other = ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
+    assert type(other) is ScheduleLR and not isinstance(other, TS.ReduceLROnPlateau)
+    # What torch does with a ReduceLROnPlateau, it does with this one.
+    with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
+        TS.SequentialLR(optimizer, [other, scheduler], milestones=[5])
+
+
+def test_the_metric_drives_the_plateau_exactly_as_replay_says():
+    metrics = _metrics(STEPS)
+    schedule = lrsched.plateau(lrsched.warmup(lrsched.constant(0.5), steps=5), patience=3,
+                               factor=0.5, cooldown=2)
+    # Metrics as a torch framework hands them over: 0-d tensors.
+    tensors = [torch.tensor(m, dtype=torch.float64) for m in metrics]
+    recorder, scheduler = ours_run(schedule, "adamw", STEPS, groups=2, metrics=tensors,
+                                   multipliers=[1.0, 10.0])
+    replayed = np.concatenate([[schedule.init().lr], schedule.replay(metrics)])
+    assert recorder.lr(0) == replayed[:-1].tolist()
+    assert recorder.lr(1) == (replayed[:-1] * 10.0).tolist()
+    assert scheduler.get_last_lr() == [replayed[-1], replayed[-1] * 10.0]
+
+
+def test_plateau_scheduler_class_and_schedule_must_agree():
+    optimizer = make_optimizer(small_model(), "sgd")
+    with pytest.raises(TypeError, match=r"^PlateauScheduleLR\(\): schedule must be a plateau"):
+        torch_adapter.PlateauScheduleLR(optimizer, lrsched.cosine(0.1, 10))
+
+    class Custom(ScheduleLR):
+        pass
+
+    with pytest.raises(TypeError, match=r"^Custom\(\): schedule must be no plateau.*derives "
+                                        r"from PlateauScheduleLR"):
+        Custom(optimizer, lrsched.plateau(0.1))
+    assert isinstance(type("Mine", (torch_adapter.PlateauScheduleLR,), {})(
+        optimizer, lrsched.plateau(0.1)), TS.ReduceLROnPlateau)
+
+
+# --- tensor hyperparameters (torch.compile) -------------------------------------------------
+
+def test_tensor_lr_and_beta1_are_filled_in_place_with_float32_values():
+    model = small_model()
+    lr, beta1, beta2 = torch.tensor(0.5), torch.tensor(0.9), torch.tensor(0.999)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(beta1, beta2))
+    schedule = lrsched.one_cycle(0.1, total_steps=60)
+    recorder = StepRecorder(optimizer)
+    train(model, optimizer, ScheduleLR(optimizer, schedule), 60)
+    group = optimizer.param_groups[0]
+    assert group["lr"] is lr and group["betas"][0] is beta1 and group["betas"][1] is beta2
+    steps = np.arange(60)
+    assert recorder.lr() == schedule(steps).astype(np.float32).tolist()
+    assert recorder.momentum() == schedule.momentum()(steps).astype(np.float32).tolist()
+
+
+def test_tensor_momentum_is_filled_in_place():
+    model = small_model()
+    momentum = torch.tensor(0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=torch.tensor(0.1), momentum=momentum)
+    schedule = lrsched.cyclic(0.01, 0.1, step_size_up=7)
+    recorder = StepRecorder(optimizer)
+    train(model, optimizer, ScheduleLR(optimizer, schedule), 40)
+    assert optimizer.param_groups[0]["momentum"] is momentum
+    expected = schedule.momentum()(np.arange(40)).astype(np.float32).tolist()
+    assert recorder.momentum() == expected
+
+
+def _compiled_run(optimizer_kind, tensor_hyperparameters, steps=40):
+    """A one_cycle run with a compiled optimizer.step; returns (graphs compiled, recorder)."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    model = small_model()
+    hyper = (lambda v: torch.tensor(v)) if tensor_hyperparameters else float
+    kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[optimizer_kind]
+    optimizer = kind(model.parameters(), lr=hyper(0.01), betas=(hyper(0.9), hyper(0.999)))
+    scheduler = ScheduleLR(optimizer, lrsched.one_cycle(0.1, total_steps=steps))
+    compiled_step = torch.compile(optimizer.step, backend="eager")
+    recorder = StepRecorder(optimizer)
+    graphs = []
+    for step in range(steps):
+        inputs = torch.randn(16, 4, generator=torch.Generator().manual_seed(step))
+        optimizer.zero_grad()
+        model(inputs).pow(2).mean().backward()
+        compiled_step()
+        scheduler.step()
+        graphs.append(counters["stats"]["unique_graphs"])
+    return graphs, recorder
+
+
+# Importing dynamo touches torch.jit's deprecated script_method (torch's own code).
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("optimizer_kind", ["adam"])
+def test_a_compiled_optimizer_step_is_not_recompiled_over_a_one_cycle_run(optimizer_kind):
+    graphs, recorder = _compiled_run(optimizer_kind, tensor_hyperparameters=True)
+    assert graphs[0] >= 1 and graphs[-1] == graphs[0], graphs
+    schedule = lrsched.one_cycle(0.1, total_steps=40)
+    assert recorder.lr() == schedule(np.arange(40)).astype(np.float32).tolist()
+    # The counter does see recompiles: Python floats, a new value each step, cause them.
+    graphs, _ = _compiled_run(optimizer_kind, tensor_hyperparameters=False)
+    assert graphs[-1] > graphs[0], graphs
+
+
+def test_groups_sharing_one_tensor_lr_get_one_each():
+    model = small_model()
+    shared = torch.tensor(0.01)
+    optimizer = torch.optim.SGD([{"params": model[0].parameters()},
+                                 {"params": model[2].parameters()}], lr=shared, momentum=0.9)
+    assert optimizer.param_groups[0]["lr"] is optimizer.param_groups[1]["lr"]
+    schedule = lrsched.cosine(0.01, total_steps=30)
+    recorder = StepRecorder(optimizer)
+    scheduler = ScheduleLR(optimizer, schedule, multipliers=[1.0, 10.0])
+    first, second = (group["lr"] for group in optimizer.param_groups)
+    assert first is shared and second is not shared
+    train(model, optimizer, scheduler, 30)
+    expected = schedule(np.arange(31))
+    assert recorder.lr(0) == expected[:-1].astype(np.float32).tolist()
+    assert recorder.lr(1) == (expected[:-1] * 10.0).astype(np.float32).tolist()
+    # What get_last_lr() reports is what the optimizer will apply.
+    assert [float(lr) for lr in scheduler.get_last_lr()] == \
+        [float(group["lr"]) for group in optimizer.param_groups]
+    assert [float(lr) for lr in scheduler.get_last_lr()] == \
+        (expected[-1:] * [1.0, 10.0]).astype(np.float32).tolist()
+
+
+def test_an_optimizer_state_with_one_shared_tensor_is_split_again_on_load():
+    model = small_model()
+    optimizer = torch.optim.SGD([{"params": model[0].parameters()},
+                                 {"params": model[2].parameters()}], lr=torch.tensor(0.01))
+    saved = optimizer.state_dict()  # its two groups hold one tensor, and load keeps that
+    scheduler = ScheduleLR(optimizer, lrsched.cosine(0.01, total_steps=30),
+                           multipliers=[1.0, 10.0])
+    optimizer.load_state_dict(saved)
+    first, second = (group["lr"] for group in optimizer.param_groups)
+    assert first is not second
+    recorder = StepRecorder(optimizer)
+    train(model, optimizer, scheduler, 5)  # the first step uses the loaded 0.01
+    expected = lrsched.cosine(0.01, total_steps=30)(np.arange(1, 5))
+    assert recorder.lr(0)[1:] == expected.astype(np.float32).tolist()
+    assert recorder.lr(1)[1:] == (expected * 10.0).astype(np.float32).tolist()
+
+
+def test_groups_sharing_one_tensor_beta1_get_one_each():
+    model = small_model()
+    betas = (torch.tensor(0.9), torch.tensor(0.999))
+    optimizer = torch.optim.AdamW([{"params": model[0].parameters()},
+                                   {"params": model[2].parameters()}], lr=0.1, betas=betas)
+    schedules = [lrsched.one_cycle(0.1, 20), lrsched.constant(0.1)]
+    recorder = StepRecorder(optimizer)
+    train(model, optimizer, ScheduleLR(optimizer, schedules), 20)
+    assert recorder.momentum(0) == \
+        schedules[0].momentum()(np.arange(20)).astype(np.float32).tolist()
+    assert set(recorder.momentum(1)) == {float(np.float32(0.9))}
+
+
+# --- add_param_group -------------------------------------------------------------------------
+
+def test_add_param_group_with_a_multiplier_follows_the_shared_schedule():
+    model = small_model()
+    optimizer = torch.optim.SGD(model[0].parameters(), lr=0.1, momentum=0.9)
+    schedule = lrsched.one_cycle(0.1, total_steps=60)
+    recorder = StepRecorder(optimizer)
+    scheduler = ScheduleLR(optimizer, schedule)
+    train(model, optimizer, scheduler, 25)
+    scheduler.add_param_group({"params": model[2].parameters()}, multiplier=0.1)
+    assert optimizer.param_groups[1]["lr"] == schedule(25) * 0.1
+    recorder.lrs = [row + [None] for row in recorder.lrs]
+    recorder.momenta = [row + [None] for row in recorder.momenta]
+    train(model, optimizer, scheduler, 35, start=25)
+    steps = np.arange(60)
+    assert recorder.lr(0) == schedule(steps).tolist()
+    assert recorder.lr(1)[25:] == (schedule(steps[25:]) * 0.1).tolist()
+    assert recorder.momentum(1)[25:] == schedule.momentum()(steps[25:]).tolist()
+    assert scheduler.multipliers == (1.0, 0.1)
+    # The state now describes both groups: a scheduler built for them resumes it.
+    resumed = ScheduleLR(make_optimizer(small_model(), "sgd", groups=2), schedule,
+                         multipliers=[1.0, 0.1])
+    resumed.load_state_dict(scheduler.state_dict())
+    assert resumed.get_last_lr() == [schedule(60), schedule(60) * 0.1]
+
+
+def test_add_param_group_with_its_own_schedule_and_momentum():
+    model = small_model()
+    optimizer = torch.optim.AdamW(model[0].parameters(), lr=0.1)
+    backbone = lrsched.cosine(0.01, total_steps=50)
+    scheduler = ScheduleLR(optimizer, backbone)
+    train(model, optimizer, scheduler, 10)
+    # Its own warmup from the step it joins at: a sequence that starts it there.
+    head = lrsched.sequence([lrsched.constant(0.0), lrsched.warmup(lrsched.constant(0.1), 5)],
+                            [10])
+    beta1 = lrsched.linear(0.5, 0.9, total_steps=50)
+    scheduler.add_param_group({"params": model[2].parameters()}, schedule=head,
+                              momentum=beta1)
+    recorder = StepRecorder(optimizer)
+    train(model, optimizer, scheduler, 20, start=10)
+    steps = np.arange(10, 30)
+    assert recorder.lr(0) == backbone(steps).tolist()
+    assert recorder.lr(1) == head(steps).tolist()
+    assert recorder.lr(1) == lrsched.warmup(lrsched.constant(0.1), 5)(np.arange(20)).tolist()
+    assert recorder.momentum(0) == [0.9] * 20
+    assert recorder.momentum(1) == beta1(steps).tolist()
+
+
+def test_add_param_group_to_a_plateau_carries_the_plateau_state():
+    model = small_model()
+    optimizer = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    shared = lrsched.plateau(1.0, patience=0, factor=0.5)
+    scheduler = ScheduleLR(optimizer, shared)
+    metrics = [3.0, 3.0, 3.0, 2.0, 2.0]
+    train(model, optimizer, scheduler, 3, metrics=metrics)  # two reductions: 0.25
+    scheduler.add_param_group({"params": model[2].parameters()}, multiplier=10.0)
+    assert scheduler.get_last_lr() == [0.25, 2.5]
+    fresh = lrsched.plateau(0.3, patience=0, factor=0.5)
+    third = torch.nn.Linear(2, 2)
+    scheduler.add_param_group({"params": third.parameters()}, schedule=fresh)
+    assert scheduler.get_last_lr() == [0.25, 2.5, 0.3]
+    train(model, optimizer, scheduler, 2, start=3, metrics=metrics)
+    # 2.0 improves on 3.0; the second 2.0 does not: shared plateau at 0.125, the fresh
+    # one's first metric sets its best, its second is bad: 0.15.
+    assert scheduler.get_last_lr() == [0.125, 1.25, 0.15]
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(), ValueError, r"add_param_group\(\): give the new group exactly one of schedule="),
+    (dict(schedule=lrsched.constant(0.1), multiplier=2.0), ValueError, "exactly one of"),
+    (dict(multiplier=-1.0), ValueError, "multiplier must be a non-negative number, got -1.0"),
+    (dict(schedule=lrsched.plateau(0.1)), TypeError,
+     r"schedule must be a schedule that is not a plateau"),
+    (dict(schedule=0.1), TypeError, "schedule must be an lrsched schedule or plateau"),
+    (dict(multiplier=1.0, momentum=0.9), TypeError, "momentum must be an lrsched schedule"),
+])
+def test_add_param_group_refusals_leave_the_optimizer_unchanged(kwargs, error, message):
+    model = small_model()
+    optimizer = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    scheduler = ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
+    with pytest.raises(error, match=r"^ScheduleLR.add_param_group\(\): .*" + message
+                       if not message.startswith("add") else "^ScheduleLR." + message):
+        scheduler.add_param_group({"params": model[2].parameters()}, **kwargs)
+    assert len(optimizer.param_groups) == 1
+    optimizer.step()
+    scheduler.step()  # still consistent
+
+
+def test_add_param_group_with_a_multiplier_needs_one_shared_schedule():
+    model = small_model()
+    optimizer = make_optimizer(model, "sgd", groups=2)
+    scheduler = ScheduleLR(optimizer, [lrsched.cosine(0.1, 10), lrsched.constant(0.1)])
+    with pytest.raises(ValueError, match="multiplier must be used when one schedule drives "
+                                         "every group"):
+        scheduler.add_param_group({"params": torch.nn.Linear(2, 2).parameters()},
+                                  multiplier=2.0)
+
+
+def test_a_rebuilt_plateau_scheduler_takes_the_old_ones_state_with_strict_false():
+    model = small_model()
+    optimizer = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    plateau = lrsched.plateau(1.0, patience=1, factor=0.5)
+    old = ScheduleLR(optimizer, plateau)
+    train(model, optimizer, old, 4, metrics=[1.0] * 4)  # one reduction, one bad update
+    optimizer.add_param_group({"params": model[2].parameters()})
+    optimizer.step()
+    with pytest.raises(RuntimeError, match="load_state_dict\\(old.state_dict\\(\\), "
+                                           "strict=False\\)"):
+        old.step(1.0)
+    new = ScheduleLR(optimizer, plateau, multipliers=[1.0, 0.1])
+    with pytest.raises(ValueError, match="or pass strict=False"):
+        new.load_state_dict(old.state_dict())
+    new.load_state_dict(old.state_dict(), strict=False)
+    assert new.last_epoch == old.last_epoch == 4
+    assert new.get_last_lr() == [0.5, 0.05]
+    assert [group["lr"] for group in optimizer.param_groups] == [0.5, 0.05]
+    # Group 0 continues exactly as if never rebuilt; group 1 shares the plateau.
+    straight = plateau.replay([1.0] * 6)
+    for metric in [1.0, 1.0]:
+        optimizer.step()
+        new.step(metric)
+    assert new.get_last_lr() == [straight[-1], straight[-1] * 0.1]
+    with pytest.raises(ValueError, match="same kind"):
+        ScheduleLR(optimizer, lrsched.cosine(0.1, 9)).load_state_dict(new.state_dict(),
+                                                                      strict=False)
+
+
+# --- calls from other libraries' habits ------------------------------------------------------
+
+def test_timm_and_deprecated_torch_calls_name_the_call_to_use():
+    optimizer = make_optimizer(small_model(), "sgd")
+    scheduler = ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
+    plateau = ScheduleLR(make_optimizer(small_model(), "sgd"), lrsched.plateau(0.1))
+    optimizer.step()
+    with pytest.raises(ValueError, match=r"^ScheduleLR.step\(\): takes no argument .* got 3: "
+                                         r"call scheduler.step\(\) after each"):
+        scheduler.step(3)  # timm's step(epoch)
+    with pytest.raises(ValueError, match=r"^ScheduleLR.step\(\): epoch must be None: torch "
+                                         r"deprecated step\(epoch\).*call step\(\)"):
+        scheduler.step(epoch=3)
+    with pytest.raises(ValueError, match=r"epoch must be None.*or step\(metric\) for a plateau"):
+        plateau.step(3, 0.25)  # timm's step(epoch, metric)
+    with pytest.raises(TypeError, match=r"^ScheduleLR.step_update\(\): .*call "
+                                        r"scheduler.step\(\) after each optimizer.step\(\)"):
+        scheduler.step_update(num_updates=1)
+    assert scheduler.last_epoch == 0 and plateau.last_epoch == 0  # nothing moved
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(optimizer="sgd"), TypeError, "optimizer must be a torch.optim.Optimizer"),
     (dict(schedule=0.1), TypeError, "schedule must be an lrsched schedule or plateau"),
     (dict(schedule=[lrsched.plateau(0.1), lrsched.constant(0.1)]), ValueError,
      "schedule must be all plateaus or no plateau"),
-    (dict(interval="batch"), ValueError, "interval must be one of 'step', 'epoch'"),
-    (dict(interval="step", steps_per_epoch=10), ValueError, "interval must be 'epoch'"),
     (dict(steps_per_epoch=0), ValueError, "steps_per_epoch must be a positive number"),
     (dict(multipliers=[1.0, -1.0]), ValueError, r"multipliers\[1\] must be a non-negative"),
     (dict(chunk_size=0), ValueError, "chunk_size must be a positive integer"),
@@ -709,9 +1022,11 @@ def test_from_torch_with_groups_of_different_base_lrs():
 
 def test_from_torch_refuses_what_it_cannot_convert():
     optimizer = make_optimizer(small_model(), "sgd")
-    chained = TS.ChainedScheduler([TS.ExponentialLR(optimizer, 0.9)], optimizer=optimizer)
+    class OwnStep(TS.StepLR):  # a subclass may compute something else: refused
+        pass
+
     with pytest.raises(TypeError, match=r"from_torch\(\): scheduler must be one of .*got "
-                                        r"ChainedScheduler"):
-        torch_adapter.from_torch(chained)
+                                        r"OwnStep"):
+        torch_adapter.from_torch(OwnStep(optimizer, 10))
     with pytest.raises(TypeError, match="scheduler must be a torch LR scheduler"):
         torch_adapter.from_torch(lrsched.cosine(0.1, 10))

@@ -387,3 +387,38 @@ def test_fractional_steps():
         [half_cosine(Fraction(7, 2), 4), 1.0, half_cosine(Fraction(1, 2), 8)], rel=1e-15)
     assert lrsched.cyclic(0.0, 1.0, step_size_up=4)([1.0, 5.0, 8.5]).tolist() == [0.25, 0.75, 0.125]
     assert lrsched.one_cycle(1.0, 1001, pct_start=0.3, anneal="linear")(299.3) == 1.0
+
+
+@pytest.mark.parametrize("total", [10**3, 10**6, 10**9])
+def test_decays_to_zero_keep_their_relative_precision_to_the_last_step(total):
+    """Near the end of a decay to 0 the value is tiny; its relative error must stay small
+    (a form like start * (1 - t/T) cancels to a few digits)."""
+    from fractions import Fraction
+
+    steps = [total - 1, total - 2, total - 7, total // 2]
+    line = lrsched.linear(1.0, 0.0, total)
+    sqrt_decay = lrsched.wsd(1.0, warmup_steps=0, stable_steps=0, decay_steps=total,
+                             decay_shape="1-sqrt")
+    for step in steps:
+        left = Fraction(total - step, total)
+        assert line(step) == pytest.approx(float(left), rel=1e-12, abs=0)
+        exact = 1 - math.sqrt(step / total) if step < total * 0.9 else float(
+            left / (1 + Fraction(math.sqrt(step / total))))
+        assert sqrt_decay(step) == pytest.approx(exact, rel=1e-12, abs=0)
+    assert line(0) == 1.0 and line(total) == 0.0 and sqrt_decay(0) == 1.0
+    assert sqrt_decay(total) == 0.0
+
+
+@pytest.mark.parametrize("total", [10**3, 10**6, 10**9])
+def test_cosine_decays_keep_their_relative_precision_to_the_last_step(total):
+    """cosine(1.0, 10**6)(10**6 - 1) was 5.7e-6 off in relative terms with (1 + cos)/2."""
+    steps = [total - 1, total - 2, total - 5, total + 1]
+    exact = [math.sin(math.pi * (total - step) / (2 * total)) ** 2 for step in steps[:3]]
+    decays = [lrsched.cosine(1.0, total), lrsched.warm_restarts(1.0, total),
+              lrsched.wsd(1.0, warmup_steps=0, stable_steps=0, decay_steps=total,
+                          decay_shape="cosine")]
+    for schedule in decays:
+        for step, value in zip(steps, exact):
+            assert schedule(step) == pytest.approx(value, rel=1e-12, abs=0), schedule
+    assert lrsched.cosine(1.0, total, periodic=True)(total + 1) == pytest.approx(exact[0],
+                                                                             rel=1e-12)

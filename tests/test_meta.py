@@ -37,7 +37,9 @@ def test_import_lrsched_defers_families_until_first_use():
     # and config reader (and dataclasses, fractions, decimal, which they need) come later.
     schedule = lrsched.warmup(lrsched.one_cycle(0.1, 100), steps=10) * 0.5
     code = (
-        "import json, math, pickle, sys, numpy\n"
+        # __future__ (compiler flags) comes with lrsched's `from __future__ import ...`
+        # unless something loaded it first, as an editable install's finder does.
+        "import __future__, json, math, pickle, sys, numpy\n"
         "before = set(sys.modules)\n"
         "import lrsched\n"
         "added = sorted(set(sys.modules) - before)\n"

@@ -236,6 +236,7 @@ def test_cosine_periodic_matches_cosineannealinglr_past_t_max(base_lr, total_ste
         assert theirs[total_steps + 1] > eta_min
 
 
+@pytest.mark.slow  # 10**5 steps of a torch optimizer and scheduler
 def test_long_cosine_run_drift_of_torch_recursion():
     """10**5 steps: torch's recursive update drifts from the closed form by rounding.
 

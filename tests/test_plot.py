@@ -158,7 +158,7 @@ def test_missing_matplotlib_names_the_extra():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
-    assert 'pip install "lrsched[plot]"' in result.stdout
+    assert 'pip install "lrsched-numpy[plot]"' in result.stdout
 
 
 def test_import_lrsched_does_not_import_matplotlib():
@@ -166,3 +166,195 @@ def test_import_lrsched_does_not_import_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------
+# Long schedules: drawn from their structure, in memory and time that do not grow with the
+# length, and exactly (every drawn value is the schedule's own, every breakpoint is drawn).
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from lrsched import _evaluate  # noqa: E402
+from lrsched import _plot  # noqa: E402
+from lrsched._structure import breakpoints  # noqa: E402
+from lrsched.testing import strategies as lst  # noqa: E402
+
+
+@pytest.fixture
+def evaluated(monkeypatch):
+    """The number of steps the schedules' formulas are evaluated at, from here on."""
+    count = [0]
+    formula = _evaluate.formula
+
+    def counting(schedule, t):
+        count[0] += t.size
+        return formula(schedule, t)
+
+    monkeypatch.setattr(_evaluate, "formula", counting)
+    return count
+
+
+def drawn(schedule, steps):
+    line = lrsched.plot(schedule, steps=steps).get_lines()[0]
+    plt.close("all")
+    return np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+
+
+def value_held_at(x, y, steps):
+    """What a steps-post line through (x, y) shows at each step."""
+    return y[np.searchsorted(x, steps, side="right") - 1]
+
+
+LONG = [
+    (lrsched.cosine(0.1, 10**8), 10**8),
+    (lrsched.warm_restarts(0.1, period=10), 10**9),
+    (lrsched.step(0.1, 1), 10**8),
+]
+
+
+@pytest.mark.parametrize("schedule, steps", LONG, ids=["cosine", "warm_restarts", "step"])
+def test_long_schedules_plot_in_bounded_memory_from_a_bounded_number_of_steps(
+        schedule, steps, evaluated):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        x, y = drawn(schedule, steps)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 300 * 2**20  # every step drawn: 7.7 GB for the cosine
+    assert len(x) <= 20_000 and evaluated[0] <= 500_000
+    assert x[0] == 0 and x[-1] == steps - 1 and (np.diff(x) > 0).all()
+    np.testing.assert_array_equal(y, schedule(x))  # each drawn value is the exact one
+
+
+@pytest.mark.parametrize("schedule", [
+    lrsched.cosine(0.1, 10**6),
+    lrsched.warm_restarts(0.1, period=10),
+    lrsched.step(0.1, 1),
+    lrsched.warmup(lrsched.multistep(0.1, [10**5, 5 * 10**5]), 1000),
+    lrsched.wsd(0.1, warmup_steps=100, stable_steps=10**5, decay_steps=10**5),
+    lrsched.cyclic(0.1, 1.0, step_size_up=7, mode="triangular2"),
+], ids=repr)
+def test_the_steps_evaluated_do_not_grow_with_the_length(schedule, evaluated):
+    counts = []
+    for steps in (10**6, 10**9):
+        evaluated[0] = 0
+        drawn(schedule, steps)
+        counts.append(evaluated[0])
+    # The same work whatever the length, give or take the steps around the few breakpoints
+    # that only the longer window holds (the cosine's end, the wsd's decay).
+    assert max(counts) <= counts[0] + 32 and max(counts) <= 500_000
+
+
+def test_a_short_picture_is_every_step_as_before():
+    for schedule in (lrsched.cosine(0.1, 10**4), lrsched.step(0.1, 7),
+                     lrsched.warmup(lrsched.warm_restarts(0.1, period=300), 500),
+                     lrsched.lambda_lr(0.1, lambda t: 1.0 / (1.0 + t))):
+        for steps in (10**4, _plot.EVERY_STEP_UP_TO):
+            x, y = drawn(schedule, steps)
+            np.testing.assert_array_equal(x, np.arange(steps))
+            np.testing.assert_array_equal(y, schedule(np.arange(steps)))
+
+
+@pytest.mark.parametrize("schedule, steps, where", [
+    (lrsched.multistep(0.1, [1000, 250_000, 3_000_000], gamma=0.5), 10**7,
+     [1000, 250_000, 3_000_000]),
+    (lrsched.warm_restarts(0.1, period=100_000, period_mult=2), 10**8,
+     [100_000 * (2**i - 1) for i in range(1, 10)]),
+    (lrsched.warmup(lrsched.cosine(0.1, 10**7), 5000), 10**8, [5000, 10**7 + 5000]),
+    (lrsched.sequence([lrsched.constant(0.1), lrsched.linear(0.1, 0.0, 10**6),
+                       lrsched.constant(0.01)], [123_457, 1_123_457]), 2 * 10**6,
+     [123_457, 1_123_457]),
+    (lrsched.one_cycle(0.1, 10**7), 10**7, [2_999_999, 9_999_999]),
+    (lrsched.wsd(0.1, warmup_steps=777, stable_steps=10**6, decay_steps=10**6), 3 * 10**6,
+     [777, 1_000_777, 2_000_777]),
+], ids=["multistep", "warm_restarts", "warmup", "sequence", "one_cycle", "wsd"])
+def test_every_breakpoint_is_drawn_with_its_exact_value(schedule, steps, where):
+    x, y = drawn(schedule, steps)
+    assert len(x) <= 20_000
+    for step in where:
+        # the last step before the change and the first one after it
+        for k in (step - 1, step):
+            assert k in x, k
+            assert y[x == k][0] == schedule(k)
+
+
+@pytest.mark.parametrize("schedule", [
+    lrsched.multistep(0.1, [1000, 250_000, 3_000_000], gamma=0.5),
+    lrsched.piecewise_constant([100_000, 200_001], [0.1, 0.05, 0.01]),
+    lrsched.piecewise_constant([300, 5000], [0.1, 0.05, 0.01]).per_epoch(0.1),
+    lrsched.step(0.1, 333_333, gamma=0.5).shift(-12_345),
+    lrsched.cosine(0.1, 100).per_epoch(12_345.5, staircase=True),
+    lrsched.sequence([lrsched.constant(0.1), lrsched.step(0.1, 77_777)], [1_000_001.5]),
+], ids=repr)
+def test_flat_pieces_keep_their_jumps_on_their_exact_steps(schedule):
+    steps = 2 * 10**6
+    x, y = drawn(schedule, steps)
+    assert len(x) <= 20_000
+    # Drawn as steps, the line shows the schedule's own value at every step.
+    every = np.arange(steps)
+    np.testing.assert_array_equal(value_held_at(x, y, every), schedule(every))
+
+
+@pytest.mark.parametrize("schedule", [
+    lrsched.warm_restarts(0.1, period=10, decay=0.999),
+    lrsched.step(0.1, 1, gamma=0.9999),
+    lrsched.cyclic(0.1, 1.0, step_size_up=7, mode="triangular2"),
+    lrsched.cosine(0.1, 7, periodic=True),
+    lrsched.sequence([lrsched.step(1.0, 1, gamma=0.99999), lrsched.cosine(1.0, 1000)],
+                     [200_000]),
+    lrsched.warm_restarts(1.0, period=3).per_epoch(2.5, staircase=True),
+    lrsched.lambda_lr(1.0, lambda t: 1.0 / (1.0 + (t % 13))),  # no structure: every step
+], ids=repr)
+def test_dense_structure_is_drawn_by_each_columns_exact_extremes(schedule):
+    steps = 300_000
+    x, y = drawn(schedule, steps)
+    assert len(x) <= 4 * _plot.COLUMNS
+    np.testing.assert_array_equal(y, schedule(x))
+    every = schedule(np.arange(steps))
+    edges = np.unique(np.linspace(0, steps, _plot.COLUMNS + 1).round().astype(int))
+    for start, stop in zip(edges[:-1], edges[1:]):
+        shown = y[(x >= start) & (x < stop)]
+        assert shown.min() == every[start:stop].min() and shown.max() == every[start:stop].max()
+
+
+def test_a_long_sorted_array_of_steps_is_drawn_from_its_own_steps():
+    schedule = lrsched.multistep(0.1, [1000, 250_000], gamma=0.5)
+    steps = np.arange(0.0, 10**6, 0.5)
+    x, y = drawn(schedule, steps)
+    assert len(x) <= 20_000 and np.isin(x, steps).all()
+    np.testing.assert_array_equal(y, schedule(x))
+    for step in (1000.0, 250_000.0):
+        assert step in x and step - 0.5 in x
+    shuffled = steps[::-1].copy()  # unsorted: drawn as given
+    assert len(drawn(schedule, shuffled)[0]) == steps.size
+
+
+def not_a_product(schedule):
+    return not isinstance(schedule, lrsched.product) and all(
+        not_a_product(child) for child in schedule.children())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(schedule=lst.schedules())
+def test_the_drawn_line_is_exact_between_its_points(schedule):
+    steps = _plot.EVERY_STEP_UP_TO + 3000
+    found = breakpoints(schedule, 0, steps, limit=_plot.BREAKPOINT_LIMIT)
+    if found is None or found.capped or isinstance(schedule, lrsched.multiplicative):
+        return  # drawn by columns (tested above)
+    x, y = drawn(schedule, steps)
+    every = np.arange(steps)
+    values = schedule(every)
+    np.testing.assert_array_equal(y, values[x])
+    if schedule._flat_pieces():
+        np.testing.assert_array_equal(value_held_at(x, y, every), values)
+    elif not_a_product(schedule):
+        # Between two drawn points the schedule is monotone: every step's value lies
+        # between theirs, so the line misses nothing.
+        right = np.minimum(np.searchsorted(x, every, side="left"), x.size - 1)
+        left = np.maximum(right - 1, 0)
+        low, high = np.minimum(y[left], y[right]), np.maximum(y[left], y[right])
+        slack = 1e-12 * max(values.max(), 1e-300)
+        assert ((values >= low - slack) & (values <= high + slack)).all()

@@ -216,5 +216,5 @@ def test_import_is_numpy_only_and_plot_names_the_extra(monkeypatch):
     assert out.strip() == "[]"
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # as if not installed
     result = lrsched.RangeTestResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0])
-    with pytest.raises(ImportError, match=r'pip install "lrsched\[plot\]"'):
+    with pytest.raises(ImportError, match=r'pip install "lrsched-numpy\[plot\]"'):
         result.plot()

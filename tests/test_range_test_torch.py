@@ -146,3 +146,254 @@ def test_a_dataloader_is_iterated_again_when_it_runs_out():
     assert result.lrs.size == 10
     # A negligible LR leaves the model as it is: batch i and batch i + 4 are the same.
     np.testing.assert_allclose(result.losses[:6], result.losses[4:], rtol=1e-5)
+
+
+# --- Batch shapes, the loss_fn hook, validation, AMP, restoring everything -------------
+
+class SelfLossLinear(torch.nn.Module):
+    """A linear model that computes its own loss when given labels, as Hugging Face
+    models do: ``model(**batch)`` returns a dict with ``loss`` and ``logits``."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.linear = torch.nn.Linear(features, 1)
+
+    def forward(self, inputs, labels=None):
+        output = {"logits": self.linear(inputs)}
+        if labels is not None:
+            output["loss"] = torch.nn.functional.mse_loss(output["logits"], labels)
+        return output
+
+
+class PackedLinear(torch.nn.Module):
+    """Takes one bare tensor holding inputs and target side by side; returns the loss."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.linear = torch.nn.Linear(features, 1)
+
+    def forward(self, packed):
+        return torch.nn.functional.mse_loss(self.linear(packed[:, :-1]), packed[:, -1:])
+
+
+def _least_squares_torch(seed=0, **kwargs):
+    x_np, y_np = least_squares_data(seed, **kwargs)
+    return x_np, y_np, torch.from_numpy(x_np), torch.from_numpy(y_np)
+
+
+def _shape_run(kind):
+    """The same least squares, the same start, fed as one kind of batch."""
+    _, _, x, y = _least_squares_torch(0)
+    torch.manual_seed(0)
+    model = PackedLinear(x.shape[1]) if kind == "bare tensor" else SelfLossLinear(x.shape[1])
+    criterion, loss_fn = None, None
+    if kind == "tuple + criterion":
+        batches, criterion = [(x, y)], lambda output, target: (
+            torch.nn.functional.mse_loss(output, target))
+        model = _LogitsOnly(model)
+    elif kind == "dict + criterion":
+        batches, criterion = [{"inputs": x, "labels": y}], torch.nn.MSELoss()
+    elif kind == "dict, model's own loss":
+        batches = [{"inputs": x, "labels": y}]
+    elif kind == "bare tensor":
+        batches = [torch.cat([x, y], dim=1)]
+    else:  # a loss_fn hook returning an output with a loss
+        batches = [(x, y)]
+
+        def loss_fn(model, batch):
+            return model(batch[0], labels=batch[1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    return range_test(model, optimizer, criterion, batches, loss_fn=loss_fn, start_lr=1e-5,
+                      end_lr=100.0, num_steps=60)
+
+
+class _LogitsOnly(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, inputs):
+        return self.inner(inputs)["logits"]
+
+
+SHAPES = ["tuple + criterion", "dict + criterion", "dict, model's own loss", "bare tensor",
+          "loss_fn hook"]
+
+
+def test_every_batch_shape_trains_the_same_updates():
+    # Same data, same initial weights (one seed), the same MSE: identical curves prove
+    # every path fed the right inputs and targets to the right loss.
+    runs = {kind: _shape_run(kind) for kind in SHAPES}
+    reference = runs["tuple + criterion"]
+    assert reference.stop_reason == "diverged"
+    for kind, result in runs.items():
+        np.testing.assert_array_equal(result.lrs, reference.lrs, err_msg=kind)
+        np.testing.assert_allclose(result.losses, reference.losses, rtol=1e-6, err_msg=kind)
+
+
+@pytest.mark.parametrize("batch, criterion, message", [
+    (torch.ones(4, 9), torch.nn.MSELoss(), "a Tensor batch has no targets for the criterion"),
+    ({"inputs": torch.ones(4, 8)}, torch.nn.MSELoss(), "needs its targets under one of"),
+    ((torch.ones(4, 8),), torch.nn.MSELoss(), "must be \\(inputs, targets\\)"),
+    ({"inputs": torch.ones(4, 8)}, None, "model\\(\\*\\*batch\\) gave no scalar loss"),
+])
+def test_a_batch_whose_loss_cannot_be_found_names_the_fix(batch, criterion, message):
+    model = SelfLossLinear(8)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with pytest.raises((TypeError, ValueError), match=message):
+        range_test(model, optimizer, criterion, [batch], num_steps=5)
+
+
+def test_bad_new_arguments():
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    calls = [
+        (dict(batches=None), TypeError, "batches must be a re-iterable of batches"),
+        (dict(loss_fn=3), TypeError, "loss_fn must be a callable loss_fn\\(model, batch\\)"),
+        (dict(criterion=torch.nn.MSELoss(), loss_fn=lambda m, b: b),
+         ValueError, "criterion must be None when loss_fn is given"),
+        (dict(amp_dtype=torch.float64), ValueError, "amp_dtype must be None, torch.bfloat16"),
+        (dict(scaler="yes"), TypeError, "scaler must be a torch.amp.GradScaler or None"),
+        (dict(val_loader={"x": 1}), TypeError, "val_loader must be a re-iterable"),
+    ]
+    for kwargs, error, message in calls:
+        arguments = dict(criterion=None, batches=[(torch.ones(2, 2), torch.ones(2, 1))])
+        arguments.update(kwargs)
+        with pytest.raises(error, match=f"^range_test\\(\\): {message}"):
+            range_test(model, optimizer, **arguments)
+
+
+def test_validation_loss_is_the_loss_of_the_weights_each_update_is_applied_to():
+    x_np, y_np, x, y = _least_squares_torch(4)
+    train = [(x, y)]
+    results = []
+    for val_loader in (None, train):
+        model, optimizer = _setup(4, x_np)
+        results.append(range_test(model, optimizer, torch.nn.MSELoss(), train,
+                                  val_loader=val_loader, start_lr=1e-5, end_lr=10.0,
+                                  num_steps=60))
+    plain, validated = results
+    # Full-batch GD validated on its own batch: step i's validation loss is the training
+    # loss of step i, both computed on the weights before update i.
+    np.testing.assert_array_equal(validated.lrs, plain.lrs)
+    np.testing.assert_allclose(validated.losses, plain.losses, rtol=1e-6)
+    assert validated.suggest() == pytest.approx(plain.suggest(), rel=1e-6)
+
+
+def test_validation_loss_is_weighted_by_batch_size_and_runs_in_eval_mode():
+    x_np, y_np, x, y = _least_squares_torch(5, samples=100)
+    model, optimizer = _setup(5, x_np)
+    modes = []
+    model.register_forward_pre_hook(lambda module, args: modes.append(module.training))
+    with torch.no_grad():
+        expected = float(torch.nn.functional.mse_loss(model(x), y))
+    modes.clear()
+    val_loader = [(x[:10], y[:10]), (x[10:], y[10:])]  # 10 and 90 rows
+    result = range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], val_loader=val_loader,
+                        start_lr=1e-9, end_lr=1e-8, num_steps=4, diverge_factor=None)
+    assert result.losses[0] == pytest.approx(expected, rel=1e-6)
+    # Per step: two validation forwards in eval mode, then one training forward.
+    assert modes[:3] == [False, False, True] and len(modes) == 12
+
+
+def test_bfloat16_autocast_runs_the_forward_in_bfloat16_and_still_finds_the_lr():
+    x_np, y_np, x, y = _least_squares_torch(0, kappa=100.0)
+    model, optimizer = _setup(0, x_np)
+    dtypes = []
+    model.register_forward_hook(lambda module, args, output: dtypes.append(output.dtype))
+    before = _state(model, optimizer)
+    result = range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], start_lr=1e-6,
+                        end_lr=100.0, num_steps=100, amp_dtype=torch.bfloat16)
+    assert set(dtypes) == {torch.bfloat16}
+    _assert_same_state(before, model, optimizer)
+    divergence = 2.0 / largest_curvature(x_np)
+    assert result.suggest() < divergence
+    assert _constant_lr_loss_ratios(model, x_np, y_np, [result.suggest()])[0] <= 0.01
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_a_grad_scaler_gives_the_same_updates(enabled):
+    # Scaling by a power of two and unscaling before the step is exact: the same curve.
+    x_np, y_np, x, y = _least_squares_torch(1)
+    runs = []
+    for scaler in (None, torch.amp.GradScaler("cpu", enabled=enabled)):
+        model, optimizer = _setup(1, x_np)
+        runs.append(range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], scaler=scaler,
+                               start_lr=1e-5, end_lr=10.0, num_steps=50,
+                               accumulation_steps=1))
+    np.testing.assert_array_equal(runs[1].losses, runs[0].losses)
+
+
+def test_the_scaler_skips_overflowing_updates_and_is_restored():
+    x_np, y_np, x, y = _least_squares_torch(2)
+    model, optimizer = _setup(2, x_np)
+    # 2**127 overflows float32 gradients: the scaler skips updates and shrinks its scale
+    # by 0.9 until they fit, so the first losses stay put. Then it trains as usual.
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**127, backoff_factor=0.9,
+                                  growth_interval=1000)
+    scaler_before = scaler.state_dict()
+    result = range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], scaler=scaler,
+                        start_lr=1e-3, end_lr=10.0, num_steps=60)
+    skipped = int(np.sum(result.losses[1:] == result.losses[0]))
+    assert 5 <= skipped < 40
+    assert result.losses[-1] != result.losses[0]
+    assert scaler.state_dict() == scaler_before
+
+
+def test_amp_with_accumulation_counts_optimizer_steps():
+    x_np, y_np, x, y = _least_squares_torch(3)
+    halves = [(x[0::2], y[0::2]), (x[1::2], y[1::2])]
+    model, optimizer = _setup(3, x_np)
+    steps = []
+    optimizer.register_step_post_hook(lambda opt, args, kwargs: steps.append(1))
+    result = range_test(model, optimizer, torch.nn.MSELoss(), halves, accumulation_steps=2,
+                        amp_dtype=torch.bfloat16,
+                        scaler=torch.amp.GradScaler("cpu", enabled=False),
+                        start_lr=1e-5, end_lr=10.0, num_steps=40)
+    assert len(steps) == result.lrs.size
+
+
+def test_everything_is_left_as_found():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8),
+                                torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(8, 1))
+    model.train()
+    model[1].eval()  # a frozen norm layer inside a training model
+    lr = torch.tensor(1e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    x, y = torch.randn(32, 4), torch.randn(32, 1)
+    torch.nn.functional.mse_loss(model(x), y).backward()
+    optimizer.step()
+    moment = optimizer.state[model[0].weight]["exp_avg"]
+    grad = model[0].weight.grad.clone()
+    before = _state(model, optimizer)
+    modes = [module.training for module in model.modules()]
+    range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], num_steps=30)
+    _assert_same_state(before, model, optimizer)
+    assert [module.training for module in model.modules()] == modes
+    assert optimizer.param_groups[0]["lr"] is lr and float(lr) == pytest.approx(1e-3)
+    assert optimizer.state[model[0].weight]["exp_avg"] is moment
+    assert torch.equal(model[0].weight.grad, grad)
+
+
+def test_a_hugging_face_model_from_its_batches():
+    transformers = pytest.importorskip("transformers")
+    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=32,
+                                     num_labels=2)
+    torch.manual_seed(0)
+    model = transformers.BertForSequenceClassification(config)
+    generator = torch.Generator().manual_seed(0)
+    input_ids = torch.randint(1, 50, (64, 12), generator=generator)
+    labels = (input_ids[:, 0] > 25).long()  # learnable from the first token
+    mask = torch.ones(16, 12, dtype=torch.long)
+    batches = [{"input_ids": input_ids[i::4], "attention_mask": mask, "labels": labels[i::4]}
+               for i in range(4)]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    before = _state(model, optimizer)
+    result = range_test(model, optimizer, batches=batches, start_lr=1e-6, end_lr=10.0,
+                        num_steps=60)
+    _assert_same_state(before, model, optimizer)
+    assert result.losses[0] == pytest.approx(np.log(2.0), abs=0.2)  # chance on 2 classes
+    assert result.smoothed_losses.min() < result.losses[0]
+    assert 1e-6 < result.suggest() < 10.0

@@ -47,8 +47,8 @@ def test_error_names_the_index_of_the_bad_step():
 
 
 @pytest.mark.parametrize("bad", [True, np.array([True, False]), "3", ["a"], 1 + 2j,
-                                 np.array([1 + 0j]), np.array([1], dtype=object), None,
-                                 {"step": 1}])
+                                 np.array([1 + 0j]), np.array(["1"], dtype=object), None,
+                                 [1, None], {"step": 1}])
 def test_non_numeric_steps_raise_type_error(bad):
     with pytest.raises(TypeError, match="step must be"):
         SCHEDULE(bad)
@@ -108,6 +108,7 @@ def test_scalar_call_equals_vector_call_bit_for_bit_for_every_family():
                  L.inverse_time(0.1, 10, 0.3), L.inverse_sqrt(0.1, timescale=30),
                  L.lambda_lr(0.1, lambda t: 1.0 if t < 50 else 0.5),
                  L.multiplicative(0.1, lambda k: 0.99), L.cosine(0.1, 100, min_lr=0.01, periodic=True),
+                 L.cosine(0.1, 100, min_lr=0.01, k_decay=1.5, exponent=2.0), L.tanh(0.1, 90),
                  L.warm_restarts(0.1, 13, period_mult=2, min_lr=0.001, decay=0.7), L.wsd(0.1, 20, 50, 100, min_lr=0.0, decay_shape="1-sqrt"),
                  L.cyclic(0.01, 0.1, step_size_up=20, step_size_down=30, mode="exp_range", gamma=0.999), L.one_cycle(0.1, 280),
                  L.one_cycle(0.1, 280).momentum(), L.cyclic(0.1, 1, step_size_up=9).momentum(0.8, 0.9),
@@ -130,3 +131,28 @@ def test_a_users_plain_subclass_evaluates_large_arrays():
     assert np.array_equal(Halving()(steps), 0.1 * 0.5 ** np.floor(steps / 1000))
     assert Halving().children() == ()
     assert repr(Halving()) == "Halving()"  # no parameters to show (it used to raise TypeError)
+
+
+def test_one_rule_for_every_form_of_a_real_step():
+    """Fractions, Decimals and ints beyond int64 are steps as scalars and in arrays alike;
+    a value beyond float64 is no finite step, whatever its container."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    expected = SCHEDULE(np.array([0.5, 2.0, 3.0]))
+    for steps in ([Fraction(1, 2), Decimal(2), 3], np.array([Fraction(1, 2), 2, 3], dtype=object)):
+        assert np.array_equal(SCHEDULE(steps), expected)
+    assert SCHEDULE(Fraction(1, 2)) == expected[0] and SCHEDULE(Decimal("2")) == expected[1]
+    assert SCHEDULE([2**64]) == SCHEDULE(np.array([2.0**64]))
+    assert SCHEDULE(2**64) == SCHEDULE(2.0**64)
+    for huge in (10**400, [10**400], [1, 10**400]):
+        with pytest.raises(L.ArgumentError, match="step must be a finite number >= 0"):
+            SCHEDULE(huge)
+
+
+def test_masked_arrays_and_tensors_that_need_grad_get_a_clear_error():
+    with pytest.raises(L.ArgumentTypeError, match=r"masked array .* step.filled"):
+        SCHEDULE(np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(L.ArgumentTypeError, match=r"tensor.detach\(\)"):
+        SCHEDULE(torch.ones(3, requires_grad=True))

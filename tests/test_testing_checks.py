@@ -236,6 +236,10 @@ SOUND = [
     (lrsched.multiplicative(0.1, lst.lrsched_testing_factor_0_99), {"monotone": "decreasing"}),
     (lrsched.cosine(0.1, 100, min_lr=0.01), {"bounds": (0.01, 0.1), "monotone": "decreasing"}),
     (lrsched.cosine(0.1, 100, periodic=True), {"periodic": 200}),
+    (lrsched.cosine(0.1, 100, min_lr=0.01, k_decay=2.0, exponent=0.5),
+     {"bounds": (0.01, 0.1), "monotone": "decreasing"}),
+    (lrsched.tanh(0.1, 100, min_lr=0.01), {"bounds": (0.01, 0.1), "monotone": "decreasing"}),
+    (lrsched.wsd(0.1, 10, 20, 30, warmup_shape="1-sqrt"), {"bounds": (0.0, 0.1)}),
     (lrsched.warm_restarts(0.1, 10), {"periodic": 10}),
     (lrsched.warm_restarts(0.1, 7.5, period_mult=2, decay=0.5), {"bounds": (0.0, 0.1)}),
     (lrsched.wsd(0.1, 10, 20, 30, decay_shape="1-sqrt"), {"bounds": (0.0, 0.1)}),
@@ -294,11 +298,11 @@ def test_plain_callable_skips_round_trip_unless_asked():
         check_schedule(rising, round_trip=True)
 
 
-def test_unregistered_user_function_is_a_round_trip_failure():
+def test_unregistered_user_function_has_no_round_trip_unless_asked():
     schedule = lrsched.lambda_lr(0.1, lambda t: 1.0 / (1.0 + t))
+    check_schedule(schedule, monotone="decreasing")  # the round trip is not applicable
     with pytest.raises(ScheduleCheckError, match=r"\[round trip\].*not registered"):
-        check_schedule(schedule)
-    check_schedule(schedule, round_trip=False, monotone="decreasing")
+        check_schedule(schedule, round_trip=True)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -165,11 +165,13 @@ def test_steps_shrink_to_zeros():
     assert find(lst.steps(), lambda steps: steps.size >= 2, settings=FIND).tolist() == [0.0, 0.0]
 
 
+@pytest.mark.slow  # hypothesis shrinks through hundreds of composites
 def test_schedules_shrink_to_the_simplest_constant():
     assert find(lst.schedules(min_lr=0.25), lambda s: True, settings=FIND) == \
         lrsched.constant(0.25)
 
 
+@pytest.mark.slow  # five shrinks to a minimal example
 def test_composites_shrink_towards_their_documented_simplest_form():
     inner = lst.constant_schedules()
     warm = find(lst.warmup_schedules(inner), lambda s: True, settings=FIND)
@@ -253,7 +255,7 @@ def test_without_hypothesis_strategies_name_the_extra_and_checks_still_work():
             try:
                 exec(attempt)
             except ImportError as error:
-                assert 'pip install "lrsched[testing]"' in str(error), str(error)
+                assert 'pip install "lrsched-numpy[testing]"' in str(error), str(error)
             else:
                 raise SystemExit(attempt + " worked without hypothesis")
         print("ok")

@@ -29,8 +29,45 @@ BAD_CALLS = [
      "step(): base_lr must be a non-negative number, got -0.1"),
     (lambda: L.multistep(0.1, []), ValueError,
      "multistep(): milestones must be a sequence of at least 1 item(s), got []"),
-    (lambda: L.multistep(0.1, [5, 3]), ValueError,
-     "multistep(): milestones must be weakly increasing, got [5, 3]"),
+    (lambda: L.step(0.1, 10**400), ValueError,
+     f"step(): step_size must be a positive integer that float64 can hold, got {10**400!r}"),
+    (lambda: L.cosine(0.1, 10, min_lr=10**400), ValueError,
+     f"cosine(): min_lr must be a finite number, got {10**400!r}"),
+    (lambda: L.cosine(0.1, 1000, 0.0), TypeError,
+     "cosine(): min_lr is keyword-only: pass min_lr=0.0"),
+    (lambda: L.cyclic(0.1, 1.0, 5, 7, "triangular2"), TypeError,
+     "cyclic(): mode is keyword-only: pass mode='triangular2'"),
+    (lambda: L.constant(0.1, 0.2), TypeError,
+     "constant() takes 1 positional argument(s) (lr), got 2"),
+    (lambda: L.cosine(0.1, 10).per_epoch(1e-320), ValueError,
+     "per_epoch(): steps_per_epoch must be a positive number >= 5.01e-293 (so that every "
+     "step up to 2**53 is a finite epoch), got 1e-320"),
+    (lambda: L.product((2.0, 3.0)), ValueError,
+     "product(): factors must be two or more factors, at least one of them a schedule (a "
+     "product of numbers is a number: use constant(...)), got [2.0, 3.0]"),
+    (lambda: L.parse("ｃｏｓｉｎｅ(0.1, 10)"), ValueError,
+     "parse(): text must be ASCII, got 'ｃ' at column 1"),
+    (lambda: L.parse("cosine(base_lr=0.1, base_lr=0.2, total_steps=10)"), ValueError,
+     "parse(): at column 1: keyword 'base_lr' is repeated"),
+    (lambda: L.parse("cosine(0.1, 1000, 0.0)"), TypeError,
+     "cosine(): min_lr is keyword-only: pass min_lr=0.0"),
+    (lambda: L.lambda_lr(0.1, lambda t: t * 1j)(3), TypeError,
+     None),
+    (lambda: L.lambda_lr(0.1, lambda t: np.ones(2))(np.arange(5)), ValueError,
+     None),
+    (lambda: L.lambda_lr(0.1, lambda t: "0.5")(3), TypeError,
+     None),
+    (lambda: L.cyclic(0.01, 0.1, step_size_up=5, scale_fn=lambda c: 1 - 0.1 * c)(200), ValueError,
+     "cyclic(): scale_fn must return finite factors >= 0, got -1.1 at cycle 21.0"),
+    (lambda: L.plateau(0.1).state_from_dict({"lr": 0.1}), ValueError, None),
+    (lambda: L.plateau(0.1).state_from_dict(dict(L.plateau(0.1).init().to_dict(), lr=math.nan)),
+     ValueError, "plateau.state_from_dict(): data['lr'] must be a finite number, got nan"),
+    (lambda: L.plateau(0.1).state_from_dict(
+        dict(L.plateau(0.1).init().to_dict(), bad_updates=2.7)), ValueError,
+     "plateau.state_from_dict(): data['bad_updates'] must be an integer >= 0, got 2.7"),
+    (lambda: L.plateau(0.1).state_from_dict(
+        dict(L.plateau(0.1).init().to_dict(), scale=math.inf)), ValueError,
+     "plateau.state_from_dict(): data['scale'] must be a finite number, got inf"),
     (lambda: L.multistep(0.1, [-1]), ValueError,
      "multistep(): milestones[0] must be an integer >= 0, got -1"),
     (lambda: L.multistep(0.1, 5), TypeError,
@@ -306,3 +343,32 @@ def test_numpy_scalars_are_accepted_and_normalised():
 def test_zero_dimensional_arrays_are_not_numbers():
     with pytest.raises(TypeError, match=r"cosine\(\): base_lr must be a real number"):
         L.cosine(np.array(0.1), 100)
+
+
+def test_every_bad_argument_is_an_argument_error():
+    for call, error, _ in BAD_CALLS:
+        with pytest.raises(L.ArgumentError) as raised:
+            call()
+        assert isinstance(raised.value, error)
+
+
+def test_multistep_counts_milestones_in_any_order_as_torch_does():
+    torch = pytest.importorskip("torch")
+    milestones = [2, 19, 42, 47, 246, 42]
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.5)
+    theirs = []
+    for _ in range(300):
+        theirs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    ours = L.multistep(0.1, milestones, gamma=0.5)
+    assert ours == L.multistep(0.1, sorted(milestones), gamma=0.5)
+    np.testing.assert_allclose(ours(np.arange(300)), theirs, rtol=1e-15)
+
+
+def test_a_zero_base_is_zero_everywhere_even_where_the_factor_overflows():
+    for schedule in (L.exponential(0.0, 10.0), L.step(0.0, 1, gamma=10.0),
+                     L.multistep(0.0, [1, 2], gamma=1e300)):
+        assert np.array_equal(schedule(np.array([0.0, 5.0, 1e6])), np.zeros(3))
+        assert schedule(10**6) == 0.0

@@ -45,8 +45,6 @@ BAD_CALLS = [
      "ScheduleLR(): multipliers[1] must be a non-negative number, got -1"),
     (lambda: ScheduleLR(sgd(), cos, multipliers=[1.0, math.nan]), ValueError,
      "ScheduleLR(): multipliers[1] must be a finite number, got nan"),
-    (lambda: ScheduleLR(sgd(), cos, interval="batch"), ValueError,
-     "ScheduleLR(): interval must be one of 'step', 'epoch', got 'batch'"),
     (lambda: ScheduleLR(sgd(), cos, steps_per_epoch=0), ValueError,
      "ScheduleLR(): steps_per_epoch must be a positive number, got 0"),
     (lambda: ScheduleLR(sgd(), cos, cycle_momentum="yes"), TypeError,
@@ -58,9 +56,10 @@ BAD_CALLS = [
      "ScheduleLR.step(): a plateau schedule needs the metric: call scheduler.step(metric) "
      "after each evaluation, got no metric"),
     (lambda: ScheduleLR(sgd(), cos).step(0.5), ValueError,
-     "ScheduleLR.step(): metric is only for plateau schedules; cosine(base_lr=0.1, "
-     "total_steps=10) is a function of the step, got metric=0.5 (call step() without "
-     "arguments)"),
+     "ScheduleLR.step(): takes no argument with cosine(base_lr=0.1, total_steps=10), a "
+     "function of the step count, got 0.5: call scheduler.step() after each "
+     "optimizer.step() (it counts the steps itself, so timm's and torch's step(epoch) are "
+     "not needed; step(metric) is for plateau schedules)"),
     (lambda: ScheduleLR(torch.optim.Adagrad(model.parameters()), L.one_cycle(1.0, 10)),
      ValueError,
      "ScheduleLR(): momentum cycling needs an optimizer with 'momentum' (SGD, RMSprop) or "
@@ -95,7 +94,8 @@ BAD_CALLS = [
      "range_test(): train_step must return a real scalar loss, got 'x'"),
     (lambda: L.range_test(lambda lr: 1.0 / (1.0 + lr), num_steps=20).suggest("best"),
      ValueError,
-     "suggest(): method must be one of 'divergence', 'minimum', 'steep', 'valley', got 'best'"),
+     "suggest(): method must be one of 'divergence', 'minimum', 'steep', 'valley', 'slide', "
+     "got 'best'"),
     (lambda: torch_range_test("m", torch.optim.SGD(model.parameters(), lr=0.1),
                               torch.nn.MSELoss(), []), TypeError,
      "range_test(): model must be a torch.nn.Module, got 'm'"),

@@ -82,6 +82,8 @@ def gallery() -> dict[str, dict]:
         "warm_restarts": dict(schedules=[c.warm_restarts(base, period=50),
                                          c.warm_restarts(base, period=20, period_mult=2,
                                                          decay=0.7)], steps=300),
+        "tanh": dict(schedules=[c.tanh(base, total_steps=100, min_lr=0.001),
+                                c.tanh(base, total_steps=100, lb=-3.0, ub=3.0)], steps=110),
         "wsd": dict(schedules=[c.wsd(base, warmup_steps=10, stable_steps=60, decay_steps=30),
                                c.wsd(base, warmup_steps=10, stable_steps=60, decay_steps=30,
                                      decay_shape="1-sqrt")], steps=110),

@@ -10,6 +10,7 @@ so ``help()`` and the doctests see the originals.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import griffe
 
@@ -119,3 +120,22 @@ class FrozenFamilies(griffe.Extension):
                                        parameters=griffe.Parameters(*parameters),
                                        returns="None")
                 member.set_member("__init__", init)
+
+
+class MappedAdapters(griffe.Extension):
+    """Load ``adapters/`` as ``lrsched.adapters``, as the package-dir mapping installs it.
+
+    The wheel and editable installs put the folder at ``lrsched.adapters``; griffe reads
+    the checkout's files, where ``lrsched/`` has no ``adapters`` folder, so without this
+    the API reference could not find ``lrsched.adapters.torch`` in a fresh clone.
+    """
+
+    def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs) -> None:
+        if pkg.name != "lrsched" or "adapters" in pkg.members:
+            return
+        init = Path(pkg.filepath).parent.parent / "adapters" / "__init__.py"
+        # griffe has no public call that loads a folder under another package's name; the
+        # docs extra pins griffe, so this private one stays put.
+        adapters = loader._load_module("adapters", init, parent=pkg)
+        pkg.set_member("adapters", adapters)
+        loader.expand_exports(adapters)

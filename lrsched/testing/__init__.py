@@ -1,6 +1,6 @@
 """Property-testing tools for schedules: hypothesis strategies and invariant checks.
 
-``lrsched.testing.strategies`` (extra ``testing``: ``pip install "lrsched[testing]"``)
+``lrsched.testing.strategies`` (extra ``testing``: ``pip install "lrsched-numpy[testing]"``)
 generates valid schedules of every family, composites and step arrays;
 ``check_schedule(s, ...)`` asserts the invariants a schedule claims (finite, non-negative,
 bounds, monotone, periodic, vectorized equals scalar, deterministic, shape/dtype, config
@@ -18,7 +18,7 @@ from lrsched.testing._checks import ScheduleCheckError, check_schedule, edge_ste
 
 __all__ = ["ScheduleCheckError", "check_schedule", "edge_steps", "largest_step", "strategies"]
 
-_INSTALL_HINT = 'lrsched.testing.strategies needs hypothesis: pip install "lrsched[testing]"'
+_INSTALL_HINT = 'lrsched.testing.strategies needs hypothesis: pip install "lrsched-numpy[testing]"'
 
 
 def _register_with_hypothesis() -> None:

@@ -38,7 +38,7 @@ try:
     from hypothesis.errors import InvalidArgument
 except ModuleNotFoundError as error:  # pragma: no cover - exercised with hypothesis hidden
     raise ImportError('lrsched.testing.strategies needs hypothesis: '
-                      'pip install "lrsched[testing]"') from error
+                      'pip install "lrsched-numpy[testing]"') from error
 
 import lrsched
 from lrsched._base import Schedule
@@ -72,6 +72,7 @@ __all__ = [
     "shift_schedules",
     "step_schedules",
     "steps",
+    "tanh_schedules",
     "warm_restarts_schedules",
     "warmup_schedules",
     "wsd_schedules",
@@ -368,17 +369,38 @@ def _cosines(draw, min_lr, max_lr, max_total_steps):
     high, low = draw(_peak_and_floor(min_lr, max_lr))
     if draw(st.booleans()):
         high, low = low, high  # min_lr above base_lr is allowed: the cosine then rises
+    periodic = draw(st.booleans())
+    # timm's time warp and optax's exponent, 1 (the plain cosine) most often.
+    shapes = st.one_of(st.just(1.0), st.sampled_from([0.5, 2.0]), st.floats(0.25, 4.0))
+    k_decay = 1.0 if periodic else draw(shapes)
     return lrsched.cosine(high, draw(_lengths(max_total_steps)), min_lr=low,
-                          periodic=draw(st.booleans()))
+                          periodic=periodic, k_decay=k_decay, exponent=draw(shapes))
 
 
 def cosine_schedules(*, min_lr: float = 0.0, max_lr: float = 1.0,
                      max_total_steps: int = 10_000) -> st.SearchStrategy:
-    """``cosine`` (periodic or not; min_lr == base_lr and min_lr > base_lr included);
-    shrinks towards ``cosine(min_lr, 1, min_lr=min_lr)``."""
+    """``cosine`` (periodic or not; min_lr == base_lr and min_lr > base_lr included; with
+    ``k_decay`` and ``exponent``); shrinks towards ``cosine(min_lr, 1, min_lr=min_lr)``."""
     _check_lr_bounds("cosine_schedules", min_lr, max_lr)
     _check_count("cosine_schedules", "max_total_steps", max_total_steps, 1)
     return _cosines(min_lr, max_lr, max_total_steps)
+
+
+@st.composite
+def _tanhs(draw, min_lr, max_lr, max_total_steps):
+    high, low = draw(_peak_and_floor(min_lr, max_lr))
+    lb = draw(st.one_of(st.just(-7.0), st.floats(-10.0, 2.0)))
+    ub = draw(st.one_of(st.just(3.0), st.floats(lb + 0.5, lb + 12.0)))
+    return lrsched.tanh(high, draw(_lengths(max_total_steps)), min_lr=low, lb=lb, ub=ub)
+
+
+def tanh_schedules(*, min_lr: float = 0.0, max_lr: float = 1.0,
+                   max_total_steps: int = 10_000) -> st.SearchStrategy:
+    """timm's ``tanh`` decay with bounds ``lb < ub`` around tanh's steep part; shrinks
+    towards ``tanh(min_lr, 1, min_lr=min_lr)``."""
+    _check_lr_bounds("tanh_schedules", min_lr, max_lr)
+    _check_count("tanh_schedules", "max_total_steps", max_total_steps, 1)
+    return _tanhs(min_lr, max_lr, max_total_steps)
 
 
 @st.composite
@@ -630,6 +652,7 @@ LEAF_STRATEGIES: dict[str, Callable[..., st.SearchStrategy]] = {
     "lambda_lr": lambda_lr_schedules,
     "multiplicative": multiplicative_schedules,
     "cosine": cosine_schedules,
+    "tanh": tanh_schedules,
     "warm_restarts": warm_restarts_schedules,
     "wsd": wsd_schedules,
     "cyclic": cyclic_schedules,
