@@ -25,8 +25,9 @@ numpy cannot run on it, so the LR comes from the mechanism ``KerasSchedule`` use
     round trip per step, about 0.2 ms on CPU;
   - with ``jax_enable_x64``, the core's own formula traced in float64 through
     ``lrsched.adapters._traced`` (no host call): ``np.float32(s(t))``, or one float32 ulp
-    from it where s(t) lies within a few float64 ulps of a float32 rounding boundary
-    (``tests/test_traced.py``). Schedules with user functions still use the callback.
+    from it where s(t) lies within a few float64 ulps of a float32 rounding boundary, and
+    near 0 within 2**-48 of the largest value (``tests/test_traced.py``). Schedules with
+    user functions still use the callback.
 
 The count optax passes is int32 without ``jax_enable_x64``, so steps stop at 2**31 - 1
 there, as optax's own counts do. Called with a Python number outside ``jit``, the value

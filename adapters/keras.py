@@ -28,8 +28,9 @@ from the core's numbers (``lrsched.adapters._tables`` describes the table):
   - *tensorflow backend*: the core's formula itself, traced in float64 through the array
     namespace of ``lrsched.adapters._traced`` (the same ``_values`` code numpy runs; XLA
     compiles it), rounded to float32: ``np.float32(s(t))`` or one float32 ulp from it
-    where s(t) lies within a few float64 ulps of a rounding boundary (tested at steps
-    10**7 to 10**9 for every family). A schedule with a user function
+    where s(t) lies within a few float64 ulps of a rounding boundary, and near 0 within
+    2**-48 of the schedule's largest value (tested at steps 10**7 to 2**31 for every
+    family). A schedule with a user function
     (``lambda_lr``, ``multiplicative``, ``cyclic(scale_fn=...)``) cannot be traced, and
     compiled TensorFlow steps cannot call Python, so on this backend such a schedule is
     refused at construction unless its table covers every step; ``ScheduleCallback``

@@ -36,6 +36,11 @@ def exact(schedule, steps) -> np.ndarray:
     return np.float32(schedule(np.asarray(steps, dtype=np.float64)))
 
 
+def flushed(values: np.ndarray) -> np.ndarray:
+    """``values`` as XLA on CPU returns them: float32 subnormals (below 1.2e-38) are 0."""
+    return np.where(np.abs(values) < np.finfo(np.float32).tiny, np.float32(0.0), values)
+
+
 def one_hot_sgd_lrs(optimizer, steps: int, start: int = 0) -> np.ndarray:
     """The LR of each of ``steps`` jitted optax updates from update count ``start``."""
     params = jnp.zeros(steps)
@@ -160,7 +165,7 @@ def test_flax_train_state():
                                   exact(schedule, np.arange(steps)))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schedule=schedules.schedules(), table=st.integers(0, 40))
 def test_any_schedule_under_jit_is_exact_inside_and_past_its_table(schedule, table):
     steps = np.array([0, 1, 2, 7, table, table + 1, 99, 12345, 10**7 + 3, 2**31 - 1])
@@ -170,7 +175,7 @@ def test_any_schedule_under_jit_is_exact_inside_and_past_its_table(schedule, tab
         return
     lr = JaxSchedule(schedule, max_steps=table)
     got = jax.jit(lr)(jnp.asarray(steps, dtype=jnp.int32))
-    np.testing.assert_array_equal(np.asarray(got), expected)
+    np.testing.assert_array_equal(flushed(np.asarray(got)), flushed(expected))
     assert float(lr(int(steps[4]))) == expected[4]
 
 

@@ -6,7 +6,10 @@ under keras.ops on whichever backend Keras runs here (tensorflow inside an XLA-c
 ``tf.function`` in the tensorflow CI job; torch eagerly in the default run). The promise,
 checked for every family the strategies generate without a user function, at steps far
 past any table (10**7 to 2**31): rounded to float32, the value is ``np.float32(s(t))`` or
-one float32 ulp from it.
+one float32 ulp from it; where s(t) is 0 or nearly (ulps are then tiny), within 2**-48 of
+the schedule's largest value: XLA may compile a division by a constant as a multiplication
+by its reciprocal, which moves a float64 result by an ulp (one_cycle's momentum ends at
+4e-17 instead of 0). A float32 subnormal (below 1.2e-38) may be flushed to 0 (tensorflow).
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from keras_fit_cases import import_keras  # noqa: E402
 
 STEPS = np.array([0, 1, 7, 12345, 10**7, 10**7 + 1, 16_777_217, 123_456_789, 10**9,
                   2**31 - 1], dtype=np.int64)
-EXAMPLES = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+# Each example compiles its formula: a few in the default run, many more under -m slow.
+_HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much]
+EXAMPLES = settings(max_examples=12, deadline=None, suppress_health_check=_HEALTH)
+MANY = settings(max_examples=300, deadline=None, suppress_health_check=_HEALTH)
 
 
 def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
@@ -35,6 +40,16 @@ def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
     got = np.asarray(got, dtype=np.float32) + np.float32(0.0)
     want = np.asarray(want, dtype=np.float32) + np.float32(0.0)
     return np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+
+
+def assert_close(schedule, got: np.ndarray, want: np.ndarray) -> None:
+    """One float32 ulp, or 2**-48 of the largest value (see the module docstring)."""
+    scale = float(max(np.max(want), schedule(0), np.finfo(np.float64).tiny))
+    near = np.abs(np.float64(got) - np.float64(want)) <= scale * 2.0**-48
+    # TensorFlow's XLA flushes float32 subnormals (below 1.2e-38) to zero.
+    near |= (np.abs(want) < np.finfo(np.float32).tiny) & (got == 0.0)
+    far = (_ulps(got, want) > 1) & ~near
+    assert not far.any(), (schedule, STEPS[far], got[far], want[far])
 
 
 def _core(schedule):
@@ -48,9 +63,7 @@ def _core(schedule):
         return None
 
 
-@EXAMPLES
-@given(schedule=schedules.schedules())
-def test_jax_float64_formula_matches_the_core(schedule):
+def _jax_matches_the_core(schedule):
     jax = pytest.importorskip("jax")
     from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
 
@@ -61,7 +74,20 @@ def test_jax_float64_formula_matches_the_core(schedule):
         ops = TracedOps(JaxLibrary("float64"))
         got = jax.jit(lambda t: traced_values(schedule, t, ops))(STEPS)
         got = np.asarray(got).astype(np.float32)
-    assert _ulps(got, want).max() <= 1, (schedule, got, want)
+    assert_close(schedule, got, want)
+
+
+@EXAMPLES
+@given(schedule=schedules.schedules())
+def test_jax_float64_formula_matches_the_core(schedule):
+    _jax_matches_the_core(schedule)
+
+
+@pytest.mark.slow
+@MANY
+@given(schedule=schedules.schedules())
+def test_jax_float64_formula_matches_the_core_many(schedule):
+    _jax_matches_the_core(schedule)
 
 
 @pytest.fixture(scope="module")
@@ -86,14 +112,25 @@ def keras_ops():
     return evaluate
 
 
-@EXAMPLES
-@given(schedule=schedules.schedules())
-def test_keras_ops_formula_matches_the_core(keras_ops, schedule):
+def _keras_matches_the_core(keras_ops, schedule):
     want = _core(schedule)
     if want is None:
         return
     got = keras_ops(schedule)
-    assert _ulps(got, want).max() <= 1, (schedule, got, want)
+    assert_close(schedule, got, want)
+
+
+@EXAMPLES
+@given(schedule=schedules.schedules())
+def test_keras_ops_formula_matches_the_core(keras_ops, schedule):
+    _keras_matches_the_core(keras_ops, schedule)
+
+
+@pytest.mark.slow
+@MANY
+@given(schedule=schedules.schedules())
+def test_keras_ops_formula_matches_the_core_many(keras_ops, schedule):
+    _keras_matches_the_core(keras_ops, schedule)
 
 
 def test_a_user_function_is_refused_in_traced_code():
