@@ -240,9 +240,11 @@ def test_cosine_periodic_matches_cosineannealinglr_past_t_max(base_lr, total_ste
 def test_long_cosine_run_drift_of_torch_recursion():
     """10**5 steps: torch's recursive update drifts from the closed form by rounding.
 
-    Measured with torch 2.13: max relative difference 1.6e-10 over the whole run (worst in
-    the last few dozen steps, where 1 + cos is ~1e-9 and each ratio of torch's recursion
-    carries a relative rounding error of eps / (1 + cos)); max absolute difference 1.8e-15
+    Measured with torch 2.13: max relative difference 7.4e-8 over the whole run, in the last
+    few dozen steps, where 1 + cos is ~1e-9 and each ratio of torch's recursion carries a
+    relative rounding error of eps / (1 + cos). That is torch's own error: lrsched's cosine
+    is within 1e-12 of the exact value there (tests/test_exactness.py); with the (1 + cos)/2
+    form both shared most of it and differed by 1.6e-10. Max absolute difference 1.8e-15
     for base_lr 0.1. One-off runs without the optimizer (same LRs): T_max=10**6 over
     10**6 steps 4.7e-11 relative; T_max=1000 over 10**5 steps (50 periods, periodic=True)
     6.8e-11 relative, 4.5e-12 absolute: the recursion's error grows with each period.
@@ -254,7 +256,7 @@ def test_long_cosine_run_drift_of_torch_recursion():
     ours = lrsched.cosine(0.1, total_steps)(np.arange(steps))
     drift = relative_difference(ours[:-1], theirs[:-1])
     MEASURED["cosine/CosineAnnealingLR 1e5 steps"] = drift
-    assert drift < 1e-9
+    assert drift < 2e-7
     assert np.max(np.abs(ours - theirs)) < 1e-13 * 0.1
     assert ours[-1] == 0.0  # the closed form lands exactly on min_lr at T
 
