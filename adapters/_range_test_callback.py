@@ -39,13 +39,18 @@ class RangeTestCallback(keras.callbacks.Callback):
     ``on_train_end``: call ``finder.restore()`` to put them back.
 
     Args:
-        start_lr, end_lr, num_steps, mode, smoothing, diverge_factor: as in
-            ``lrsched.range_test``.
+        start_lr: the ramp's first learning rate (as in ``lrsched.range_test``).
+        end_lr: the ramp's last learning rate.
+        num_steps: optimizer updates in the ramp, at most.
+        mode: ``"exp"`` (geometric ramp) or ``"linear"``.
+        smoothing: EMA weight of the smoothed loss the stop uses, in [0, 1).
+        diverge_factor: stop threshold factor (> 1), or None to run the whole ramp.
 
     Raises:
-        ValueError / TypeError: bad arguments; at the start of ``fit``, an optimizer whose
-        learning rate is a schedule (its LR cannot be set per batch) or
-        ``steps_per_execution`` > 1 (Keras calls batch callbacks once per execution).
+        ValueError: bad arguments; at the start of ``fit``, an optimizer whose learning
+            rate is a schedule (its LR cannot be set per batch) or ``steps_per_execution``
+            > 1 (Keras calls batch callbacks once per execution).
+        TypeError: arguments of the wrong type.
 
     tf.keras ``LRFinder`` callbacks; fastai ``lr_find``; ``lrsched.adapters.keras.range_test``
     runs the same test with ``train_on_batch`` instead of ``fit``.

@@ -73,8 +73,12 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         batches: training batches: a ``DataLoader``, a list, any re-iterable.
         loss_fn: ``loss_fn(model, batch) -> loss``, replacing the defaults above.
         val_loader: re-iterable of validation batches, or None to record training losses.
-        start_lr, end_lr, num_steps, mode, smoothing, diverge_factor: as in
-            ``lrsched.range_test``.
+        start_lr: the ramp's first learning rate (as in ``lrsched.range_test``).
+        end_lr: the ramp's last learning rate.
+        num_steps: optimizer updates in the ramp, at most.
+        mode: ``"exp"`` (geometric ramp) or ``"linear"``.
+        smoothing: EMA weight of the smoothed loss the stop uses, in [0, 1).
+        diverge_factor: stop threshold factor (> 1), or None to run the whole ramp.
         accumulation_steps: batches per optimizer step, a positive integer.
         amp_dtype: None, ``torch.bfloat16`` or ``torch.float16``.
         scaler: None or a ``torch.amp.GradScaler``.
@@ -83,8 +87,9 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         ``lrsched.RangeTestResult``.
 
     Raises:
-        ValueError / TypeError: bad arguments, an empty ``batches``, or a batch whose loss
-        cannot be found (the message says which ``loss_fn`` to pass).
+        ValueError: bad arguments, an empty ``batches``, or a batch whose loss cannot be
+            found (the message says which ``loss_fn`` to pass).
+        TypeError: arguments of the wrong type (``model`` not a ``torch.nn.Module``, ...).
 
     torch-lr-finder ``LRFinder(model, optimizer, criterion).range_test(loader, ...)``;
     fastai ``Learner.lr_find``.

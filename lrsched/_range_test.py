@@ -443,8 +443,9 @@ class RangeTestResult:
         Args:
             ax: a matplotlib Axes to draw on; a new figure's Axes when None.
             method: the suggestion method to mark (see ``suggest``).
-            skip_start, skip_end: points left out of the plot and of the suggestion
+            skip_start: points left out at the start of the plot and of the suggestion
                 marked, as in ``suggest``.
+            skip_end: points left out at the end, likewise.
 
         Returns:
             The matplotlib Axes.
