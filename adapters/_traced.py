@@ -289,35 +289,8 @@ class TracedOps:
     def clip(self, x, low, high):
         return self.minimum(self.maximum(x, low), high)
 
-    def floor(self, x):
-        return self._wrap(self.lib.floor(self._f(x)))
-
     def fmod(self, x, divisor):
         return self._wrap(self.lib.fmod(self._f(x), self._f(divisor)))
-
-    def cos(self, x):
-        return self._wrap(self.lib.cos(self._f(x)))
-
-    def sin(self, x):
-        return self._wrap(self.lib.sin(self._f(x)))
-
-    def tanh(self, x):
-        return self._wrap(self.lib.tanh(self._f(x)))
-
-    def abs(self, x):
-        return self._wrap(self.lib.abs(self._f(x)))
-
-    def exp(self, x):
-        return self._wrap(self.lib.exp(self._f(x)))
-
-    def log(self, x):
-        return self._wrap(self.lib.log(self._f(x)))
-
-    def log1p(self, x):
-        return self._wrap(self.lib.log1p(self._f(x)))
-
-    def sqrt(self, x):
-        return self._wrap(self.lib.sqrt(self._f(x)))
 
     def power(self, base, exponent):
         return self._wrap(self.lib.power(self._f(base), self._f(exponent)))
@@ -390,3 +363,16 @@ class TracedOps:
 def traced_values(schedule: Any, steps: Any, ops: TracedOps) -> Any:
     """``schedule``'s formula at a traced step tensor, as a raw float tensor."""
     return ops.values_of(schedule, ops.steps(steps)).value
+
+
+def _elementwise(name: str):
+    def apply(self: TracedOps, x: Any) -> Array:
+        return self._wrap(getattr(self.lib, name)(self._f(x)))
+
+    apply.__name__ = apply.__qualname__ = name
+    return apply
+
+
+# The one-argument functions of the vocabulary: the library's own, on float tensors.
+for _name in ("floor", "cos", "sin", "tanh", "abs", "exp", "log", "log1p", "sqrt"):
+    setattr(TracedOps, _name, _elementwise(_name))

@@ -10,7 +10,8 @@ import numpy as np
 from lrsched import _validation as check
 
 from lrsched._base import Schedule
-from lrsched._evaluate import BLOCK, first_negative_or_nonfinite
+from lrsched._evaluate import BLOCK
+from lrsched._validation import first_negative_or_nonfinite
 from lrsched._groups import expand
 from lrsched._plateau import plateau
 from lrsched._structure import breakpoints
