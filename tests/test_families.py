@@ -43,8 +43,10 @@ def test_cosine_with_warmup_matches_transformers_formula(base, warmup, total):
     ours = L.sequence([L.linear(0.0, base, warmup), L.cosine(base, total - warmup)], [warmup])
     # Past its end transformers' cosine rises again (lrsched: periodic=True); compare the run.
     steps = np.arange(total + 1)
+    # The reference's 1 + cos(pi * progress) cancels near the low point: there its own error
+    # is a few ulps of base, absolute (lrsched's precise form is checked in test_exactness).
     np.testing.assert_allclose(ours(steps), reference(transformers, steps), rtol=1e-12,
-                               atol=1e-18)
+                               atol=1e-15 * base)
 
 
 @pytest.mark.parametrize("shape", ["linear", "cosine", "1-sqrt"])
