@@ -61,10 +61,16 @@ def from_keras(keras_schedule: Any) -> Any:
     if isinstance(keras_schedule, (int, float)) and not isinstance(keras_schedule, bool):
         return lrsched.constant(float(keras_schedule))
     convert = _CONVERTERS.get(type(keras_schedule).__name__)
-    if convert is None or type(keras_schedule) is not getattr(_SCHEDULES,
-                                                                 type(keras_schedule).__name__):
-        check.fail(_FUNC, "keras_schedule", f"a Keras schedule ({', '.join(_CONVERTERS)}), a "
-                   "KerasSchedule or a number", keras_schedule, TypeError)
+    if convert is None or type(keras_schedule) is not getattr(
+        _SCHEDULES, type(keras_schedule).__name__
+    ):
+        check.fail(
+            _FUNC,
+            "keras_schedule",
+            f"a Keras schedule ({', '.join(_CONVERTERS)}), a KerasSchedule or a number",
+            keras_schedule,
+            TypeError,
+        )
     return convert(keras_schedule.get_config())
 
 
@@ -81,8 +87,12 @@ def _over(make: Any, steps: float | int) -> lrsched.Schedule:
 
 
 def _exponential(config: dict) -> lrsched.Schedule:
-    return lrsched.exponential(config["initial_learning_rate"], config["decay_rate"],
-                               decay_steps=config["decay_steps"], staircase=config["staircase"])
+    return lrsched.exponential(
+        config["initial_learning_rate"],
+        config["decay_rate"],
+        decay_steps=config["decay_steps"],
+        staircase=config["staircase"],
+    )
 
 
 def _piecewise(config: dict) -> lrsched.Schedule:
@@ -93,22 +103,34 @@ def _polynomial(config: dict) -> lrsched.Schedule:
     steps = _steps(config["decay_steps"])
     if config["cycle"] and not isinstance(steps, int):
         check.fail(_FUNC, "decay_steps", "a whole number with cycle=True", steps)
-    return _over(lambda n: lrsched.polynomial(
-        config["initial_learning_rate"], n, end_lr=config["end_learning_rate"],
-        power=config["power"], cycle=config["cycle"]), steps)
+    return _over(
+        lambda n: lrsched.polynomial(
+            config["initial_learning_rate"],
+            n,
+            end_lr=config["end_learning_rate"],
+            power=config["power"],
+            cycle=config["cycle"],
+        ),
+        steps,
+    )
 
 
 def _inverse_time(config: dict) -> lrsched.Schedule:
-    return lrsched.inverse_time(config["initial_learning_rate"], config["decay_steps"],
-                                config["decay_rate"], staircase=config["staircase"])
+    return lrsched.inverse_time(
+        config["initial_learning_rate"],
+        config["decay_steps"],
+        config["decay_rate"],
+        staircase=config["staircase"],
+    )
 
 
 def _cosine(config: dict) -> lrsched.Schedule:
     initial, alpha = config["initial_learning_rate"], config["alpha"]
     target, warm = config.get("warmup_target"), config.get("warmup_steps", 0)
     peak = initial if target is None else target
-    decay = _over(lambda n: lrsched.cosine(peak, n, min_lr=alpha * peak),
-                  _steps(config["decay_steps"]))
+    decay = _over(
+        lambda n: lrsched.cosine(peak, n, min_lr=alpha * peak), _steps(config["decay_steps"])
+    )
     if target is None or not warm:
         return decay
     warm = check.integer(_FUNC, "warmup_steps", warm, minimum=0)
@@ -122,8 +144,13 @@ def _restarts(config: dict) -> lrsched.Schedule:
         check.fail(_FUNC, "t_mul", ">= 1 (warm_restarts' periods do not shrink)", t_mul)
     if not 0 < m_mul <= 1:
         check.fail(_FUNC, "m_mul", "in (0, 1] (warm_restarts' cycles do not grow)", m_mul)
-    return lrsched.warm_restarts(initial, config["first_decay_steps"], period_mult=t_mul,
-                                 min_lr=config["alpha"] * initial, decay=m_mul)
+    return lrsched.warm_restarts(
+        initial,
+        config["first_decay_steps"],
+        period_mult=t_mul,
+        min_lr=config["alpha"] * initial,
+        decay=m_mul,
+    )
 
 
 _CONVERTERS = {

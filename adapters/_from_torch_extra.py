@@ -11,8 +11,15 @@ import lrsched
 
 # Schedulers whose step multiplies the current LR by a factor that does not depend on it:
 # a chain of them is the product of their schedules (over the shared initial LR).
-_MULTIPLICATIVE = ("StepLR", "MultiStepLR", "ExponentialLR", "ConstantLR", "LinearLR",
-                   "PolynomialLR", "MultiplicativeLR")
+_MULTIPLICATIVE = (
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "ConstantLR",
+    "LinearLR",
+    "PolynomialLR",
+    "MultiplicativeLR",
+)
 # Classes converted here that torch.optim.lr_scheduler does not define.
 CLASSES = {"SWALR": SWALR}
 
@@ -35,14 +42,19 @@ def chained(scheduler: Any, index: int, convert: Any) -> lrsched.Schedule:
     """A chain of multiplicative schedulers: their product over the shared initial LR."""
     children = list(scheduler._schedulers)
     names = [type(child).__name__ for child in children]
-    refused = [name for name in names if name not in _MULTIPLICATIVE or
-               type(children[names.index(name)]) is not getattr(_torch_schedulers, name, None)]
+    refused = [
+        name
+        for name in names
+        if name not in _MULTIPLICATIVE
+        or type(children[names.index(name)]) is not getattr(_torch_schedulers, name, None)
+    ]
     if refused:
         raise TypeError(
             f"from_torch(): ChainedScheduler has an exact lrsched equivalent only when every "
             f"scheduler multiplies the LR by its own factor ({', '.join(_MULTIPLICATIVE)}); "
             f"{', '.join(refused)} sets or adds to it, so the chain's LR depends on the order "
-            "of steps (build the schedule with lrsched.sequence or a product instead)")
+            "of steps (build the schedule with lrsched.sequence or a product instead)"
+        )
     schedules = [convert(child, index) for child in children]
     if len(schedules) == 1:
         return schedules[0]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from lrsched import _validation as check
 
@@ -15,10 +16,15 @@ MULTIPLIER_KEY = "lr_scale"
 _INDEX = re.compile(r"(?:^|\.)(\d+)(?:\.|$)")
 
 
-def param_groups(model: Any, multipliers: Mapping[str, float] | None = None, *,
-                 layer_decay: float | None = None, weight_decay: float | None = None,
-                 no_weight_decay: Sequence[str] = (),
-                 layer_of: Callable[[str], int] | None = None) -> list[dict]:
+def param_groups(
+    model: Any,
+    multipliers: Mapping[str, float] | None = None,
+    *,
+    layer_decay: float | None = None,
+    weight_decay: float | None = None,
+    no_weight_decay: Sequence[str] = (),
+    layer_of: Callable[[str], int] | None = None,
+) -> list[dict]:
     r"""Optimizer param groups for fine-tuning, each carrying its LR multiplier.
 
     Every trainable parameter (``requires_grad``) of ``model`` lands in exactly one group.
@@ -68,12 +74,15 @@ def param_groups(model: Any, multipliers: Mapping[str, float] | None = None, *,
     """
     named = _trainable(model)
     factors = _factors(multipliers)
-    decay = None if layer_decay is None else check.in_range(
-        _FUNC, "layer_decay", layer_decay, 0.0, 1.0, low_open=True)
-    wd = None if weight_decay is None else check.non_negative(_FUNC, "weight_decay",
-                                                             weight_decay)
-    exempt = tuple(check.sequence_of(_FUNC, "no_weight_decay", no_weight_decay, _pattern,
-                                     min_length=0))
+    decay = (
+        None
+        if layer_decay is None
+        else check.in_range(_FUNC, "layer_decay", layer_decay, 0.0, 1.0, low_open=True)
+    )
+    wd = None if weight_decay is None else check.non_negative(_FUNC, "weight_decay", weight_decay)
+    exempt = tuple(
+        check.sequence_of(_FUNC, "no_weight_decay", no_weight_decay, _pattern, min_length=0)
+    )
     if layer_of is not None and not callable(layer_of):
         check.fail(_FUNC, "layer_of", "a function of a parameter name", layer_of, TypeError)
 
@@ -89,15 +98,20 @@ def param_groups(model: Any, multipliers: Mapping[str, float] | None = None, *,
         if layers is not None:
             scale *= decay ** (top - layers[index])
             label.append(f"layer{layers[index]}")
-        no_decay = wd is not None and (parameter.ndim <= 1 or any(
-            _matches(name, p) for p in exempt))
+        no_decay = wd is not None and (
+            parameter.ndim <= 1 or any(_matches(name, p) for p in exempt)
+        )
         if no_decay:
             label.append("no_decay")
         key = (pattern, None if layers is None else layers[index], no_decay)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = {"params": [], "param_names": [],
-                                   "name": ".".join(label) or "all", MULTIPLIER_KEY: scale}
+            group = groups[key] = {
+                "params": [],
+                "param_names": [],
+                "name": ".".join(label) or "all",
+                MULTIPLIER_KEY: scale,
+            }
             if wd is not None:
                 group["weight_decay"] = 0.0 if no_decay else wd
         group["params"].append(parameter)
@@ -105,8 +119,9 @@ def param_groups(model: Any, multipliers: Mapping[str, float] | None = None, *,
     return list(groups.values())
 
 
-def group_multipliers(param_groups: Sequence[dict],
-                      multipliers: Sequence[float] | None = None) -> tuple | None:
+def group_multipliers(
+    param_groups: Sequence[dict], multipliers: Sequence[float] | None = None
+) -> tuple | None:
     """The multipliers ``ScheduleLR`` applies: those given, else the groups' ``"lr_scale"``.
 
     ``None`` when neither says anything (every group at 1x). Passing both is allowed only if
@@ -125,9 +140,11 @@ def group_multipliers(param_groups: Sequence[dict],
         return None if multipliers is None else tuple(multipliers)
     from_groups = tuple(1.0 if value is None else float(value) for value in carried)
     if multipliers is not None and tuple(float(m) for m in multipliers) != from_groups:
-        check.refuse(f"ScheduleLR(): multipliers={list(multipliers)!r} disagree with the "
-                     f"param groups' {MULTIPLIER_KEY!r} {list(from_groups)!r}; the groups "
-                     "already carry their multipliers, so leave multipliers out")
+        check.refuse(
+            f"ScheduleLR(): multipliers={list(multipliers)!r} disagree with the "
+            f"param groups' {MULTIPLIER_KEY!r} {list(from_groups)!r}; the groups "
+            "already carry their multipliers, so leave multipliers out"
+        )
     return from_groups
 
 
@@ -148,16 +165,19 @@ def _factors(multipliers: Any) -> dict:
     if multipliers is None:
         return {}
     if not isinstance(multipliers, Mapping) or not multipliers:
-        check.fail(_FUNC, "multipliers", "a non-empty dict {pattern: factor}", multipliers,
-                   TypeError)
-    return {_pattern(_FUNC, "multipliers", pattern):
-            check.non_negative(_FUNC, f"multipliers[{pattern!r}]", factor)
-            for pattern, factor in multipliers.items()}
+        check.fail(
+            _FUNC, "multipliers", "a non-empty dict {pattern: factor}", multipliers, TypeError
+        )
+    return {
+        _pattern(_FUNC, "multipliers", pattern): check.non_negative(
+            _FUNC, f"multipliers[{pattern!r}]", factor
+        )
+        for pattern, factor in multipliers.items()
+    }
 
 
 def _matches(name: str, pattern: str) -> bool:
-    return name == pattern or name.startswith(pattern + ".") or fnmatch.fnmatchcase(name,
-                                                                                   pattern)
+    return name == pattern or name.startswith(pattern + ".") or fnmatch.fnmatchcase(name, pattern)
 
 
 def _match(name: str, factors: dict) -> Any:
@@ -171,28 +191,36 @@ def _refuse_unmatched(named: list, patterns: list, factors: dict) -> None:
     if not factors:
         return
     none = [name for (name, _), p in zip(named, patterns) if p == ()]
-    several = [f"{name} ({', '.join(p)})" for (name, _), p in zip(named, patterns)
-               if isinstance(p, tuple) and p]
+    several = [
+        f"{name} ({', '.join(p)})"
+        for (name, _), p in zip(named, patterns)
+        if isinstance(p, tuple) and p
+    ]
     problems = []
     if none:
         problems.append(f"matching no pattern: {', '.join(none)}")
     if several:
         problems.append(f"matching several: {'; '.join(several)}")
     if problems:
-        check.refuse(f"{_FUNC}(): every trainable parameter must match exactly one pattern of "
-                     f"multipliers ({', '.join(map(repr, factors))}); parameters "
-                     f"{' and '.join(problems)}")
+        check.refuse(
+            f"{_FUNC}(): every trainable parameter must match exactly one pattern of "
+            f"multipliers ({', '.join(map(repr, factors))}); parameters "
+            f"{' and '.join(problems)}"
+        )
 
 
 def _layers(names: list, layer_of: Any) -> list:
     if layer_of is not None:
-        return [check.integer(_FUNC, f"layer_of({name!r})", layer_of(name), minimum=0)
-                for name in names]
+        return [
+            check.integer(_FUNC, f"layer_of({name!r})", layer_of(name), minimum=0) for name in names
+        ]
     blocks = [_INDEX.search(name) for name in names]
     if not any(blocks):
-        check.refuse(f"{_FUNC}(): layer_decay needs numbered blocks in the parameter names "
-                     f"(like 'encoder.layer.3.'), and {names[0] if names else 'the model'!r} "
-                     "has none; pass layer_of=<function of the name>")
+        check.refuse(
+            f"{_FUNC}(): layer_decay needs numbered blocks in the parameter names "
+            f"(like 'encoder.layer.3.'), and {names[0] if names else 'the model'!r} "
+            "has none; pass layer_of=<function of the name>"
+        )
     numbered = [int(block.group(1)) for block in blocks if block]
     last = max(numbered)
     seen_block, layers = False, []

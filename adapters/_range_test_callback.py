@@ -60,16 +60,35 @@ class RangeTestCallback(keras.callbacks.Callback):
     RangeTestCallback(start_lr=1e-06, end_lr=1.0, num_steps=50, mode='exp')
     """
 
-    def __init__(self, *, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
-                 mode: str = "exp", smoothing: float = 0.8,
-                 diverge_factor: float | None = 4.0):
+    def __init__(
+        self,
+        *,
+        start_lr: float = 1e-7,
+        end_lr: float = 10.0,
+        num_steps: int = 100,
+        mode: str = "exp",
+        smoothing: float = 0.8,
+        diverge_factor: float | None = 4.0,
+    ):
         super().__init__()
         # Validates every argument now, with RangeTestCallback() in the messages.
-        ramp = _Ramp(_FUNC, start_lr, end_lr, num_steps, mode=mode, smoothing=smoothing,
-                     diverge_factor=diverge_factor)
-        self._options = dict(start_lr=float(start_lr), end_lr=float(end_lr),
-                             num_steps=ramp.num_steps, mode=mode, smoothing=ramp.smoothing,
-                             diverge_factor=ramp.diverge_factor)
+        ramp = _Ramp(
+            _FUNC,
+            start_lr,
+            end_lr,
+            num_steps,
+            mode=mode,
+            smoothing=smoothing,
+            diverge_factor=diverge_factor,
+        )
+        self._options = dict(
+            start_lr=float(start_lr),
+            end_lr=float(end_lr),
+            num_steps=ramp.num_steps,
+            mode=mode,
+            smoothing=ramp.smoothing,
+            diverge_factor=ramp.diverge_factor,
+        )
         self._ramp = ramp
         self._saved: dict[str, Any] | None = None
         self._pending: list[float] = []
@@ -77,26 +96,32 @@ class RangeTestCallback(keras.callbacks.Callback):
 
     def __repr__(self) -> str:
         options = self._options
-        return (f"RangeTestCallback(start_lr={options['start_lr']!r}, "
-                f"end_lr={options['end_lr']!r}, num_steps={options['num_steps']!r}, "
-                f"mode={options['mode']!r})")
+        return (
+            f"RangeTestCallback(start_lr={options['start_lr']!r}, "
+            f"end_lr={options['end_lr']!r}, num_steps={options['num_steps']!r}, "
+            f"mode={options['mode']!r})"
+        )
 
     def on_train_begin(self, logs=None):
         model = self.model
         optimizer = getattr(model, "optimizer", None)
         if optimizer is None:
-            raise ValueError(f"{_FUNC}(): the model has no optimizer; call "
-                             "model.compile(optimizer=...) before fit")
+            raise ValueError(
+                f"{_FUNC}(): the model has no optimizer; call "
+                "model.compile(optimizer=...) before fit"
+            )
         if not isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable):
             raise TypeError(
                 f"{_FUNC}(): the optimizer {type(optimizer).__name__} was built with a "
                 "LearningRateSchedule (or a callable) as learning_rate, whose LR cannot be "
                 "set per batch; build it with a float learning rate, e.g. "
-                "keras.optimizers.SGD(learning_rate=0.01)")
+                "keras.optimizers.SGD(learning_rate=0.01)"
+            )
         if getattr(model, "steps_per_execution", 1) != 1:
             raise ValueError(
                 f"{_FUNC}(): needs steps_per_execution=1 (Keras calls batch callbacks once per "
-                f"execution), got steps_per_execution={model.steps_per_execution}")
+                f"execution), got steps_per_execution={model.steps_per_execution}"
+            )
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
         self._ramp = _Ramp(_FUNC, **self._options)
@@ -106,7 +131,8 @@ class RangeTestCallback(keras.callbacks.Callback):
             weights=model.get_weights(),
             optimizer=[np.array(variable) for variable in optimizer.variables],
             metrics=[np.array(variable) for variable in model.metrics_variables],
-            learning_rate=float(np.array(optimizer.learning_rate)))
+            learning_rate=float(np.array(optimizer.learning_rate)),
+        )
 
     def on_train_batch_begin(self, batch, logs=None):
         model = self.model  # under jax this syncs the state, so assignments take effect
@@ -143,11 +169,16 @@ class RangeTestCallback(keras.callbacks.Callback):
             warnings.warn(
                 f"{_FUNC}(): fit ended after {len(ramp.losses)} of the {ramp.num_steps} ramp "
                 f"steps (at lr {ramp.planned[max(len(ramp.losses) - 1, 0)]:.3g}); give fit "
-                "more epochs or batches to reach end_lr", UserWarning, stacklevel=2)
+                "more epochs or batches to reach end_lr",
+                UserWarning,
+                stacklevel=2,
+            )
         self.restore()
         if stop_reason and len(ramp.losses) < 3:
-            raise ValueError(f"{_FUNC}(): fit ran {len(ramp.losses)} ramp step(s), the range "
-                             "test needs at least 3; give fit more batches")
+            raise ValueError(
+                f"{_FUNC}(): fit ran {len(ramp.losses)} ramp step(s), the range "
+                "test needs at least 3; give fit more batches"
+            )
         self.result = ramp.result(stop_reason)
 
     def restore(self) -> None:

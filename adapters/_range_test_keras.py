@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import keras
 import numpy as np
@@ -12,11 +13,20 @@ from lrsched._range_test import RangeTestResult, repeat_batches
 from lrsched._range_test import range_test as _core_range_test
 
 
-def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
-               dataset: Iterable | None = None, batch_size: int = 32,
-               start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
-               mode: str = "exp", smoothing: float = 0.8,
-               diverge_factor: float | None = 4.0) -> RangeTestResult:
+def range_test(
+    model: keras.Model,
+    x: Any = None,
+    y: Any = None,
+    *,
+    dataset: Iterable | None = None,
+    batch_size: int = 32,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    mode: str = "exp",
+    smoothing: float = 0.8,
+    diverge_factor: float | None = 4.0,
+) -> RangeTestResult:
     """Run ``lrsched.range_test`` on a compiled Keras model; weights and optimizer restored.
 
     Batches come from ``x``/``y`` arrays (in order, ``batch_size`` rows each, wrapping
@@ -60,13 +70,19 @@ def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
     if optimizer is None or not getattr(model, "compiled", False):
         check.fail(func, "model", "compiled (model.compile(optimizer=..., loss=...))", model)
     if not model.built:
-        check.fail(func, "model", "built (give it a keras.Input, or call it on a batch)",
-                   model)
+        check.fail(func, "model", "built (give it a keras.Input, or call it on a batch)", model)
     if not isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable):
-        check.fail(func, "model.optimizer", "an optimizer created with a float learning_rate "
-                   "(a schedule's LR cannot be set per step)", optimizer, TypeError)
-    batches = repeat_batches(_batches(func, x, y, dataset, batch_size),
-                             "dataset" if dataset is not None else "x")
+        check.fail(
+            func,
+            "model.optimizer",
+            "an optimizer created with a float learning_rate "
+            "(a schedule's LR cannot be set per step)",
+            optimizer,
+            TypeError,
+        )
+    batches = repeat_batches(
+        _batches(func, x, y, dataset, batch_size), "dataset" if dataset is not None else "x"
+    )
     accumulation = int(optimizer.gradient_accumulation_steps or 1)
 
     if not optimizer.built:
@@ -84,8 +100,10 @@ def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
         while True:
             batch = next(batches)
             if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-                raise TypeError(f"{func}(): dataset must yield (x, y) batches, got a batch "
-                                f"of type {type(batch).__name__}")
+                raise TypeError(
+                    f"{func}(): dataset must yield (x, y) batches, got a batch "
+                    f"of type {type(batch).__name__}"
+                )
             inputs, targets = batch
             logs = model.train_on_batch(inputs, targets, return_dict=True)
             losses.append(float(logs["loss"]))
@@ -93,8 +111,15 @@ def range_test(model: keras.Model, x: Any = None, y: Any = None, *,
                 return float(np.mean(losses))
 
     try:
-        return _core_range_test(train_step, start_lr, end_lr, num_steps, mode=mode,
-                                smoothing=smoothing, diverge_factor=diverge_factor)
+        return _core_range_test(
+            train_step,
+            start_lr,
+            end_lr,
+            num_steps,
+            mode=mode,
+            smoothing=smoothing,
+            diverge_factor=diverge_factor,
+        )
     finally:
         model.set_weights(weights)
         for variable, value in zip(optimizer.variables, optimizer_values):
@@ -115,8 +140,10 @@ def _batches(func: str, x: Any, y: Any, dataset: Iterable | None, batch_size: in
     batch_size = check.integer(func, "batch_size", batch_size, minimum=1)
     rows = len(x)
     if len(y) != rows:
-        raise ValueError(f"{func}(): x and y must have the same number of rows "
-                         f"(len(x)={rows}, len(y)={len(y)})")
-    return [(x[start:start + batch_size], y[start:start + batch_size])
-            for start in range(0, rows, batch_size)]
-
+        raise ValueError(
+            f"{func}(): x and y must have the same number of rows (len(x)={rows}, len(y)={len(y)})"
+        )
+    return [
+        (x[start : start + batch_size], y[start : start + batch_size])
+        for start in range(0, rows, batch_size)
+    ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Mapping
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import torch
 
@@ -20,15 +20,24 @@ _LABEL_KEYS = ("labels", "label", "targets", "target", "y")
 _AMP_DTYPES = (torch.float16, torch.bfloat16)
 
 
-def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-               criterion: Callable[[Any, Any], torch.Tensor] | None = None,
-               batches: Iterable | None = None, *,
-               loss_fn: Callable[[torch.nn.Module, Any], Any] | None = None,
-               val_loader: Iterable | None = None, start_lr: float = 1e-7,
-               end_lr: float = 10.0, num_steps: int = 100, accumulation_steps: int = 1,
-               amp_dtype: torch.dtype | None = None, scaler: Any = None, mode: str = "exp",
-               smoothing: float = 0.8, diverge_factor: float | None = 4.0
-               ) -> RangeTestResult:
+def range_test(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    criterion: Callable[[Any, Any], torch.Tensor] | None = None,
+    batches: Iterable | None = None,
+    *,
+    loss_fn: Callable[[torch.nn.Module, Any], Any] | None = None,
+    val_loader: Iterable | None = None,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    accumulation_steps: int = 1,
+    amp_dtype: torch.dtype | None = None,
+    scaler: Any = None,
+    mode: str = "exp",
+    smoothing: float = 0.8,
+    diverge_factor: float | None = 4.0,
+) -> RangeTestResult:
     """Run ``lrsched.range_test`` on a torch model; model and optimizer are restored after.
 
     One ramp step is one applied ``optimizer.step()`` with every param group at the ramp's
@@ -107,27 +116,34 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
     >>> optimizer.param_groups[0]["lr"]
     0.01
     """
-    accumulation_steps = check.integer(_FUNC, "accumulation_steps", accumulation_steps,
-                                       minimum=1)
+    accumulation_steps = check.integer(_FUNC, "accumulation_steps", accumulation_steps, minimum=1)
     if not isinstance(model, torch.nn.Module):
         check.fail(_FUNC, "model", "a torch.nn.Module", model, TypeError)
     if not isinstance(optimizer, torch.optim.Optimizer):
         check.fail(_FUNC, "optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
     if criterion is not None and not callable(criterion):
-        check.fail(_FUNC, "criterion", "a callable criterion(prediction, targets) or None",
-                   criterion, TypeError)
+        check.fail(
+            _FUNC,
+            "criterion",
+            "a callable criterion(prediction, targets) or None",
+            criterion,
+            TypeError,
+        )
     if loss_fn is not None and not callable(loss_fn):
-        check.fail(_FUNC, "loss_fn", "a callable loss_fn(model, batch) or None", loss_fn,
-                   TypeError)
+        check.fail(_FUNC, "loss_fn", "a callable loss_fn(model, batch) or None", loss_fn, TypeError)
     if loss_fn is not None and criterion is not None:
-        check.fail(_FUNC, "criterion", "None when loss_fn is given (loss_fn computes the "
-                   "whole loss)", criterion)
+        check.fail(
+            _FUNC,
+            "criterion",
+            "None when loss_fn is given (loss_fn computes the whole loss)",
+            criterion,
+        )
     if batches is None or isinstance(batches, (str, bytes, Mapping, torch.Tensor)):
-        check.fail(_FUNC, "batches", "a re-iterable of batches (a DataLoader, a list)",
-                   batches, TypeError)
+        check.fail(
+            _FUNC, "batches", "a re-iterable of batches (a DataLoader, a list)", batches, TypeError
+        )
     if val_loader is not None and isinstance(val_loader, (str, bytes, Mapping, torch.Tensor)):
-        check.fail(_FUNC, "val_loader", "a re-iterable of batches or None", val_loader,
-                   TypeError)
+        check.fail(_FUNC, "val_loader", "a re-iterable of batches or None", val_loader, TypeError)
     if amp_dtype is not None and amp_dtype not in _AMP_DTYPES:
         check.fail(_FUNC, "amp_dtype", "None, torch.bfloat16 or torch.float16", amp_dtype)
     if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
@@ -179,8 +195,15 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
 
     with _restored(model, optimizer, scaler):
         model.train()
-        return _core_range_test(train_step, start_lr, end_lr, num_steps, mode=mode,
-                                smoothing=smoothing, diverge_factor=diverge_factor)
+        return _core_range_test(
+            train_step,
+            start_lr,
+            end_lr,
+            num_steps,
+            mode=mode,
+            smoothing=smoothing,
+            diverge_factor=diverge_factor,
+        )
 
 
 def _autocast(model: torch.nn.Module, dtype: torch.dtype | None):
@@ -199,21 +222,25 @@ def _default_loss(model: torch.nn.Module, criterion: Any, batch: Any) -> torch.T
         if key is None:
             raise ValueError(
                 f"{_FUNC}(): a dict batch needs its targets under one of {_LABEL_KEYS} for "
-                f"the criterion; its keys are {sorted(batch)} (or pass loss_fn(model, batch))")
+                f"the criterion; its keys are {sorted(batch)} (or pass loss_fn(model, batch))"
+            )
         inputs = {name: value for name, value in batch.items() if name != key}
         return criterion(_logits_of(model(**inputs)), batch[key])
     if isinstance(batch, (tuple, list)):
         if criterion is None:
             return _loss_of(model(*batch), "model(*batch)")
         if len(batch) < 2:
-            raise ValueError(f"{_FUNC}(): a batch for a criterion must be (inputs, targets), "
-                             f"got a {type(batch).__name__} of {len(batch)}")
+            raise ValueError(
+                f"{_FUNC}(): a batch for a criterion must be (inputs, targets), "
+                f"got a {type(batch).__name__} of {len(batch)}"
+            )
         *inputs, targets = batch
         return criterion(_logits_of(model(*inputs)), targets)
     if criterion is not None:
         raise ValueError(
             f"{_FUNC}(): a {type(batch).__name__} batch has no targets for the criterion; "
-            "yield (inputs, targets) or pass loss_fn(model, batch) instead of a criterion")
+            "yield (inputs, targets) or pass loss_fn(model, batch) instead of a criterion"
+        )
     return _loss_of(model(batch), "model(batch)")
 
 
@@ -229,7 +256,8 @@ def _loss_of(output: Any, source: str) -> torch.Tensor:
     raise TypeError(
         f"{_FUNC}(): {source} gave no scalar loss (got {type(output).__name__}"
         f"{f' of shape {tuple(output.shape)}' if isinstance(output, torch.Tensor) else ''}); "
-        "pass a criterion for (inputs, targets) batches, or loss_fn(model, batch)")
+        "pass a criterion for (inputs, targets) batches, or loss_fn(model, batch)"
+    )
 
 
 def _logits_of(output: Any) -> Any:
@@ -239,8 +267,10 @@ def _logits_of(output: Any) -> Any:
     if logits is None and isinstance(output, Mapping):
         logits = output.get("logits")
     if logits is None:
-        raise TypeError(f"{_FUNC}(): cannot give the criterion the model's output of type "
-                        f"{type(output).__name__} (no tensor, no .logits); pass loss_fn")
+        raise TypeError(
+            f"{_FUNC}(): cannot give the criterion the model's output of type "
+            f"{type(output).__name__} (no tensor, no .logits); pass loss_fn"
+        )
     return logits
 
 
@@ -280,12 +310,18 @@ def _restored(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: 
     """Put model, optimizer and scaler back as they were when the block exits."""
     weights = copy.deepcopy(model.state_dict())
     modes = [(module, module.training) for module in model.modules()]
-    grads = [(parameter, None if parameter.grad is None else parameter.grad.detach().clone())
-             for parameter in model.parameters()]
-    groups = [{key: _saved(value) for key, value in group.items() if key != "params"}
-              for group in optimizer.param_groups]
-    state = {parameter: {key: _saved(value) for key, value in entry.items()}
-             for parameter, entry in optimizer.state.items()}
+    grads = [
+        (parameter, None if parameter.grad is None else parameter.grad.detach().clone())
+        for parameter in model.parameters()
+    ]
+    groups = [
+        {key: _saved(value) for key, value in group.items() if key != "params"}
+        for group in optimizer.param_groups
+    ]
+    state = {
+        parameter: {key: _saved(value) for key, value in entry.items()}
+        for parameter, entry in optimizer.state.items()
+    }
     scaler_state = copy.deepcopy(scaler.state_dict()) if scaler is not None else None
     try:
         yield
@@ -305,7 +341,8 @@ def _restored(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: 
         for parameter, saved in state.items():
             entry = optimizer.state[parameter]
             entry.clear()
-            entry.update({key: _put_back(original, value)
-                          for key, (original, value) in saved.items()})
+            entry.update(
+                {key: _put_back(original, value) for key, (original, value) in saved.items()}
+            )
         if scaler is not None:
             scaler.load_state_dict(scaler_state)

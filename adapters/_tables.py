@@ -67,8 +67,11 @@ def layout(func: str, schedule: Any, max_steps: int | None = None) -> Layout:
         elif float(tail.period).is_integer():
             # Whole steps repeat with the schedule's period only if the period is whole.
             settles = Layout(start + int(tail.period), int(tail.period), True)
-        if settles is not None and settles.length <= MAX_TABLE_STEPS and (
-                max_steps is None or settles.length <= max_steps + 1):
+        if (
+            settles is not None
+            and settles.length <= MAX_TABLE_STEPS
+            and (max_steps is None or settles.length <= max_steps + 1)
+        ):
             return settles
     length = MAX_TABLE_STEPS
     if max_steps is not None:
@@ -106,8 +109,7 @@ def host_value(schedule: Any, table: np.ndarray, shape: Layout, step: int) -> np
     return np.float32(schedule(step))
 
 
-def host_values(schedule: Any, table: np.ndarray, shape: Layout,
-                steps: np.ndarray) -> np.ndarray:
+def host_values(schedule: Any, table: np.ndarray, shape: Layout, steps: np.ndarray) -> np.ndarray:
     """``host_value`` over an integer array of steps >= 0 (any shape), as float32."""
     steps = np.asarray(steps, dtype=np.int64)
     out = np.empty(steps.shape, dtype=np.float32)
@@ -123,8 +125,7 @@ def host_values(schedule: Any, table: np.ndarray, shape: Layout,
         return out
     flat_out[inside] = table[flat[inside]]
     if not inside.all():
-        flat_out[~inside] = np.asarray(schedule(flat[~inside].astype(np.float64)),
-                                       dtype=np.float32)
+        flat_out[~inside] = np.asarray(schedule(flat[~inside].astype(np.float64)), dtype=np.float32)
     return out
 
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,16 +59,42 @@ class KerasLibrary(Library):
 
         self.keras, self.ops = keras, keras.ops
         self.backend = keras.backend.backend()
-        for name in ("where", "minimum", "maximum", "floor", "cos", "sin", "tanh", "abs",
-                     "exp", "log", "log1p",
-                     "sqrt", "power", "take", "add", "subtract", "multiply", "divide",
-                     "negative", "less", "less_equal", "greater", "greater_equal", "equal",
-                     "not_equal", "logical_and", "logical_or", "logical_not"):
+        for name in (
+            "where",
+            "minimum",
+            "maximum",
+            "floor",
+            "cos",
+            "sin",
+            "tanh",
+            "abs",
+            "exp",
+            "log",
+            "log1p",
+            "sqrt",
+            "power",
+            "take",
+            "add",
+            "subtract",
+            "multiply",
+            "divide",
+            "negative",
+            "less",
+            "less_equal",
+            "greater",
+            "greater_equal",
+            "equal",
+            "not_equal",
+            "logical_and",
+            "logical_or",
+            "logical_not",
+        ):
             setattr(self, name, getattr(keras.ops, name))
 
     def constant(self, value):
-        return self.ops.convert_to_tensor(np.asarray(value, dtype=np.float64),
-                                          dtype=self.float_dtype)
+        return self.ops.convert_to_tensor(
+            np.asarray(value, dtype=np.float64), dtype=self.float_dtype
+        )
 
     def cast(self, x, dtype):
         return self.ops.cast(x, dtype)
@@ -93,17 +120,36 @@ class TorchLibrary(Library):
         import torch
 
         self.torch = torch
-        for ours, theirs in (("where", "where"), ("minimum", "minimum"),
-                             ("maximum", "maximum"), ("floor", "floor"), ("cos", "cos"),
-                             ("sin", "sin"), ("tanh", "tanh"), ("abs", "abs"),
-                             ("exp", "exp"), ("log", "log"), ("log1p", "log1p"),
-                             ("sqrt", "sqrt"), ("power", "pow"), ("add", "add"),
-                             ("subtract", "sub"), ("multiply", "mul"), ("divide", "div"),
-                             ("negative", "neg"), ("less", "lt"), ("less_equal", "le"),
-                             ("greater", "gt"), ("greater_equal", "ge"), ("equal", "eq"),
-                             ("not_equal", "ne"), ("logical_and", "logical_and"),
-                             ("logical_or", "logical_or"), ("logical_not", "logical_not"),
-                             ("fmod", "fmod")):
+        for ours, theirs in (
+            ("where", "where"),
+            ("minimum", "minimum"),
+            ("maximum", "maximum"),
+            ("floor", "floor"),
+            ("cos", "cos"),
+            ("sin", "sin"),
+            ("tanh", "tanh"),
+            ("abs", "abs"),
+            ("exp", "exp"),
+            ("log", "log"),
+            ("log1p", "log1p"),
+            ("sqrt", "sqrt"),
+            ("power", "pow"),
+            ("add", "add"),
+            ("subtract", "sub"),
+            ("multiply", "mul"),
+            ("divide", "div"),
+            ("negative", "neg"),
+            ("less", "lt"),
+            ("less_equal", "le"),
+            ("greater", "gt"),
+            ("greater_equal", "ge"),
+            ("equal", "eq"),
+            ("not_equal", "ne"),
+            ("logical_and", "logical_and"),
+            ("logical_or", "logical_or"),
+            ("logical_not", "logical_not"),
+            ("fmod", "fmod"),
+        ):
             setattr(self, ours, getattr(torch, theirs))
 
     def _device(self):
@@ -118,8 +164,7 @@ class TorchLibrary(Library):
         return self.torch.as_tensor(x).to(getattr(self.torch, dtype))
 
     def full(self, shape, value):
-        return self.torch.full(tuple(shape), value, dtype=self.torch.float64,
-                               device=self._device())
+        return self.torch.full(tuple(shape), value, dtype=self.torch.float64, device=self._device())
 
     def take(self, table, index):
         return table[index]
@@ -137,11 +182,37 @@ class JaxLibrary(Library):
         self.jnp = jnp
         self.float_dtype = float_dtype
         self.index_dtype = "int64" if float_dtype == "float64" else "int32"
-        for name in ("where", "minimum", "maximum", "floor", "cos", "sin", "tanh", "abs",
-                     "exp", "log", "log1p",
-                     "sqrt", "power", "take", "add", "subtract", "multiply", "divide",
-                     "negative", "less", "less_equal", "greater", "greater_equal", "equal",
-                     "not_equal", "logical_and", "logical_or", "logical_not", "fmod"):
+        for name in (
+            "where",
+            "minimum",
+            "maximum",
+            "floor",
+            "cos",
+            "sin",
+            "tanh",
+            "abs",
+            "exp",
+            "log",
+            "log1p",
+            "sqrt",
+            "power",
+            "take",
+            "add",
+            "subtract",
+            "multiply",
+            "divide",
+            "negative",
+            "less",
+            "less_equal",
+            "greater",
+            "greater_equal",
+            "equal",
+            "not_equal",
+            "logical_and",
+            "logical_or",
+            "logical_not",
+            "fmod",
+        ):
             setattr(self, name, getattr(jnp, name))
 
     def constant(self, value):
@@ -167,7 +238,7 @@ def keras_library() -> Library:
 class Array:
     """A traced tensor with numpy's operator semantics (see the module docstring)."""
 
-    __slots__ = ("value", "lib")
+    __slots__ = ("lib", "value")
     __array_priority__ = 1000  # numpy scalars on the left defer to these operators
 
     def __init__(self, value: Any, lib: Library):
@@ -194,16 +265,35 @@ class Array:
             a, b = b, a
         return Array(getattr(lib, name)(a, b), lib)
 
-    def __add__(self, other): return self._binary(other, "add")
-    def __radd__(self, other): return self._binary(other, "add", True)
-    def __sub__(self, other): return self._binary(other, "subtract")
-    def __rsub__(self, other): return self._binary(other, "subtract", True)
-    def __mul__(self, other): return self._binary(other, "multiply")
-    def __rmul__(self, other): return self._binary(other, "multiply", True)
-    def __truediv__(self, other): return self._binary(other, "divide")
-    def __rtruediv__(self, other): return self._binary(other, "divide", True)
-    def __pow__(self, other): return self._binary(other, "power")
-    def __rpow__(self, other): return self._binary(other, "power", True)
+    def __add__(self, other):
+        return self._binary(other, "add")
+
+    def __radd__(self, other):
+        return self._binary(other, "add", True)
+
+    def __sub__(self, other):
+        return self._binary(other, "subtract")
+
+    def __rsub__(self, other):
+        return self._binary(other, "subtract", True)
+
+    def __mul__(self, other):
+        return self._binary(other, "multiply")
+
+    def __rmul__(self, other):
+        return self._binary(other, "multiply", True)
+
+    def __truediv__(self, other):
+        return self._binary(other, "divide")
+
+    def __rtruediv__(self, other):
+        return self._binary(other, "divide", True)
+
+    def __pow__(self, other):
+        return self._binary(other, "power")
+
+    def __rpow__(self, other):
+        return self._binary(other, "power", True)
 
     def __neg__(self):
         return Array(self.lib.negative(_float(self, self.lib)), self.lib)
@@ -213,12 +303,24 @@ class Array:
         lib = self.lib
         return Array(getattr(lib, name)(_float(self, lib), _float(other, lib)), lib)
 
-    def __lt__(self, other): return self._compare(other, "less")
-    def __le__(self, other): return self._compare(other, "less_equal")
-    def __gt__(self, other): return self._compare(other, "greater")
-    def __ge__(self, other): return self._compare(other, "greater_equal")
-    def __eq__(self, other): return self._compare(other, "equal")  # noqa: E704
-    def __ne__(self, other): return self._compare(other, "not_equal")
+    def __lt__(self, other):
+        return self._compare(other, "less")
+
+    def __le__(self, other):
+        return self._compare(other, "less_equal")
+
+    def __gt__(self, other):
+        return self._compare(other, "greater")
+
+    def __ge__(self, other):
+        return self._compare(other, "greater_equal")
+
+    def __eq__(self, other):
+        return self._compare(other, "equal")
+
+    def __ne__(self, other):
+        return self._compare(other, "not_equal")
+
     __hash__ = None
 
     def __and__(self, other):
@@ -231,8 +333,10 @@ class Array:
         return Array(self.lib.logical_not(self.value), self.lib)
 
     def __bool__(self):
-        raise TypeError("a traced learning-rate formula branched on a value (Python if on "
-                        "an array); formulas must use xp.where")
+        raise TypeError(
+            "a traced learning-rate formula branched on a value (Python if on "
+            "an array); formulas must use xp.where"
+        )
 
 
 def _raw(x: Any, lib: Library) -> Any:
@@ -348,16 +452,19 @@ class TracedOps:
             values = self.asarray(piece(number, steps))
             if values.shape != t.shape:
                 values = values + self.full_like(t, 0.0)
-            result = values if result is None else self.where(index == float(number),
-                                                              values, result)
+            result = (
+                values if result is None else self.where(index == float(number), values, result)
+            )
         return result
 
     def values_of(self, schedule, t):
         return self.asarray(schedule._values(t, self))
 
     def user(self, fn, t):
-        check.refuse(f"a user function ({getattr(fn, '__name__', fn)!r}) cannot run inside "
-                     "traced code", TypeError)
+        check.refuse(
+            f"a user function ({getattr(fn, '__name__', fn)!r}) cannot run inside traced code",
+            TypeError,
+        )
 
 
 def traced_values(schedule: Any, steps: Any, ops: TracedOps) -> Any:

@@ -50,19 +50,25 @@ try:
     import jax.numpy as jnp
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        'lrsched.adapters.jax needs jax (and optax to use it as an optimizer\'s learning '
+        "lrsched.adapters.jax needs jax (and optax to use it as an optimizer's learning "
         'rate): pip install "lrsched-numpy[jax]"'
     ) from error
 
+from lrsched.adapters import _tables
+
 import lrsched
 from lrsched import _validation as check
-from lrsched.adapters import _tables
 
 __all__ = ["JaxSchedule"]
 
 
-def lookup(schedule: lrsched.Schedule, table: Any, table_numpy: np.ndarray,
-           shape: _tables.Layout, count: Any) -> Any:
+def lookup(
+    schedule: lrsched.Schedule,
+    table: Any,
+    table_numpy: np.ndarray,
+    shape: _tables.Layout,
+    count: Any,
+) -> Any:
     """``np.float32(s(count))`` as a jax array, for a (possibly traced) integer count.
 
     Shared by ``JaxSchedule`` and ``KerasSchedule`` on the jax backend.
@@ -99,8 +105,9 @@ def _from_host(schedule, table_numpy, shape):
         def exact(host_steps):
             return _tables.host_values(schedule, table_numpy, shape, np.asarray(host_steps))
 
-        return jax.pure_callback(exact, jax.ShapeDtypeStruct(steps.shape, jnp.float32),
-                                 steps, vmap_method="expand_dims")
+        return jax.pure_callback(
+            exact, jax.ShapeDtypeStruct(steps.shape, jnp.float32), steps, vmap_method="expand_dims"
+        )
 
     return from_host
 
@@ -141,9 +148,11 @@ class JaxSchedule:
                 "JaxSchedule(): schedule must be an lrsched schedule of the step; a plateau "
                 "depends on a metric: keep its state on the host and feed state.lr to "
                 "optax.inject_hyperparams (see lrsched.adapters.jax), got "
-                f"{schedule!r}")
-        self.schedule = check.instance("JaxSchedule", "schedule", schedule, lrsched.Schedule,
-                                       "an lrsched schedule")
+                f"{schedule!r}"
+            )
+        self.schedule = check.instance(
+            "JaxSchedule", "schedule", schedule, lrsched.Schedule, "an lrsched schedule"
+        )
         self.max_steps = max_steps
         self._layout = _tables.layout("JaxSchedule", schedule, max_steps)
         self._table_numpy = self._table = None
@@ -161,31 +170,39 @@ class JaxSchedule:
     def __call__(self, count: Any) -> Any:
         if isinstance(count, (bool, np.bool_)):
             raise check.ArgumentTypeError(
-                f"JaxSchedule(): step must be a whole number, got {count!r}")
+                f"JaxSchedule(): step must be a whole number, got {count!r}"
+            )
         if isinstance(count, (numbers.Integral, float, np.floating)):
             value = float(count)
             if not value.is_integer():
                 raise check.ArgumentTypeError(
                     f"JaxSchedule(): step must be a whole number, got {count!r}; for "
-                    "fractional steps call the lrsched schedule itself")
+                    "fractional steps call the lrsched schedule itself"
+                )
             if value < 0:
                 raise check.ArgumentError(f"JaxSchedule(): step must be >= 0, got {count!r}")
-            return jnp.float32(_tables.host_value(self.schedule, self._tables()[1],
-                                                  self._layout, int(count)))
+            return jnp.float32(
+                _tables.host_value(self.schedule, self._tables()[1], self._layout, int(count))
+            )
         array = count if isinstance(count, jax.Array) else jnp.asarray(count)
-        if not (jnp.issubdtype(array.dtype, jnp.integer)
-                or jnp.issubdtype(array.dtype, jnp.floating)):
+        if not (
+            jnp.issubdtype(array.dtype, jnp.integer) or jnp.issubdtype(array.dtype, jnp.floating)
+        ):
             raise check.ArgumentTypeError(
-                f"JaxSchedule(): step must be a whole number, got {count!r}")
+                f"JaxSchedule(): step must be a whole number, got {count!r}"
+            )
         if not isinstance(array, jax.core.Tracer):
             steps = np.asarray(array)
-            if steps.dtype.kind == "f" and not (np.isfinite(steps).all()
-                                                and (steps == np.floor(steps)).all()):
+            if steps.dtype.kind == "f" and not (
+                np.isfinite(steps).all() and (steps == np.floor(steps)).all()
+            ):
                 raise check.ArgumentTypeError(
-                    f"JaxSchedule(): step must be a whole number, got {count!r}")
+                    f"JaxSchedule(): step must be a whole number, got {count!r}"
+                )
             if steps.size and steps.min() < 0:
                 raise check.ArgumentError(
-                    f"JaxSchedule(): step must be >= 0, got {steps.min().item()!r}")
+                    f"JaxSchedule(): step must be >= 0, got {steps.min().item()!r}"
+                )
         return lookup(self.schedule, *self._tables(), self._layout, array)
 
     def __repr__(self) -> str:

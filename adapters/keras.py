@@ -79,14 +79,20 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "(and a backend: jax, torch or tensorflow)"
     ) from error
 
-import lrsched
-from lrsched import _validation as check
 from lrsched.adapters import _tables
 from lrsched.adapters._from_keras import from_keras
 from lrsched.adapters._range_test_callback import RangeTestCallback
 
-__all__ = ["KerasSchedule", "PlateauCallback", "RangeTestCallback", "ScheduleCallback",
-           "from_keras"]
+import lrsched
+from lrsched import _validation as check
+
+__all__ = [
+    "KerasSchedule",
+    "PlateauCallback",
+    "RangeTestCallback",
+    "ScheduleCallback",
+    "from_keras",
+]
 
 # The largest table KerasSchedule builds: 4 bytes per step, so 40 MB of float32.
 MAX_TABLE_STEPS = _tables.MAX_TABLE_STEPS
@@ -101,8 +107,13 @@ def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
             f"rate instead, got {value!r}"
         )
     if isinstance(value, KerasSchedule):
-        check.fail(func, "schedule", "an lrsched schedule (pass keras_schedule.schedule, the "
-                   "lrsched schedule it wraps)", value, TypeError)
+        check.fail(
+            func,
+            "schedule",
+            "an lrsched schedule (pass keras_schedule.schedule, the lrsched schedule it wraps)",
+            value,
+            TypeError,
+        )
     return check.instance(func, "schedule", value, lrsched.Schedule, "an lrsched schedule")
 
 
@@ -128,7 +139,8 @@ def _not_whole(shown: Any, dtype: str) -> check.ArgumentTypeError:
     return check.ArgumentTypeError(
         "KerasSchedule(): step must be a whole number (Keras passes optimizer.iterations); "
         f"got {shown!r} of dtype {dtype}; for fractional steps call the lrsched schedule "
-        "itself")
+        "itself"
+    )
 
 
 def _integer_dtype(value: Any) -> str:
@@ -214,7 +226,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 raise _not_whole(float(bad), _integer_dtype(value))
         if steps.size and steps.min() < 0:
             raise check.ArgumentError(
-                f"KerasSchedule(): step must be >= 0, got {steps.min().item()}")
+                f"KerasSchedule(): step must be >= 0, got {steps.min().item()}"
+            )
         return steps.astype(np.int64)
 
     def __call__(self, step: Any) -> Any:
@@ -227,14 +240,16 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             # Python integers stay exact however large (keras.ops would cast to int32).
             return keras.ops.convert_to_tensor(
                 _tables.host_value(self.schedule, self._table_numpy, self._layout, step),
-                dtype="float32")
+                dtype="float32",
+            )
         value = step.value if isinstance(step, keras.Variable) else step
         dtype = _integer_dtype(value)
         if "int" not in dtype and "float" not in dtype:
             raise _not_whole(step, dtype)
         if not _is_traced(value):
-            return keras.ops.convert_to_tensor(self._host(self._whole_steps(value)),
-                                               dtype="float32")
+            return keras.ops.convert_to_tensor(
+                self._host(self._whole_steps(value)), dtype="float32"
+            )
         return self._traced(value, dtype)
 
     def _traced(self, value: Any, dtype: str) -> Any:
@@ -243,14 +258,12 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if backend == "jax":
             from lrsched.adapters.jax import lookup
 
-            return lookup(self.schedule, self._table, self._table_numpy, self._layout,
-                          value)
+            return lookup(self.schedule, self._table, self._table_numpy, self._layout, value)
         steps = ops.cast(value, "int64")
         shape = self._layout
         if shape.period is not None:
             start = shape.repeats_from
-            index = ops.where(steps < start, steps,
-                              start + ops.mod(steps - start, shape.period))
+            index = ops.where(steps < start, steps, start + ops.mod(steps - start, shape.period))
             return ops.take(self._table, index)
         inside = ops.take(self._table, ops.minimum(steps, shape.length - 1))
         if shape.settled:
@@ -260,7 +273,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 f"KerasSchedule(): in {self.schedule!r}, {type(self._user).__name__} calls "
                 f"a Python function, which traced {backend} code cannot run past the "
                 f"table of {shape.length} steps; train without jit_compile or use "
-                "ScheduleCallback(schedule)")
+                "ScheduleCallback(schedule)"
+            )
         if self._traced_ops is None:
             from lrsched.adapters._traced import TracedOps, keras_library
 
@@ -290,15 +304,17 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 that is not registered); the message says which. A ValueError, so that
                 ``keras.models.load_model`` shows it unchanged.
         """
-        if not isinstance(config, dict) or "schedule" not in config \
-                or set(config) - {"schedule", "max_steps"}:
+        if (
+            not isinstance(config, dict)
+            or "schedule" not in config
+            or set(config) - {"schedule", "max_steps"}
+        ):
             raise check.ArgumentError(
                 "KerasSchedule.from_config(): config must be a dict with keys 'schedule' "
                 f"and 'max_steps', got {config!r}"
             )
         try:
-            return cls(lrsched.from_config(config["schedule"]),
-                       max_steps=config.get("max_steps"))
+            return cls(lrsched.from_config(config["schedule"]), max_steps=config.get("max_steps"))
         except (TypeError, ValueError) as error:
             raise check.ArgumentError(
                 f"KerasSchedule.from_config(): cannot rebuild the saved schedule: {error}"
@@ -334,8 +350,9 @@ def _set_learning_rate(optimizer: Any, lr: float, who: str) -> None:
 def _optimizer_of(model: Any, who: str) -> Any:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
-        raise check.ArgumentError(f"{who}(): the model has no optimizer; call model.compile(optimizer=...) "
-                         "before fit")
+        raise check.ArgumentError(
+            f"{who}(): the model has no optimizer; call model.compile(optimizer=...) before fit"
+        )
     return optimizer
 
 
@@ -457,32 +474,50 @@ class PlateauCallback(keras.callbacks.Callback):
     0.1
     """
 
-    def __init__(self, plateau: lrsched.plateau, monitor: str = "val_loss",
-                 interval: str = "epoch", state: lrsched.PlateauState | None = None):
+    def __init__(
+        self,
+        plateau: lrsched.plateau,
+        monitor: str = "val_loss",
+        interval: str = "epoch",
+        state: lrsched.PlateauState | None = None,
+    ):
         super().__init__()
         if not isinstance(plateau, lrsched.plateau):
-            advice = (" (a schedule of the step goes in KerasSchedule or ScheduleCallback)"
-                      if isinstance(plateau, (lrsched.Schedule, KerasSchedule)) else "")
-            check.fail("PlateauCallback", "plateau", "an lrsched.plateau" + advice, plateau,
-                       TypeError)
+            advice = (
+                " (a schedule of the step goes in KerasSchedule or ScheduleCallback)"
+                if isinstance(plateau, (lrsched.Schedule, KerasSchedule))
+                else ""
+            )
+            check.fail(
+                "PlateauCallback", "plateau", "an lrsched.plateau" + advice, plateau, TypeError
+            )
         if not isinstance(monitor, str) or not monitor:
-            check.fail("PlateauCallback", "monitor", "a metric name (a non-empty str)",
-                       monitor, TypeError)
+            check.fail(
+                "PlateauCallback", "monitor", "a metric name (a non-empty str)", monitor, TypeError
+            )
         if state is not None and not isinstance(state, lrsched.PlateauState):
-            check.fail("PlateauCallback", "state", "a PlateauState or None (a saved dict goes "
-                       "through plateau.state_from_dict(d))", state, TypeError)
+            check.fail(
+                "PlateauCallback",
+                "state",
+                "a PlateauState or None (a saved dict goes through plateau.state_from_dict(d))",
+                state,
+                TypeError,
+            )
         self.plateau = plateau
         self.monitor = monitor
         self.interval = check.choice("PlateauCallback", "interval", interval, _INTERVALS)
         self.state = plateau.init() if state is None else state
 
     def __repr__(self) -> str:
-        return (f"PlateauCallback({self.plateau!r}, monitor={self.monitor!r}, "
-                f"interval={self.interval!r})")
+        return (
+            f"PlateauCallback({self.plateau!r}, monitor={self.monitor!r}, "
+            f"interval={self.interval!r})"
+        )
 
     def _apply(self) -> None:
-        _set_learning_rate(_optimizer_of(self.model, "PlateauCallback"), self.state.lr,
-                           "PlateauCallback")
+        _set_learning_rate(
+            _optimizer_of(self.model, "PlateauCallback"), self.state.lr, "PlateauCallback"
+        )
 
     def _observe(self, logs: dict | None) -> None:
         logs = logs or {}
@@ -495,8 +530,9 @@ class PlateauCallback(keras.callbacks.Callback):
         try:
             metric = float(value)
         except (TypeError, ValueError):
-            raise check.ArgumentTypeError(f"PlateauCallback(): monitor={self.monitor!r} must log a number, "
-                            f"got {value!r}") from None
+            raise check.ArgumentTypeError(
+                f"PlateauCallback(): monitor={self.monitor!r} must log a number, got {value!r}"
+            ) from None
         self.state = self.plateau.update(self.state, metric)
         self._apply()
 

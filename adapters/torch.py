@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 import warnings
 import weakref
-from typing import Any, Sequence
-
+from collections.abc import Sequence
+from typing import Any
 
 try:
     import torch
@@ -26,11 +26,12 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
         'lrsched.adapters.torch needs PyTorch: pip install "lrsched-numpy[torch]"'
     ) from error
 
-import lrsched
-from lrsched import _validation as check
 from lrsched.adapters import _from_torch_extra
 from lrsched.adapters._param_groups import group_multipliers, param_groups
 from lrsched.adapters._range_test_torch import range_test
+
+import lrsched
+from lrsched import _validation as check
 
 __all__ = ["PlateauScheduleLR", "ScheduleLR", "from_torch", "param_groups", "range_test"]
 
@@ -111,18 +112,26 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
     'PlateauScheduleLR'
     """
 
-    def __new__(cls, optimizer: Any = None, schedule: Any = None, *args: Any,
-                **kwargs: Any) -> ScheduleLR:
+    def __new__(
+        cls, optimizer: Any = None, schedule: Any = None, *args: Any, **kwargs: Any
+    ) -> ScheduleLR:
         # Lightning and the HF Trainer hand the monitored metric only to ReduceLROnPlateau
         # instances, so a plateau schedule makes the subclass that is one.
         if cls is ScheduleLR and _plateaus_only(schedule):
             cls = PlateauScheduleLR
         return super().__new__(cls)
 
-    def __init__(self, optimizer: Optimizer, schedule: Any, *,
-                 multipliers: Sequence[float] | None = None,
-                 steps_per_epoch: float | None = None, cycle_momentum: Any = None,
-                 momentum: Any = None, chunk_size: int = 4096) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedule: Any,
+        *,
+        multipliers: Sequence[float] | None = None,
+        steps_per_epoch: float | None = None,
+        cycle_momentum: Any = None,
+        momentum: Any = None,
+        chunk_size: int = 4096,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             check.fail(_FUNC, "optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         groups = len(optimizer.param_groups)
@@ -130,32 +139,49 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         self.schedules = _per_group("schedule", schedule, groups, _schedule_or_plateau)
         is_plateau = [isinstance(s, lrsched.plateau) for s in self.schedules]
         if any(is_plateau) and not all(is_plateau):
-            raise ValueError(f"{_FUNC}(): schedule must be all plateaus or no plateau, got "
-                             f"{list(self.schedules)!r}")
+            raise ValueError(
+                f"{_FUNC}(): schedule must be all plateaus or no plateau, got "
+                f"{list(self.schedules)!r}"
+            )
         self._plateau = all(is_plateau)
         if self._plateau != isinstance(self, _torch_schedulers.ReduceLROnPlateau):
             kind = "no plateau" if self._plateau else "a plateau (or a list of plateaus)"
-            check.fail(type(self).__name__, "schedule", f"{kind} for this class: build the "
-                       "scheduler with ScheduleLR(optimizer, schedule), which picks the class "
-                       "(a subclass for plateaus derives from PlateauScheduleLR)",
-                       schedule, TypeError)
+            check.fail(
+                type(self).__name__,
+                "schedule",
+                f"{kind} for this class: build the "
+                "scheduler with ScheduleLR(optimizer, schedule), which picks the class "
+                "(a subclass for plateaus derives from PlateauScheduleLR)",
+                schedule,
+                TypeError,
+            )
         self.steps_per_epoch = None
         if steps_per_epoch is not None:
             if self._plateau:
-                check.fail(_FUNC, "steps_per_epoch", "None for a plateau schedule (it "
-                           "advances once per step(metric))", steps_per_epoch)
+                check.fail(
+                    _FUNC,
+                    "steps_per_epoch",
+                    "None for a plateau schedule (it advances once per step(metric))",
+                    steps_per_epoch,
+                )
             self.steps_per_epoch = check.whole_if_integral(
-                check.positive(_FUNC, "steps_per_epoch", steps_per_epoch))
+                check.positive(_FUNC, "steps_per_epoch", steps_per_epoch)
+            )
         if multipliers is not None:
-            multipliers = check.sequence_of(_FUNC, "multipliers", multipliers,
-                                            check.non_negative)
+            multipliers = check.sequence_of(_FUNC, "multipliers", multipliers, check.non_negative)
         # Groups built by param_groups() carry their multipliers: said once, read here.
         self.multipliers = group_multipliers(optimizer.param_groups, multipliers)
         if self.multipliers is not None:
-            check.same_length(_FUNC, "optimizer.param_groups", optimizer.param_groups,
-                              "multipliers", self.multipliers)
+            check.same_length(
+                _FUNC,
+                "optimizer.param_groups",
+                optimizer.param_groups,
+                "multipliers",
+                self.multipliers,
+            )
         self._cycle_bounds, self.momentum_schedules = _momentum_schedules(
-            self.schedules, cycle_momentum, momentum, groups)
+            self.schedules, cycle_momentum, momentum, groups
+        )
         self._momentum_key = None
         if any(m is not None for m in self.momentum_schedules):
             self._momentum_key = _momentum_key(optimizer)
@@ -174,17 +200,27 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         """What each group's values are computed from: its schedule per optimizer step."""
         multipliers = self.multipliers or (None,) * self._groups
         # A plateau's LR comes from its state (PlateauScheduleLR), not from a table.
-        self._lr_sources = [] if self._plateau else [
-            self._per_step(s) if m is None else self._per_step(s) * m
-            for s, m in zip(self.schedules, multipliers)]
-        self._momentum_sources = [None if m is None else self._per_step(m)
-                                  for m in self.momentum_schedules]
+        self._lr_sources = (
+            []
+            if self._plateau
+            else [
+                self._per_step(s) if m is None else self._per_step(s) * m
+                for s, m in zip(self.schedules, multipliers)
+            ]
+        )
+        self._momentum_sources = [
+            None if m is None else self._per_step(m) for m in self.momentum_schedules
+        ]
         # The core's tables, one per distinct source (groups may share one).
-        self._tables = {id(source): lrsched.StepTable(source, first_chunk=min(_FIRST_CHUNK,
-                                                                     self._chunk_limit),
-                                              max_chunk=self._chunk_limit)
-                        for source in (*self._lr_sources, *self._momentum_sources)
-                        if source is not None}
+        self._tables = {
+            id(source): lrsched.StepTable(
+                source,
+                first_chunk=min(_FIRST_CHUNK, self._chunk_limit),
+                max_chunk=self._chunk_limit,
+            )
+            for source in (*self._lr_sources, *self._momentum_sources)
+            if source is not None
+        }
         self._table_start = self._table_length = 0  # no table: the next _apply fills one
 
     def _per_step(self, schedule: Any) -> Any:
@@ -223,25 +259,35 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             f"{_FUNC}.step_update(): ScheduleLR has no step_update (timm's per-update call); "
             "it counts optimizer updates itself: call scheduler.step() after each "
             "optimizer.step() (an epoch-defined schedule stepped per update takes "
-            "steps_per_epoch=K)")
+            "steps_per_epoch=K)"
+        )
 
     def _refuse_arguments(self, metrics: Any, epoch: Any) -> None:
         func = f"{_FUNC}.step"
         if epoch is not None:
-            check.fail(func, "epoch", "None: torch deprecated step(epoch) and ScheduleLR "
-                       "counts steps itself; call step() after each optimizer.step() (or "
-                       "step(metric) for a plateau); to start at step k, load a "
-                       "state_dict or use schedule.shift(k)", epoch)
+            check.fail(
+                func,
+                "epoch",
+                "None: torch deprecated step(epoch) and ScheduleLR "
+                "counts steps itself; call step() after each optimizer.step() (or "
+                "step(metric) for a plateau); to start at step k, load a "
+                "state_dict or use schedule.shift(k)",
+                epoch,
+            )
         raise ValueError(
             f"{func}(): takes no argument with {self.schedules[0]!r}, a function of the "
             f"step count, got {metrics!r}: call scheduler.step() after each "
             "optimizer.step() (it counts the steps itself, so timm's and torch's "
-            "step(epoch) are not needed; step(metric) is for plateau schedules)")
+            "step(epoch) are not needed; step(metric) is for plateau schedules)"
+        )
 
     def _update_lr(self, epoch: Any = None) -> None:
         """Set the LRs for ``epoch`` (or the next step); what torch's ``SequentialLR`` calls."""
-        position = self.last_epoch + 1 if epoch is None else check.integer(
-            f"{_FUNC}._update_lr", "epoch", epoch)
+        position = (
+            self.last_epoch + 1
+            if epoch is None
+            else check.integer(f"{_FUNC}._update_lr", "epoch", epoch)
+        )
         self._apply(position)
         self.last_epoch = position
 
@@ -282,8 +328,9 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         fails there, e.g. a later step that overflows, leaves the current step to decide)."""
         chunks = {key: table.chunk(position) for key, table in self._tables.items()}
         self._lr_tables = [chunks[id(source)] for source in self._lr_sources]
-        self._momentum_tables = [None if source is None else chunks[id(source)]
-                                 for source in self._momentum_sources]
+        self._momentum_tables = [
+            None if source is None else chunks[id(source)] for source in self._momentum_sources
+        ]
         self._table_start = position
         self._table_length = min(len(chunk) for chunk in chunks.values())
 
@@ -298,7 +345,8 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             f"but the scheduler schedules {self._groups}: add groups with "
             "scheduler.add_param_group(group, schedule=... or multiplier=...) instead of "
             "optimizer.add_param_group, or build a new ScheduleLR and carry the position "
-            "over with new.load_state_dict(old.state_dict(), strict=False)")
+            "over with new.load_state_dict(old.state_dict(), strict=False)"
+        )
 
     def _warn_if_stepped_before_optimizer(self) -> None:
         # The same check torch's LRScheduler.step makes on its first real step.
@@ -306,26 +354,42 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             warnings.warn(
                 "Seems like `optimizer.step()` has been overridden after learning rate "
                 "scheduler initialization. Please, make sure to call `optimizer.step()` "
-                "before `lr_scheduler.step()`.", UserWarning, stacklevel=3)
+                "before `lr_scheduler.step()`.",
+                UserWarning,
+                stacklevel=3,
+            )
         elif not getattr(self.optimizer, "_opt_called", False):
             warnings.warn(
                 "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
                 "Call them in the opposite order: `optimizer.step()` before "
                 "`lr_scheduler.step()`; otherwise the first value of the schedule is "
-                "skipped.", UserWarning, stacklevel=3)
+                "skipped.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def get_lr(self) -> list[float]:
         """The LRs for the current step, computed afresh (use ``get_last_lr()`` to read)."""
         if not self._get_lr_called_within_step:
-            warnings.warn("To get the last learning rate computed by the scheduler, "
-                          "please use `get_last_lr()`.", UserWarning, stacklevel=2)
+            warnings.warn(
+                "To get the last learning rate computed by the scheduler, "
+                "please use `get_last_lr()`.",
+                UserWarning,
+                stacklevel=2,
+            )
         position = float(self.last_epoch)
         return [source(position) for source in self._lr_sources]
 
     # --- param groups --------------------------------------------------------------------
 
-    def add_param_group(self, param_group: dict, *, schedule: Any = None,
-                        multiplier: float | None = None, momentum: Any = None) -> None:
+    def add_param_group(
+        self,
+        param_group: dict,
+        *,
+        schedule: Any = None,
+        multiplier: float | None = None,
+        momentum: Any = None,
+    ) -> None:
         """Add a param group to the optimizer and schedule it from the current step on.
 
         The rule: give the new group exactly one of ``schedule`` (its own schedule, seeing
@@ -358,12 +422,18 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             raise ValueError(
                 f"{func}(): give the new group exactly one of schedule= (its own schedule) "
                 f"or multiplier= (a factor on the shared schedule), got schedule="
-                f"{schedule!r}, multiplier={multiplier!r}")
+                f"{schedule!r}, multiplier={multiplier!r}"
+            )
         multipliers = self.multipliers
         if multiplier is not None:
             if any(s != self.schedules[0] for s in self.schedules):
-                check.fail(func, "multiplier", "used when one schedule drives every group "
-                           "(this scheduler has one per group: pass schedule=)", multiplier)
+                check.fail(
+                    func,
+                    "multiplier",
+                    "used when one schedule drives every group "
+                    "(this scheduler has one per group: pass schedule=)",
+                    multiplier,
+                )
             multiplier = check.non_negative(func, "multiplier", multiplier)
             schedule = self.schedules[0]
             multipliers = (multipliers or (1.0,) * self._groups) + (multiplier,)
@@ -371,13 +441,13 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             schedule = _schedule_or_plateau(func, "schedule", schedule)
             if isinstance(schedule, lrsched.plateau) != self._plateau:
                 kind = "a plateau" if self._plateau else "a schedule that is not a plateau"
-                check.fail(func, "schedule", f"{kind}, like the scheduler's", schedule,
-                           TypeError)
+                check.fail(func, "schedule", f"{kind}, like the scheduler's", schedule, TypeError)
             if multipliers is not None:
                 multipliers = multipliers + (1.0,)
         if momentum is not None:
-            momentum = check.instance(func, "momentum", momentum, lrsched.Schedule,
-                                      "an lrsched schedule")
+            momentum = check.instance(
+                func, "momentum", momentum, lrsched.Schedule, "an lrsched schedule"
+            )
         else:
             momentum = _cycled(schedule, self._cycle_bounds)
         key = self._momentum_key
@@ -430,7 +500,8 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             "step_count": int(self._step_count),
             "last_lr": [float(lr) for lr in self._last_lr],
             "config": self._config(),
-            "plateau_states": None if self._plateau_states is None
+            "plateau_states": None
+            if self._plateau_states is None
             else [state.to_dict() for state in self._plateau_states],
         }
 
@@ -454,8 +525,10 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         func = f"{_FUNC}.load_state_dict"
         if not isinstance(state_dict, dict) or state_dict.get("format") != _STATE_FORMAT:
             keys = sorted(state_dict) if isinstance(state_dict, dict) else state_dict
-            raise ValueError(f"{func}(): state_dict must come from ScheduleLR.state_dict() "
-                             f"(format {_STATE_FORMAT!r}), got keys {keys!r}")
+            raise ValueError(
+                f"{func}(): state_dict must come from ScheduleLR.state_dict() "
+                f"(format {_STATE_FORMAT!r}), got keys {keys!r}"
+            )
         strict = check.boolean(func, "strict", strict)
         saved, own = state_dict["config"], self._config()
         for key in own if strict else ():
@@ -464,7 +537,8 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                     f"{func}(): the checkpoint was saved with {key}={saved.get(key)!r}, but "
                     f"this scheduler has {key}={own[key]!r}; build the scheduler with the "
                     "checkpoint's settings (lrsched.from_config rebuilds a saved schedule), "
-                    "or pass strict=False to carry the position and plateau state over")
+                    "or pass strict=False to carry the position and plateau state over"
+                )
         states = state_dict["plateau_states"]
         if (states is not None) != self._plateau:
             kinds = ("a plateau", "not a plateau")
@@ -472,15 +546,15 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 f"{func}(): state_dict was saved by a scheduler over "
                 f"{kinds[states is None]} schedule, but this one is over {kinds[not self._plateau]} "
                 f"schedule ({self.schedules[0]!r}); a position only carries over between "
-                "schedulers of the same kind")
+                "schedulers of the same kind"
+            )
         self.last_epoch = check.integer(func, "last_epoch", state_dict["last_epoch"])
         self._step_count = check.integer(func, "step_count", state_dict["step_count"])
         if self._plateau:
             loaded = [p.state_from_dict(dict(d)) for p, d in zip(self.schedules, states)]
             self._plateau_states = loaded
             for index in range(len(loaded), self._groups):
-                self._plateau_states.append(
-                    self._carried_state(self.schedules[index], len(loaded)))
+                self._plateau_states.append(self._carried_state(self.schedules[index], len(loaded)))
         self._write_current()
 
 
@@ -519,21 +593,25 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
         if metrics is None and not self._is_initial:  # torch's step from __init__ has none
             raise ValueError(
                 f"{_FUNC}.step(): a plateau schedule needs the metric: call "
-                f"scheduler.step(metric) after each evaluation, got no metric")
+                f"scheduler.step(metric) after each evaluation, got no metric"
+            )
         if len(self.optimizer.param_groups) != self._groups:
             self._group_count_changed()
         if self._step_count == 1:
             self._warn_if_stepped_before_optimizer()
         self._step_count += 1
         if metrics is not None:
-            self._plateau_states = [p.update(state, metrics) for p, state in
-                                    zip(self.schedules, self._plateau_states)]
+            self._plateau_states = [
+                p.update(state, metrics) for p, state in zip(self.schedules, self._plateau_states)
+            ]
         self.last_epoch += 1
         self._apply_plateau()
 
     def _update_lr(self, epoch: Any = None) -> None:
-        raise ValueError(f"{_FUNC}: a plateau schedule cannot be driven by step counts "
-                         "(torch's SequentialLR refuses ReduceLROnPlateau too)")
+        raise ValueError(
+            f"{_FUNC}: a plateau schedule cannot be driven by step counts "
+            "(torch's SequentialLR refuses ReduceLROnPlateau too)"
+        )
 
     def _apply_plateau(self) -> None:
         param_groups = self.optimizer.param_groups
@@ -556,12 +634,17 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
     def get_lr(self) -> list[float]:
         """The LRs the plateau states give now (use ``get_last_lr()`` to read)."""
         if not self._get_lr_called_within_step:
-            warnings.warn("To get the last learning rate computed by the scheduler, "
-                          "please use `get_last_lr()`.", UserWarning, stacklevel=2)
+            warnings.warn(
+                "To get the last learning rate computed by the scheduler, "
+                "please use `get_last_lr()`.",
+                UserWarning,
+                stacklevel=2,
+            )
         return list(self._last_lr)
 
 
 # --- helpers for ScheduleLR ----------------------------------------------------------------
+
 
 def _write(group: dict, key: str, value: float) -> float | _Tensor:
     """Set group[key] to value; a tensor is filled in place (torch.compile keeps it)."""
@@ -645,14 +728,18 @@ def _per_group(name: str, value: Any, groups: int, convert) -> tuple:
         if len(items) != groups:
             raise ValueError(
                 f"{_FUNC}(): {name} must have one item per param group "
-                f"(len(optimizer.param_groups)={groups}, len({name})={len(items)})")
+                f"(len(optimizer.param_groups)={groups}, len({name})={len(items)})"
+            )
         return items
     return (convert(_FUNC, name, value),) * groups
 
 
 def _optional_schedule(func: str, name: str, value: Any) -> Any:
-    return None if value is None else check.instance(func, name, value, lrsched.Schedule,
-                                                     "an lrsched schedule")
+    return (
+        None
+        if value is None
+        else check.instance(func, name, value, lrsched.Schedule, "an lrsched schedule")
+    )
 
 
 def _cycled(schedule: Any, bounds: dict | None) -> Any:
@@ -662,32 +749,47 @@ def _cycled(schedule: Any, bounds: dict | None) -> Any:
     return schedule.momentum(**bounds)
 
 
-def _momentum_schedules(schedules: tuple, cycle_momentum: Any, momentum: Any,
-                        groups: int) -> tuple[dict | None, tuple]:
+def _momentum_schedules(
+    schedules: tuple, cycle_momentum: Any, momentum: Any, groups: int
+) -> tuple[dict | None, tuple]:
     """(the cycling bounds as momentum() options, None when off; one momentum schedule or
     None per group)."""
     if momentum is not None:
         if cycle_momentum not in (None, False):
-            check.fail(_FUNC, "cycle_momentum", "None when momentum= is given (one source "
-                       "of momentum)", cycle_momentum)
+            check.fail(
+                _FUNC,
+                "cycle_momentum",
+                "None when momentum= is given (one source of momentum)",
+                cycle_momentum,
+            )
         return None, _per_group("momentum", momentum, groups, _optional_schedule)
     if cycle_momentum is False:
         return None, (None,) * groups
     bounds = {}
     if isinstance(cycle_momentum, (tuple, list)):
         if len(cycle_momentum) != 2:
-            check.fail(_FUNC, "cycle_momentum", "(base_momentum, max_momentum)",
-                       cycle_momentum)
-        bounds = {name: check.in_range(_FUNC, f"cycle_momentum[{i}]", v, 0.0, 1.0)
-                  for i, (name, v) in enumerate(zip(("base_momentum", "max_momentum"),
-                                                    cycle_momentum))}
+            check.fail(_FUNC, "cycle_momentum", "(base_momentum, max_momentum)", cycle_momentum)
+        bounds = {
+            name: check.in_range(_FUNC, f"cycle_momentum[{i}]", v, 0.0, 1.0)
+            for i, (name, v) in enumerate(zip(("base_momentum", "max_momentum"), cycle_momentum))
+        }
     elif cycle_momentum not in (None, True):
-        check.fail(_FUNC, "cycle_momentum", "None, True, False or (base_momentum, "
-                   "max_momentum)", cycle_momentum, TypeError)
+        check.fail(
+            _FUNC,
+            "cycle_momentum",
+            "None, True, False or (base_momentum, max_momentum)",
+            cycle_momentum,
+            TypeError,
+        )
     cycled = tuple(_cycled(s, bounds) for s in schedules)
     if cycle_momentum is not None and all(m is None for m in cycled):
-        check.fail(_FUNC, "cycle_momentum", "used with a one_cycle or cyclic schedule (for "
-                   "another schedule pass momentum=<schedule>)", cycle_momentum)
+        check.fail(
+            _FUNC,
+            "cycle_momentum",
+            "used with a one_cycle or cyclic schedule (for "
+            "another schedule pass momentum=<schedule>)",
+            cycle_momentum,
+        )
     return bounds, cycled
 
 
@@ -700,7 +802,8 @@ def _momentum_key(optimizer: Optimizer) -> str:
     raise ValueError(
         f"{_FUNC}(): momentum cycling needs an optimizer with 'momentum' (SGD, RMSprop) "
         f"or 'betas' (Adam, AdamW), got {type(optimizer).__name__}, which has neither; "
-        "pass cycle_momentum=False to schedule only the learning rate")
+        "pass cycle_momentum=False to schedule only the learning rate"
+    )
 
 
 def _describe(schedule: Any) -> dict:
@@ -712,6 +815,7 @@ def _describe(schedule: Any) -> dict:
 
 
 # --- from_torch ----------------------------------------------------------------------------
+
 
 def from_torch(scheduler: Any, *, group: int | None = None) -> Any:
     """The lrsched schedule equivalent to a torch scheduler, for migrating code.
@@ -749,15 +853,17 @@ def from_torch(scheduler: Any, *, group: int | None = None) -> Any:
     >>> from_torch(torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.5))
     step(base_lr=0.1, step_size=30, gamma=0.5)
     """
-    if not isinstance(scheduler, (_torch_schedulers.LRScheduler,
-                                  _torch_schedulers.ReduceLROnPlateau)):
+    if not isinstance(
+        scheduler, (_torch_schedulers.LRScheduler, _torch_schedulers.ReduceLROnPlateau)
+    ):
         check.fail("from_torch", "scheduler", "a torch LR scheduler", scheduler, TypeError)
     groups = len(scheduler.optimizer.param_groups)
     if group is not None:
         index = check.integer("from_torch", "group", group)
         if index >= groups:
-            check.fail("from_torch", "group", f"an integer < {groups} (the number of param "
-                       "groups)", group)
+            check.fail(
+                "from_torch", "group", f"an integer < {groups} (the number of param groups)", group
+            )
         return _convert(scheduler, index)
     converted = [_convert(scheduler, index) for index in range(groups)]
     if all(item == converted[0] for item in converted):
@@ -770,9 +876,11 @@ def _convert(scheduler: Any, index: int) -> Any:
     converter = _CONVERTERS.get(name)
     # Exact torch classes only: a subclass may compute something else.
     if converter is None or type(scheduler) is not _from_torch_extra.CLASSES.get(
-            name, getattr(_torch_schedulers, name, None)):
-        raise TypeError(f"from_torch(): scheduler must be one of {', '.join(_CONVERTERS)}, "
-                        f"got {name}")
+        name, getattr(_torch_schedulers, name, None)
+    ):
+        raise TypeError(
+            f"from_torch(): scheduler must be one of {', '.join(_CONVERTERS)}, got {name}"
+        )
     return converter(scheduler, index)
 
 
@@ -790,10 +898,16 @@ def _sequential(scheduler: Any, index: int) -> lrsched.Schedule:
 def _reduce_on_plateau(scheduler: Any, index: int) -> lrsched.plateau:
     group = scheduler.optimizer.param_groups[index]
     return lrsched.plateau(
-        base=float(group["lr"]), mode=scheduler.mode, factor=scheduler.factor,
-        patience=scheduler.patience, threshold=scheduler.threshold,
-        threshold_mode=scheduler.threshold_mode, cooldown=scheduler.cooldown,
-        min_lr=float(scheduler.min_lrs[index]), eps=scheduler.eps)
+        base=float(group["lr"]),
+        mode=scheduler.mode,
+        factor=scheduler.factor,
+        patience=scheduler.patience,
+        threshold=scheduler.threshold,
+        threshold_mode=scheduler.threshold_mode,
+        cooldown=scheduler.cooldown,
+        min_lr=float(scheduler.min_lrs[index]),
+        eps=scheduler.eps,
+    )
 
 
 def _one_cycle(scheduler: Any, index: int) -> lrsched.Schedule:
@@ -801,10 +915,14 @@ def _one_cycle(scheduler: Any, index: int) -> lrsched.Schedule:
     group = scheduler.optimizer.param_groups[index]
     initial, peak = float(group["initial_lr"]), float(group["max_lr"])
     return lrsched.one_cycle(
-        max_lr=peak, total_steps=scheduler.total_steps,
+        max_lr=peak,
+        total_steps=scheduler.total_steps,
         pct_start=(phases[0]["end_step"] + 1) / scheduler.total_steps,
-        anneal=scheduler._anneal_func_type, div_factor=peak / initial,
-        final_div_factor=initial / float(group["min_lr"]), three_phase=len(phases) == 3)
+        anneal=scheduler._anneal_func_type,
+        div_factor=peak / initial,
+        final_div_factor=initial / float(group["min_lr"]),
+        three_phase=len(phases) == 3,
+    )
 
 
 def _cyclic(scheduler: Any, index: int) -> lrsched.Schedule:
@@ -813,33 +931,43 @@ def _cyclic(scheduler: Any, index: int) -> lrsched.Schedule:
     up = _nearly_whole(total * ratio)
     custom = scheduler._scale_fn_custom
     return lrsched.cyclic(
-        base_lr=_base(scheduler, index), max_lr=float(scheduler.max_lrs[index]),
-        step_size_up=up, step_size_down=_nearly_whole(total - up), mode=scheduler.mode,
-        gamma=scheduler.gamma, scale_fn=custom,
-        scale_mode=scheduler.scale_mode if custom is not None else "cycle")
+        base_lr=_base(scheduler, index),
+        max_lr=float(scheduler.max_lrs[index]),
+        step_size_up=up,
+        step_size_down=_nearly_whole(total - up),
+        mode=scheduler.mode,
+        gamma=scheduler.gamma,
+        scale_fn=custom,
+        scale_mode=scheduler.scale_mode if custom is not None else "cycle",
+    )
 
 
 def _constant(scheduler: Any, index: int) -> lrsched.Schedule:
     base = _base(scheduler, index)
     if scheduler.total_iters == 0:
         return lrsched.constant(base)
-    return lrsched.sequence([lrsched.constant(base * scheduler.factor),
-                             lrsched.constant(base)], [scheduler.total_iters])
+    return lrsched.sequence(
+        [lrsched.constant(base * scheduler.factor), lrsched.constant(base)], [scheduler.total_iters]
+    )
 
 
 _CONVERTERS = {
     "StepLR": lambda s, i: lrsched.step(_base(s, i), s.step_size, gamma=s.gamma),
     "MultiStepLR": lambda s, i: lrsched.multistep(
-        _base(s, i), sorted(s.milestones.elements()), gamma=s.gamma),
+        _base(s, i), sorted(s.milestones.elements()), gamma=s.gamma
+    ),
     "ExponentialLR": lambda s, i: lrsched.exponential(_base(s, i), s.gamma),
     "CosineAnnealingLR": lambda s, i: lrsched.cosine(
-        _base(s, i), s.T_max, min_lr=float(s.eta_min), periodic=True),
+        _base(s, i), s.T_max, min_lr=float(s.eta_min), periodic=True
+    ),
     "CosineAnnealingWarmRestarts": lambda s, i: lrsched.warm_restarts(
-        _base(s, i), period=s.T_0, period_mult=s.T_mult, min_lr=float(s.eta_min)),
+        _base(s, i), period=s.T_0, period_mult=s.T_mult, min_lr=float(s.eta_min)
+    ),
     "CyclicLR": _cyclic,
     "OneCycleLR": _one_cycle,
     "LinearLR": lambda s, i: lrsched.linear(
-        _base(s, i) * s.start_factor, _base(s, i) * s.end_factor, s.total_iters),
+        _base(s, i) * s.start_factor, _base(s, i) * s.end_factor, s.total_iters
+    ),
     "PolynomialLR": lambda s, i: lrsched.polynomial(_base(s, i), s.total_iters, power=s.power),
     "ConstantLR": _constant,
     "LambdaLR": lambda s, i: lrsched.lambda_lr(_base(s, i), s.lr_lambdas[i]),

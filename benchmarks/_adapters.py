@@ -19,8 +19,13 @@ _HORIZON = 10**7
 
 
 def _not_available(what: str, error: Exception) -> dict:
-    return {"section": "adapters", "family": "-", "measure": what, "median": None,
-            "note": f"adapter not available ({type(error).__name__}: {error})"}
+    return {
+        "section": "adapters",
+        "family": "-",
+        "measure": what,
+        "median": None,
+        "note": f"adapter not available ({type(error).__name__}: {error})",
+    }
 
 
 def torch_rows(config, log) -> list[dict]:
@@ -52,9 +57,15 @@ def torch_rows(config, log) -> list[dict]:
             try:
                 ours = ScheduleLR(ours_optimizer, schedule, **options)
             except (TypeError, ValueError) as error:
-                rows.append({"section": "adapters", "family": family.name,
-                             "measure": "ScheduleLR.step() / torch step()", "median": None,
-                             "note": f"ScheduleLR refused it: {error}"})
+                rows.append(
+                    {
+                        "section": "adapters",
+                        "family": family.name,
+                        "measure": "ScheduleLR.step() / torch step()",
+                        "median": None,
+                        "note": f"ScheduleLR refused it: {error}",
+                    }
+                )
                 continue
 
             def stepping(scheduler):
@@ -62,6 +73,7 @@ def torch_rows(config, log) -> list[dict]:
                     step = scheduler.step
                     for _ in range(steps_per_call):
                         step()
+
                 return run
 
             def optimizing():
@@ -69,20 +81,41 @@ def torch_rows(config, log) -> list[dict]:
                 for _ in range(steps_per_call):
                     step()
 
-            times = rounds({"ScheduleLR": stepping(ours), "torch scheduler": stepping(native),
-                            "optimizer.step": optimizing},
-                           repeats=config.repeats, min_seconds=config.min_seconds)
-        per_step_us = {name: 1e6 * seconds(values)["median"] / steps_per_call
-                       for name, values in times.items()}
+            times = rounds(
+                {
+                    "ScheduleLR": stepping(ours),
+                    "torch scheduler": stepping(native),
+                    "optimizer.step": optimizing,
+                },
+                repeats=config.repeats,
+                min_seconds=config.min_seconds,
+            )
+        per_step_us = {
+            name: 1e6 * seconds(values)["median"] / steps_per_call for name, values in times.items()
+        }
         adapter = ratio(times, "ScheduleLR", "torch scheduler")
-        rows.append({"section": "adapters", "family": family.name,
-                     "measure": "ScheduleLR.step() / torch step()", **adapter,
-                     "target": "<= 0.25", "pass": adapter["median"] <= 0.25,
-                     "us_per_step": per_step_us})
-        rows.append({"section": "adapters", "family": family.name,
-                     "measure": "ScheduleLR.step() / optimizer.step() (small MLP)",
-                     **ratio(times, "ScheduleLR", "optimizer.step")})
-        log(f"  adapter {family.name:<18} ScheduleLR {per_step_us['ScheduleLR']:.2f} us, "
+        rows.append(
+            {
+                "section": "adapters",
+                "family": family.name,
+                "measure": "ScheduleLR.step() / torch step()",
+                **adapter,
+                "target": "<= 0.25",
+                "pass": adapter["median"] <= 0.25,
+                "us_per_step": per_step_us,
+            }
+        )
+        rows.append(
+            {
+                "section": "adapters",
+                "family": family.name,
+                "measure": "ScheduleLR.step() / optimizer.step() (small MLP)",
+                **ratio(times, "ScheduleLR", "optimizer.step"),
+            }
+        )
+        log(
+            f"  adapter {family.name:<18} ScheduleLR {per_step_us['ScheduleLR']:.2f} us, "
             f"torch {per_step_us['torch scheduler']:.2f} us, "
-            f"optimizer.step {per_step_us['optimizer.step']:.2f} us")
+            f"optimizer.step {per_step_us['optimizer.step']:.2f} us"
+        )
     return rows

@@ -45,8 +45,13 @@ def _probe(statements: str) -> dict:
     # compiled already; with PYTHONDONTWRITEBYTECODE set lrsched would be compiled from
     # source at every import, which is not what users pay).
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    output = subprocess.run([sys.executable, "-c", _PROBE.format(statements=statements)],
-                            check=True, capture_output=True, text=True, env=environment).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(statements=statements)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=environment,
+    ).stdout
     return json.loads(output)
 
 
@@ -67,13 +72,29 @@ def run(config, log) -> list[dict]:
         per_round = [a / b for a, b in zip(times[name], times["numpy"])]
         median = statistics.median(per_round)
         log(f"  {measure} = {median:.2f}")
-        rows.append({"section": "import", "family": "-", "measure": measure, "median": median,
-                     "low": min(per_round), "high": max(per_round), "rounds": len(per_round)})
+        rows.append(
+            {
+                "section": "import",
+                "family": "-",
+                "measure": measure,
+                "median": median,
+                "low": min(per_round),
+                "high": max(per_round),
+                "rounds": len(per_round),
+            }
+        )
     # The target is on the import alone; the rows after it are context.
     rows[0].update(target="<= 1.3", numpy_ms=1e3 * statistics.median(times["numpy"]))
     rows[0]["pass"] = rows[0]["median"] <= 1.3
-    rows.append({"section": "import", "family": "-",
-                 "measure": "frameworks imported by import lrsched",
-                 "median": float(len(heavy)), "note": ", ".join(sorted(heavy)) or "none",
-                 "target": "0", "pass": not heavy})
+    rows.append(
+        {
+            "section": "import",
+            "family": "-",
+            "measure": "frameworks imported by import lrsched",
+            "median": float(len(heavy)),
+            "note": ", ".join(sorted(heavy)) or "none",
+            "target": "0",
+            "pass": not heavy,
+        }
+    )
     return rows

@@ -17,10 +17,9 @@ import time
 os.environ["KERAS_BACKEND"] = "jax"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
-
-from _families import FAMILIES  # noqa: E402
-from _timing import ratio, rounds  # noqa: E402
+import numpy as np
+from _families import FAMILIES
+from _timing import ratio, rounds
 
 
 def trajectory(job: dict) -> list[dict]:
@@ -44,27 +43,49 @@ def trajectory(job: dict) -> list[dict]:
             vector = keras.ops.arange(min(n, job["vector_limit"]), dtype="float32")
             try:
                 np.asarray(theirs(vector))
-            except Exception as error:  # noqa: BLE001 - reported as "not vectorizable"
-                rows.append({"section": "trajectory", "family": family.name, "n": n,
-                             "measure": "keras vector / lrsched", "median": None,
-                             "note": f"Keras refuses a vector of steps: {type(error).__name__}"})
+            except Exception as error:
+                rows.append(
+                    {
+                        "section": "trajectory",
+                        "family": family.name,
+                        "n": n,
+                        "measure": "keras vector / lrsched",
+                        "median": None,
+                        "note": f"Keras refuses a vector of steps: {type(error).__name__}",
+                    }
+                )
             else:
                 if n <= job["vector_limit"]:
                     candidates["keras vector"] = lambda s=theirs: np.asarray(s(vector))
             print(f"  keras n={n:>8} {family.name}", file=sys.stderr, flush=True)
-            times = rounds(candidates, repeats=job["repeats"], min_seconds=job["min_seconds"],
-                           once=("keras per step",))
-            rows.append({"section": "trajectory", "family": family.name, "n": n,
-                         "measure": "keras per step / lrsched",
-                         **ratio(times, "keras per step", "lrsched", scale=n / looped),
-                         "note": "Keras computes in float32" + (
-                             f"; per-step cost from the first {looped} steps"
-                             if looped < n else "")})
+            times = rounds(
+                candidates,
+                repeats=job["repeats"],
+                min_seconds=job["min_seconds"],
+                once=("keras per step",),
+            )
+            rows.append(
+                {
+                    "section": "trajectory",
+                    "family": family.name,
+                    "n": n,
+                    "measure": "keras per step / lrsched",
+                    **ratio(times, "keras per step", "lrsched", scale=n / looped),
+                    "note": "Keras computes in float32"
+                    + (f"; per-step cost from the first {looped} steps" if looped < n else ""),
+                }
+            )
             if "keras vector" in times:
-                rows.append({"section": "trajectory", "family": family.name, "n": n,
-                             "measure": "keras vector / lrsched",
-                             **ratio(times, "keras vector", "lrsched"),
-                             "note": "Keras computes in float32"})
+                rows.append(
+                    {
+                        "section": "trajectory",
+                        "family": family.name,
+                        "n": n,
+                        "measure": "keras vector / lrsched",
+                        **ratio(times, "keras vector", "lrsched"),
+                        "note": "Keras computes in float32",
+                    }
+                )
     return rows
 
 
@@ -84,9 +105,15 @@ def fit(job: dict) -> list[dict]:
     try:
         from lrsched.adapters.keras import KerasSchedule
     except ImportError as error:
-        return [{"section": "adapters", "family": "keras fit", "measure":
-                 "KerasSchedule fit step / Keras schedule fit step", "median": None,
-                 "note": f"adapter not available ({error})"}]
+        return [
+            {
+                "section": "adapters",
+                "family": "keras fit",
+                "measure": "KerasSchedule fit step / Keras schedule fit step",
+                "median": None,
+                "note": f"adapter not available ({error})",
+            }
+        ]
     import lrsched
 
     rng = np.random.default_rng(0)
@@ -97,8 +124,9 @@ def fit(job: dict) -> list[dict]:
 
     def model_with(learning_rate):
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32, activation="relu"),
-                                  keras.layers.Dense(1)])
+        model = keras.Sequential(
+            [keras.Input((16,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)]
+        )
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mse")
         model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)  # trace and compile
         return model
@@ -108,20 +136,29 @@ def fit(job: dict) -> list[dict]:
         "KerasSchedule": model_with(KerasSchedule(lrsched.cosine(0.1, total))),
         "float lr": model_with(0.1),
     }
-    candidates = {name: (lambda m=model: m.fit(x, y, batch_size=batch_size,
-                                               epochs=job["epochs"], verbose=0))
-                  for name, model in models.items()}
+    candidates = {
+        name: (lambda m=model: m.fit(x, y, batch_size=batch_size, epochs=job["epochs"], verbose=0))
+        for name, model in models.items()
+    }
     times = rounds(candidates, repeats=job["repeats"], once=tuple(candidates), warmup=False)
     steps = batches * job["epochs"]
     overhead = ratio(times, "KerasSchedule", "keras schedule")
     return [
-        {"section": "adapters", "family": "cosine", "measure":
-         "KerasSchedule fit step / Keras CosineDecay fit step", **overhead,
-         "target": "<= 1.05", "pass": overhead["median"] <= 1.05,
-         "fit_step_us": 1e6 * float(np.median(times["KerasSchedule"])) / steps},
-        {"section": "adapters", "family": "cosine", "measure":
-         "Keras CosineDecay fit step / float-lr fit step",
-         **ratio(times, "keras schedule", "float lr")},
+        {
+            "section": "adapters",
+            "family": "cosine",
+            "measure": "KerasSchedule fit step / Keras CosineDecay fit step",
+            **overhead,
+            "target": "<= 1.05",
+            "pass": overhead["median"] <= 1.05,
+            "fit_step_us": 1e6 * float(np.median(times["KerasSchedule"])) / steps,
+        },
+        {
+            "section": "adapters",
+            "family": "cosine",
+            "measure": "Keras CosineDecay fit step / float-lr fit step",
+            **ratio(times, "keras schedule", "float lr"),
+        },
     ]
 
 

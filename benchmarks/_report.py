@@ -28,8 +28,13 @@ def machine() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": sys.version.split()[0], "versions": versions}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "versions": versions,
+    }
 
 
 def _figure(row: dict) -> str:
@@ -53,15 +58,19 @@ def _verdict(row: dict) -> str:
 def table(rows: list[dict]) -> str:
     """The plain-text table printed at the end of a run."""
     lines = []
-    header = f"{'section':<10} {'family':<18} {'n':>10}  {'measure':<52} {'median [spread]':<26} target"
+    header = (
+        f"{'section':<10} {'family':<18} {'n':>10}  {'measure':<52} {'median [spread]':<26} target"
+    )
     lines.append(header)
     lines.append("-" * len(header))
     for row in rows:
         target = row.get("target") or ""
         verdict = _verdict(row)
         note = f"  ({row['note']})" if row.get("note") else ""
-        lines.append(f"{row['section']:<10} {row['family']:<18} {str(row.get('n', '')):>10}  "
-                     f"{row['measure']:<52} {_figure(row):<26} {target} {verdict}{note}")
+        lines.append(
+            f"{row['section']:<10} {row['family']:<18} {row.get('n', '')!s:>10}  "
+            f"{row['measure']:<52} {_figure(row):<26} {target} {verdict}{note}"
+        )
     return "\n".join(lines)
 
 
@@ -73,7 +82,8 @@ def targets(rows: list[dict]) -> str:
     return "\n".join(
         f"{_verdict(row) or '--':<6} {row['section']:<10} {row['family']:<18} "
         f"n={row.get('n', '-')!s:<8} {row['measure']}: {_figure(row)} (target {row['target']})"
-        for row in picked)
+        for row in picked
+    )
 
 
 def write_json(path: str, payload: dict) -> None:
@@ -82,10 +92,13 @@ def write_json(path: str, payload: dict) -> None:
         json.dump(payload, handle, indent=1, default=str)
 
 
-_LABELS = {"lrsched": "lrsched (numpy, float64)", "np.cos": "floor: np.cos on float64",
-           "torch loop": "torch CosineAnnealingLR, stepped",
-           "optax jit(vmap)": "optax jit(vmap), x64, compiled",
-           "optax jit(vmap)+compile": "optax jit(vmap), x64, incl. compile"}
+_LABELS = {
+    "lrsched": "lrsched (numpy, float64)",
+    "np.cos": "floor: np.cos on float64",
+    "torch loop": "torch CosineAnnealingLR, stepped",
+    "optax jit(vmap)": "optax jit(vmap), x64, compiled",
+    "optax jit(vmap)+compile": "optax jit(vmap), x64, incl. compile",
+}
 
 
 def plot(curves: dict, path: str, title: str) -> None:
@@ -113,27 +126,43 @@ def markdown(rows: list[dict], payload: dict) -> str:
     """The generated part of docs/benchmarks.md: machine, command, targets and tables."""
     info = payload["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v)
-    out = [f"Measured {payload['finished']} with `{payload['command']}` on "
-           f"{info['cpu']} ({info['cores']} cores, shared), Python {info['python']}, "
-           f"{info['platform']}; {versions}.", ""]
-    out += ["### Targets", "", "| | section | family | n | measure | median [spread] | target |",
-            "|---|---|---|---|---|---|---|"]
+    out = [
+        f"Measured {payload['finished']} with `{payload['command']}` on "
+        f"{info['cpu']} ({info['cores']} cores, shared), Python {info['python']}, "
+        f"{info['platform']}; {versions}.",
+        "",
+    ]
+    out += [
+        "### Targets",
+        "",
+        "| | section | family | n | measure | median [spread] | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         if row.get("target"):
-            out.append(f"| {_verdict(row)} | {row['section']} | {row['family']} | "
-                       f"{row.get('n', '')} | {row['measure']} | {_figure(row)} | "
-                       f"{row['target']} |")
+            out.append(
+                f"| {_verdict(row)} | {row['section']} | {row['family']} | "
+                f"{row.get('n', '')} | {row['measure']} | {_figure(row)} | "
+                f"{row['target']} |"
+            )
     sections = {}
     for row in rows:
         sections.setdefault(row["section"], []).append(row)
     for section, section_rows in sections.items():
-        out += ["", f"### {section}", "", "| family | n | measure | median [spread] | note |",
-                "|---|---|---|---|---|"]
+        out += [
+            "",
+            f"### {section}",
+            "",
+            "| family | n | measure | median [spread] | note |",
+            "|---|---|---|---|---|",
+        ]
         for row in section_rows:
             if row.get("unit") == "s":
                 continue
-            out.append(f"| {row['family']} | {row.get('n', '')} | {row['measure']} | "
-                       f"{_figure(row)} | {row.get('note', '')} |")
+            out.append(
+                f"| {row['family']} | {row.get('n', '')} | {row['measure']} | "
+                f"{_figure(row)} | {row.get('note', '')} |"
+            )
     return "\n".join(out)
 
 

@@ -13,11 +13,9 @@ import math
 import tracemalloc
 
 import numpy as np
-
 from _families import BY_NAME, FAMILIES
 from _timing import ratio, rounds, seconds
-from _trajectory import SLOW, enable_jax_x64, floors, optax_candidates, torch_trajectory, \
-    _available
+from _trajectory import SLOW, _available, enable_jax_x64, floors, optax_candidates, torch_trajectory
 
 
 def scaling(config, log) -> tuple[list[dict], dict]:
@@ -38,24 +36,40 @@ def scaling(config, log) -> tuple[list[dict], dict]:
             if n > config.compile_scaling_limit:
                 optax.pop("optax jit(vmap)+compile")
             candidates.update(optax)
-        times = rounds(candidates, repeats=config.repeats, min_seconds=config.min_seconds,
-                       once=SLOW)
+        times = rounds(
+            candidates, repeats=config.repeats, min_seconds=config.min_seconds, once=SLOW
+        )
         for name, values in times.items():
             curves.setdefault(name, {})[n] = seconds(values)["median"]
-        rows.append({"section": "scaling", "family": "cosine", "n": n,
-                     "measure": "lrsched / np.cos floor", **ratio(times, "lrsched", "np.cos")})
-        log(f"  scaling n={n:>8} lrsched {1e9 * curves['lrsched'][n] / n:6.2f} ns/step, "
-            f"np.cos {1e9 * curves['np.cos'][n] / n:6.2f} ns/step")
+        rows.append(
+            {
+                "section": "scaling",
+                "family": "cosine",
+                "n": n,
+                "measure": "lrsched / np.cos floor",
+                **ratio(times, "lrsched", "np.cos"),
+            }
+        )
+        log(
+            f"  scaling n={n:>8} lrsched {1e9 * curves['lrsched'][n] / n:6.2f} ns/step, "
+            f"np.cos {1e9 * curves['np.cos'][n] / n:6.2f} ns/step"
+        )
     large = [n for n in config.scaling_sizes if n >= 10**5]
     if len(large) >= 2:
         for name in ("lrsched", "np.cos", "optax jit(vmap)"):
             if name in curves:
                 slope = _slope({n: curves[name][n] for n in large if n in curves[name]})
-                rows.append({"section": "scaling", "family": "cosine",
-                             "n": f"{large[0]}..{large[-1]}",
-                             "measure": f"{name}: log-log slope of time vs n", "median": slope,
-                             "target": "1 (linear)" if name == "lrsched" else None,
-                             "pass": abs(slope - 1.0) <= 0.1 if name == "lrsched" else None})
+                rows.append(
+                    {
+                        "section": "scaling",
+                        "family": "cosine",
+                        "n": f"{large[0]}..{large[-1]}",
+                        "measure": f"{name}: log-log slope of time vs n",
+                        "median": slope,
+                        "target": "1 (linear)" if name == "lrsched" else None,
+                        "pass": abs(slope - 1.0) <= 0.1 if name == "lrsched" else None,
+                    }
+                )
     return rows, curves
 
 
@@ -74,11 +88,17 @@ def memory(config, log) -> list[dict]:
                 tracemalloc.stop()
             output_bytes = 8 * n
             is_target = dtype == "int64"
-            rows.append({"section": "memory", "family": family.name, "n": n,
-                         "measure": f"peak memory / output array ({dtype} steps)",
-                         "median": peak / output_bytes,
-                         "target": "<= 3" if is_target else None,
-                         "pass": peak / output_bytes <= 3.0 if is_target else None})
+            rows.append(
+                {
+                    "section": "memory",
+                    "family": family.name,
+                    "n": n,
+                    "measure": f"peak memory / output array ({dtype} steps)",
+                    "median": peak / output_bytes,
+                    "target": "<= 3" if is_target else None,
+                    "pass": peak / output_bytes <= 3.0 if is_target else None,
+                }
+            )
         log(f"  memory n={n} {family.name:<18} {rows[-2]['median']:.2f}x output")
     return rows
 

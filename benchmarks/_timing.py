@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def time_once(func: Callable[[], object], *, min_seconds: float = 0.0) -> float:
@@ -32,9 +32,14 @@ def time_once(func: Callable[[], object], *, min_seconds: float = 0.0) -> float:
             gc.enable()
 
 
-def rounds(candidates: dict[str, Callable[[], object]], *, repeats: int,
-           min_seconds: float = 0.0, once: tuple[str, ...] = (),
-           warmup: bool = True) -> dict[str, list[float]]:
+def rounds(
+    candidates: dict[str, Callable[[], object]],
+    *,
+    repeats: int,
+    min_seconds: float = 0.0,
+    once: tuple[str, ...] = (),
+    warmup: bool = True,
+) -> dict[str, list[float]]:
     """Per-call seconds of every candidate in each of ``repeats`` interleaved rounds.
 
     Fast candidates are called repeatedly for ``min_seconds`` per round (their mean is
@@ -54,8 +59,9 @@ def rounds(candidates: dict[str, Callable[[], object]], *, repeats: int,
     return times
 
 
-def ratio(times: dict[str, list[float]], numerator: str, denominator: str, *,
-          scale: float = 1.0) -> dict:
+def ratio(
+    times: dict[str, list[float]], numerator: str, denominator: str, *, scale: float = 1.0
+) -> dict:
     """Median and spread over rounds of ``numerator`` time / ``denominator`` time.
 
     ``scale`` multiplies the numerator, e.g. n/m when it ran only the first m of n steps.

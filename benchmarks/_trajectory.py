@@ -13,7 +13,6 @@ import math
 import warnings
 
 import numpy as np
-
 from _families import FAMILIES
 from _timing import ratio, rounds, seconds
 
@@ -67,8 +66,7 @@ def optax_candidates(family, n: int, *, loop_limit: int) -> dict:
     candidates = {
         "optax jit(vmap)": lambda: compiled(steps).block_until_ready(),
         # A new jit of a new vmap is a cache miss: this times trace + compile + run.
-        "optax jit(vmap)+compile":
-            lambda: jax.jit(jax.vmap(schedule))(steps).block_until_ready(),
+        "optax jit(vmap)+compile": lambda: jax.jit(jax.vmap(schedule))(steps).block_until_ready(),
     }
     if loop_limit:
         looped = min(n, loop_limit)
@@ -93,33 +91,54 @@ def run(config, log) -> list[dict]:
                 candidates["torch loop"] = lambda f=family: torch_trajectory(f, n)
             if have_optax and family.optax:
                 candidates.update(optax_candidates(family, n, loop_limit=config.loop_limit))
-            times = rounds(candidates, repeats=config.repeats,
-                           min_seconds=config.min_seconds, once=SLOW)
+            times = rounds(
+                candidates, repeats=config.repeats, min_seconds=config.min_seconds, once=SLOW
+            )
             base = {"section": "trajectory", "family": family.name, "n": n}
-            rows.append({**base, "measure": "lrsched / np.cos floor",
-                         **ratio(times, "lrsched", "np.cos"),
-                         "target": "<= 3 (aim 2) at n = 10^7" if n == 10**7 else None,
-                         "pass": _at_most(times, "lrsched", "np.cos", 3.0) if n == 10**7 else None})
-            rows.append({**base, "measure": "lrsched / np.exp floor",
-                         **ratio(times, "lrsched", "np.exp")})
-            rows.append({**base, "measure": "lrsched / write floor",
-                         **ratio(times, "lrsched", "write")})
-            rows.append({**base, "measure": "lrsched seconds", **seconds(times["lrsched"]),
-                         "unit": "s"})
+            rows.append(
+                {
+                    **base,
+                    "measure": "lrsched / np.cos floor",
+                    **ratio(times, "lrsched", "np.cos"),
+                    "target": "<= 3 (aim 2) at n = 10^7" if n == 10**7 else None,
+                    "pass": _at_most(times, "lrsched", "np.cos", 3.0) if n == 10**7 else None,
+                }
+            )
+            rows.append(
+                {**base, "measure": "lrsched / np.exp floor", **ratio(times, "lrsched", "np.exp")}
+            )
+            rows.append(
+                {**base, "measure": "lrsched / write floor", **ratio(times, "lrsched", "write")}
+            )
+            rows.append(
+                {**base, "measure": "lrsched seconds", **seconds(times["lrsched"]), "unit": "s"}
+            )
             if "torch loop" in times:
                 is_target = family.name == "cosine" and n == 10**5
-                rows.append({**base, "measure": "torch loop / lrsched",
-                             **ratio(times, "torch loop", "lrsched"),
-                             "torch_us_per_step": 1e6 * seconds(times["torch loop"])["median"] / n,
-                             "target": ">= 200" if is_target else None,
-                             "pass": _at_least(times, "torch loop", "lrsched", 200.0)
-                             if is_target else None})
+                rows.append(
+                    {
+                        **base,
+                        "measure": "torch loop / lrsched",
+                        **ratio(times, "torch loop", "lrsched"),
+                        "torch_us_per_step": 1e6 * seconds(times["torch loop"])["median"] / n,
+                        "target": ">= 200" if is_target else None,
+                        "pass": _at_least(times, "torch loop", "lrsched", 200.0)
+                        if is_target
+                        else None,
+                    }
+                )
             if "optax loop" in times:
                 looped = min(n, config.loop_limit)
-                rows.append({**base, "measure": "optax loop / lrsched",
-                             **ratio(times, "optax loop", "lrsched", scale=n / looped),
-                             "note": f"per-step cost from the first {looped} steps"
-                             if looped < n else None})
+                rows.append(
+                    {
+                        **base,
+                        "measure": "optax loop / lrsched",
+                        **ratio(times, "optax loop", "lrsched", scale=n / looped),
+                        "note": f"per-step cost from the first {looped} steps"
+                        if looped < n
+                        else None,
+                    }
+                )
             for name in ("optax jit(vmap)", "optax jit(vmap)+compile"):
                 if name in times:
                     target = passed = None
@@ -127,11 +146,19 @@ def run(config, log) -> list[dict]:
                         target, passed = ">= 1", _at_least(times, name, "lrsched", 1.0)
                     elif name == "optax jit(vmap)+compile" and n <= 10**6:
                         target, passed = ">= 10", _at_least(times, name, "lrsched", 10.0)
-                    rows.append({**base, "measure": f"{name} / lrsched",
-                                 **ratio(times, name, "lrsched"), "target": target,
-                                 "pass": passed})
-            log(f"  trajectory n={n:>8} {family.name:<18} "
-                f"{ratio(times, 'lrsched', 'np.cos')['median']:.2f}x np.cos")
+                    rows.append(
+                        {
+                            **base,
+                            "measure": f"{name} / lrsched",
+                            **ratio(times, name, "lrsched"),
+                            "target": target,
+                            "pass": passed,
+                        }
+                    )
+            log(
+                f"  trajectory n={n:>8} {family.name:<18} "
+                f"{ratio(times, 'lrsched', 'np.cos')['median']:.2f}x np.cos"
+            )
     return rows
 
 

@@ -43,33 +43,41 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import lrsched as L  # noqa: E402
 from _families import BY_NAME, FAMILIES  # noqa: E402
-from lrsched._registry import library_families  # noqa: E402
 from _timing import ratio, rounds, seconds, time_once  # noqa: E402
+
+import lrsched as L  # noqa: E402
+from lrsched._registry import library_families  # noqa: E402
 
 
 @dataclass
 class Config:
-    scalar_horizon: int = 10**6     # the schedules' length in the scalar section
-    scalar_batch: int = 1000        # successive s(t) calls per timed call
-    random_steps: int = 200         # random s(t) calls per timed call
+    scalar_horizon: int = 10**6  # the schedules' length in the scalar section
+    scalar_batch: int = 1000  # successive s(t) calls per timed call
+    random_steps: int = 200  # random s(t) calls per timed call
     trajectory_steps: int = 10**7
     torch_trajectory_steps: int = 10**5
-    adapter_steps: int = 2000       # step() calls per timed call (_adapters)
+    adapter_steps: int = 2000  # step() calls per timed call (_adapters)
     multiplicative_steps: int = 10**5
     multiplicative_window: int = 1000
     repeats: int = 7
     trajectory_repeats: int = 5
     min_seconds: float = 0.05
-    profile_ops: int = 16           # the costliest operations listed per missed family
+    profile_ops: int = 16  # the costliest operations listed per missed family
 
     def families(self, all_families):  # what _adapters.torch_rows asks of a config
         return list(all_families)
 
 
-QUICK = dict(scalar_batch=200, random_steps=50, trajectory_steps=10**6, adapter_steps=1000,
-             repeats=3, trajectory_repeats=3, min_seconds=0.02)
+QUICK = dict(
+    scalar_batch=200,
+    random_steps=50,
+    trajectory_steps=10**6,
+    adapter_steps=1000,
+    repeats=3,
+    trajectory_repeats=3,
+    min_seconds=0.02,
+)
 
 
 def composites(n: int) -> dict:
@@ -96,8 +104,7 @@ def entries(n: int) -> dict:
 
 
 def _row(section, family, measure, figure=None, **extra) -> dict:
-    return {"section": section, "family": family, "measure": measure, **(figure or {}),
-            **extra}
+    return {"section": section, "family": family, "measure": measure, **(figure or {}), **extra}
 
 
 def _target(figure: dict, text: str, passed: bool) -> dict:
@@ -119,10 +126,12 @@ def _stepping(scheduler, calls: int):
         step = scheduler.step
         for _ in range(calls):
             step()
+
     return run
 
 
 # --- 1. scalar steps ----------------------------------------------------------------------
+
 
 def scalar(config: Config, log) -> list[dict]:
     from torch.optim.lr_scheduler import CosineAnnealingLR
@@ -141,12 +150,14 @@ def scalar(config: Config, log) -> list[dict]:
             for t in range(start, start + batch):
                 schedule(t)
             reached[name] = start + batch
+
         return run
 
     def at_random(schedule):
         def run():
             for t in random_steps:
                 schedule(t)
+
         return run
 
     optimizer = _torch_optimizer()
@@ -157,36 +168,70 @@ def scalar(config: Config, log) -> list[dict]:
     def python_cosine(t):  # what a hand-written formula costs, for context
         return 0.05 * (1.0 + math.cos(math.pi * t / total))
 
-    candidates = {"torch step": _stepping(torch_cosine, batch),
-                  "python formula": lambda: [python_cosine(t) for t in range(batch)]}
+    candidates = {
+        "torch step": _stepping(torch_cosine, batch),
+        "python formula": lambda: [python_cosine(t) for t in range(batch)],
+    }
     for name, build in built.items():
         candidates[f"{name} successive"] = successive(name, build())
         candidates[f"{name} random"] = at_random(build())
     times = rounds(candidates, repeats=config.repeats, min_seconds=config.min_seconds)
     # Per step: every candidate but the random ones makes `batch` calls.
-    times = {name: [value / (len(random_steps) if name.endswith(" random") else batch)
-                    for value in values] for name, values in times.items()}
+    times = {
+        name: [
+            value / (len(random_steps) if name.endswith(" random") else batch) for value in values
+        ]
+        for name, values in times.items()
+    }
     torch_us = 1e6 * seconds(times["torch step"])["median"]
-    rows = [_row("scalar", "-", "torch CosineAnnealingLR.step() us", {
-                 k: 1e6 * v if isinstance(v, float) else v
-                 for k, v in seconds(times["torch step"]).items()}),
-            _row("scalar", "-", "python math.cos formula / torch step",
-                 ratio(times, "python formula", "torch step"))]
+    rows = [
+        _row(
+            "scalar",
+            "-",
+            "torch CosineAnnealingLR.step() us",
+            {
+                k: 1e6 * v if isinstance(v, float) else v
+                for k, v in seconds(times["torch step"]).items()
+            },
+        ),
+        _row(
+            "scalar",
+            "-",
+            "python math.cos formula / torch step",
+            ratio(times, "python formula", "torch step"),
+        ),
+    ]
     for name in built:
         for kind in ("successive", "random"):
             key = f"{name} {kind}"
             figure = ratio(times, key, "torch step")
-            rows.append(_row("scalar", name, f"s(int), {kind} steps / torch step",
-                             _target(figure, "<= 0.5", figure["median"] <= 0.5),
-                             us=1e6 * seconds(times[key])["median"]))
-        log(f"  scalar {name:<18} successive {rows[-2]['us']:7.2f} us, "
-            f"random {rows[-1]['us']:7.2f} us (torch step {torch_us:.2f} us)")
+            rows.append(
+                _row(
+                    "scalar",
+                    name,
+                    f"s(int), {kind} steps / torch step",
+                    _target(figure, "<= 0.5", figure["median"] <= 0.5),
+                    us=1e6 * seconds(times[key])["median"],
+                )
+            )
+        log(
+            f"  scalar {name:<18} successive {rows[-2]['us']:7.2f} us, "
+            f"random {rows[-1]['us']:7.2f} us (torch step {torch_us:.2f} us)"
+        )
     for name, build in built.items():
         steps = list(range(reached[name])) + random_steps
         check_scalar_bits(name, build(), steps)
-    rows.append(_row("scalar", "-", "scalar == array, bit for bit", note=(
-        f"checked for every timed step (successive up to {max(reached.values())}, "
-        f"and {len(random_steps)} random)")))
+    rows.append(
+        _row(
+            "scalar",
+            "-",
+            "scalar == array, bit for bit",
+            note=(
+                f"checked for every timed step (successive up to {max(reached.values())}, "
+                f"and {len(random_steps)} random)"
+            ),
+        )
+    )
     return rows
 
 
@@ -201,11 +246,14 @@ def check_scalar_bits(name: str, schedule, steps: list[int]) -> None:
     differ = np.flatnonzero(scalars.view(np.uint64) != array.view(np.uint64))
     if differ.size:
         i = differ[0]
-        raise AssertionError(f"{name}: s({steps[i]}) = {scalars[i]!r} but the array gives "
-                             f"{array[i]!r} ({differ.size} of {len(steps)} steps differ)")
+        raise AssertionError(
+            f"{name}: s({steps[i]}) = {scalars[i]!r} but the array gives "
+            f"{array[i]!r} ({differ.size} of {len(steps)} steps differ)"
+        )
 
 
 # --- 2. whole trajectories ----------------------------------------------------------------
+
 
 def trajectory(config: Config, log) -> tuple[list[dict], dict]:
     n = config.trajectory_steps
@@ -214,8 +262,10 @@ def trajectory(config: Config, log) -> tuple[list[dict], dict]:
     angles = float_steps * (math.pi / n)
     built = entries(n)
     schedules = {name: build() for name, build in built.items()}
-    candidates = {"np.cos(steps)": lambda: np.cos(float_steps),
-                  "np.cos([0, pi])": lambda: np.cos(angles)}
+    candidates = {
+        "np.cos(steps)": lambda: np.cos(float_steps),
+        "np.cos([0, pi])": lambda: np.cos(angles),
+    }
     for name, schedule in schedules.items():
         candidates[name] = lambda schedule=schedule: schedule(steps)
     # The running product of a multiplicative is kept per schedule object, so its first
@@ -223,19 +273,45 @@ def trajectory(config: Config, log) -> tuple[list[dict], dict]:
     fresh = BY_NAME["multiplicative"].lrsched
     candidates["multiplicative (new)"] = lambda: fresh(n)(steps)
     times = rounds(candidates, repeats=config.trajectory_repeats)
-    rows = [_row("trajectory", "-", "np.cos(float64 steps) ms", {
-                 k: 1e3 * v for k, v in seconds(times["np.cos(steps)"]).items()}, n=n),
-            _row("trajectory", "-", "np.cos([0, pi]) / np.cos(steps)",
-                 ratio(times, "np.cos([0, pi])", "np.cos(steps)"), n=n)]
+    rows = [
+        _row(
+            "trajectory",
+            "-",
+            "np.cos(float64 steps) ms",
+            {k: 1e3 * v for k, v in seconds(times["np.cos(steps)"]).items()},
+            n=n,
+        ),
+        _row(
+            "trajectory",
+            "-",
+            "np.cos([0, pi]) / np.cos(steps)",
+            ratio(times, "np.cos([0, pi])", "np.cos(steps)"),
+            n=n,
+        ),
+    ]
     missed = []
     for name in [*schedules, "multiplicative (new)"]:
         figure = ratio(times, name, "np.cos(steps)")
         passed = figure["median"] <= 2.0
-        rows.append(_row("trajectory", name, "s(np.arange(n)) / np.cos(float64 steps)",
-                         _target(figure, "<= 2", passed), n=n,
-                         ms=1e3 * seconds(times[name])["median"]))
-        rows.append(_row("trajectory", name, "s(np.arange(n)) / np.cos([0, pi])",
-                         ratio(times, name, "np.cos([0, pi])"), n=n))
+        rows.append(
+            _row(
+                "trajectory",
+                name,
+                "s(np.arange(n)) / np.cos(float64 steps)",
+                _target(figure, "<= 2", passed),
+                n=n,
+                ms=1e3 * seconds(times[name])["median"],
+            )
+        )
+        rows.append(
+            _row(
+                "trajectory",
+                name,
+                "s(np.arange(n)) / np.cos([0, pi])",
+                ratio(times, name, "np.cos([0, pi])"),
+                n=n,
+            )
+        )
         if not passed and name in schedules:
             missed.append(name)
         log(f"  trajectory {name:<26} {figure['median']:.2f}x np.cos(steps)")
@@ -243,18 +319,22 @@ def trajectory(config: Config, log) -> tuple[list[dict], dict]:
     profiles = {}
     for name in missed:
         measured_ms = 1e3 * seconds(times[name])["median"]
-        profiles[name] = profile(schedules[name], steps, cosine_ms, measured_ms,
-                                 config.profile_ops)
+        profiles[name] = profile(schedules[name], steps, cosine_ms, measured_ms, config.profile_ops)
     fresh_figure = ratio(times, "multiplicative (new)", "np.cos(steps)")
     if fresh_figure["median"] > 2.0:
         # Its cost is the running product, computed outside the formula's namespace, so
         # it is profiled by function (cProfile) instead.
         profiles["multiplicative (new)"] = profile_calls(
-            lambda: fresh(n)(steps), cosine_ms,
-            1e3 * seconds(times["multiplicative (new)"])["median"], config.profile_ops)
+            lambda: fresh(n)(steps),
+            cosine_ms,
+            1e3 * seconds(times["multiplicative (new)"])["median"],
+            config.profile_ops,
+        )
     for name, found in profiles.items():
-        log(f"  profile {name}: " + ", ".join(
-            f"{op['op']} {op['ms']:.0f} ms" for op in found["ops"][:4]))
+        log(
+            f"  profile {name}: "
+            + ", ".join(f"{op['op']} {op['ms']:.0f} ms" for op in found["ops"][:4])
+        )
     return rows, profiles
 
 
@@ -302,8 +382,10 @@ class _Timed(np.ndarray):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
         inputs = tuple(_plain(value) for value in inputs)
-        kwargs = {key: tuple(_plain(item) for item in value) if key == "out"
-                  else _plain(value) for key, value in kwargs.items()}
+        kwargs = {
+            key: tuple(_plain(item) for item in value) if key == "out" else _plain(value)
+            for key, value in kwargs.items()
+        }
         with _CLOCK.timing(name):
             result = getattr(ufunc, method)(*inputs, **kwargs)
         return _timed(result)
@@ -340,11 +422,13 @@ class _TimedOps:
         def timed(*args, **kwargs):
             with clock.timing(name):
                 return function(*args, **kwargs)
+
         return timed
 
 
-def profile(schedule, steps: np.ndarray, cosine_ms: float, measured_ms: float, top: int,
-            runs: int = 3) -> dict:
+def profile(
+    schedule, steps: np.ndarray, cosine_ms: float, measured_ms: float, top: int, runs: int = 3
+) -> dict:
     """Where a schedule's trajectory time goes: its steps run block by block as the
     evaluator runs them (check the steps, convert them, the formula, check the values,
     store), each numpy operation and each function of lrsched's numpy namespace timed on
@@ -360,7 +444,7 @@ def profile(schedule, steps: np.ndarray, cosine_ms: float, measured_ms: float, t
         with np.errstate(over="ignore", under="ignore"):
             start = time.perf_counter()
             for low in range(0, steps.size, BLOCK):
-                block = steps[low:low + BLOCK]
+                block = steps[low : low + BLOCK]
                 with clock.timing("evaluator: check steps"):
                     first_negative_or_nonfinite(block)
                 with clock.timing("evaluator: steps to float64"):
@@ -373,18 +457,36 @@ def profile(schedule, steps: np.ndarray, cosine_ms: float, measured_ms: float, t
                 # The first write to each page of a new output array faults it in; the
                 # evaluator pays that too.
                 with clock.timing("evaluator: store (first touch of the output)"):
-                    out[low:low + values.size] = values
+                    out[low : low + values.size] = values
             totals.append(time.perf_counter() - start)
         _CLOCK = None
         clocks.append(clock)
     total = statistics.median(totals)
-    spent = {op: statistics.median(clock.seconds.get(op, 0.0) for clock in clocks)
-             for op in clocks[0].seconds}
-    ops = sorted(({"op": op, "ms": 1e3 * seconds_, "share": seconds_ / total,
-                   "x_np_cos": 1e3 * seconds_ / cosine_ms, "calls": clocks[0].calls[op]}
-                  for op, seconds_ in spent.items()), key=lambda op: -op["ms"])
-    return {"total_ms": 1e3 * total, "measured_ms": measured_ms, "np_cos_ms": cosine_ms,
-            "block": BLOCK, "ops": ops[:top], "other_ops_ms": sum(op["ms"] for op in ops[top:])}
+    spent = {
+        op: statistics.median(clock.seconds.get(op, 0.0) for clock in clocks)
+        for op in clocks[0].seconds
+    }
+    ops = sorted(
+        (
+            {
+                "op": op,
+                "ms": 1e3 * seconds_,
+                "share": seconds_ / total,
+                "x_np_cos": 1e3 * seconds_ / cosine_ms,
+                "calls": clocks[0].calls[op],
+            }
+            for op, seconds_ in spent.items()
+        ),
+        key=lambda op: -op["ms"],
+    )
+    return {
+        "total_ms": 1e3 * total,
+        "measured_ms": measured_ms,
+        "np_cos_ms": cosine_ms,
+        "block": BLOCK,
+        "ops": ops[:top],
+        "other_ops_ms": sum(op["ms"] for op in ops[top:]),
+    }
 
 
 def profile_calls(call, cosine_ms: float, measured_ms: float, top: int) -> dict:
@@ -402,39 +504,66 @@ def profile_calls(call, cosine_ms: float, measured_ms: float, top: int) -> dict:
     ops = []
     for (path, line, function), (_, calls, own, _, _) in stats.items():
         where = function if path == "~" else f"{os.path.basename(path)}:{line}({function})"
-        ops.append({"op": where, "ms": 1e3 * own, "share": own / total,
-                    "x_np_cos": 1e3 * own / cosine_ms, "calls": calls})
+        ops.append(
+            {
+                "op": where,
+                "ms": 1e3 * own,
+                "share": own / total,
+                "x_np_cos": 1e3 * own / cosine_ms,
+                "calls": calls,
+            }
+        )
     ops.sort(key=lambda op: -op["ms"])
-    return {"total_ms": 1e3 * total, "measured_ms": measured_ms, "np_cos_ms": cosine_ms,
-            "block": None, "ops": ops[:top], "other_ops_ms": sum(op["ms"] for op in ops[top:])}
+    return {
+        "total_ms": 1e3 * total,
+        "measured_ms": measured_ms,
+        "np_cos_ms": cosine_ms,
+        "block": None,
+        "ops": ops[:top],
+        "other_ops_ms": sum(op["ms"] for op in ops[top:]),
+    }
 
 
 # --- 3. the torch adapter -------------------------------------------------------------------
+
 
 def adapter(config: Config, log) -> list[dict]:
     import _adapters
     from _trajectory import torch_trajectory
 
-    rows = [row for row in _adapters.torch_rows(config, log)
-            if row["measure"].startswith("ScheduleLR.step() / torch")]
+    rows = [
+        row
+        for row in _adapters.torch_rows(config, log)
+        if row["measure"].startswith("ScheduleLR.step() / torch")
+    ]
     n = config.torch_trajectory_steps
     cosine = BY_NAME["cosine"]
     schedule, steps = cosine.lrsched(n), np.arange(n)
     lrsched_values = schedule(steps)
     torch_values = torch_trajectory(cosine, n)
     np.testing.assert_allclose(lrsched_values, torch_values, rtol=1e-9, atol=1e-15)
-    times = rounds({"lrsched": lambda: schedule(steps),
-                    "torch loop": lambda: torch_trajectory(cosine, n)},
-                   repeats=config.repeats, min_seconds=config.min_seconds,
-                   once=("torch loop",))
+    times = rounds(
+        {"lrsched": lambda: schedule(steps), "torch loop": lambda: torch_trajectory(cosine, n)},
+        repeats=config.repeats,
+        min_seconds=config.min_seconds,
+        once=("torch loop",),
+    )
     figure = ratio(times, "torch loop", "lrsched")
-    rows.append(_row("adapters", "cosine", "stepping torch n times / s(np.arange(n))",
-                     _target(figure, ">= 200", figure["median"] >= 200), n=n))
+    rows.append(
+        _row(
+            "adapters",
+            "cosine",
+            "stepping torch n times / s(np.arange(n))",
+            _target(figure, ">= 200", figure["median"] >= 200),
+            n=n,
+        )
+    )
     log(f"  cosine trajectory n={n}: torch loop {figure['median']:.0f}x slower")
     return rows
 
 
 # --- 4. multiplicative with a per-element function ----------------------------------------
+
 
 class _Counted:
     """A per-step factor that branches on its step, so it cannot take an array; counts
@@ -456,9 +585,8 @@ class _Counted:
 
 
 def multiplicative(config: Config, log) -> list[dict]:
-    from torch.optim.lr_scheduler import MultiplicativeLR
-
     from lrsched.adapters.torch import ScheduleLR
+    from torch.optim.lr_scheduler import MultiplicativeLR
 
     n, window = config.multiplicative_steps, config.multiplicative_window
     windows = n // window
@@ -476,11 +604,14 @@ def multiplicative(config: Config, log) -> list[dict]:
         spent = [time_once(advance) / window for _ in range(windows)]
         return spent, fn, optimizer.param_groups[0]["lr"]
 
-    times = {f"{kind} {where}": [] for kind in ("ScheduleLR", "torch")
-             for where in ("first", "last", "first 10", "last 10")}
+    times = {
+        f"{kind} {where}": []
+        for kind in ("ScheduleLR", "torch")
+        for where in ("first", "last", "first 10", "last 10")
+    }
     counts, final = {}, {}
     for index in range(config.repeats):
-        for kind in (("ScheduleLR", "torch") if index % 2 == 0 else ("torch", "ScheduleLR")):
+        for kind in ("ScheduleLR", "torch") if index % 2 == 0 else ("torch", "ScheduleLR"):
             spent, fn, final[kind] = run(kind)
             counts[kind] = fn
             times[f"{kind} first"].append(spent[0])
@@ -488,55 +619,95 @@ def multiplicative(config: Config, log) -> list[dict]:
             times[f"{kind} first 10"].append(sum(spent[:10]) / 10)
             times[f"{kind} last 10"].append(sum(spent[-10:]) / 10)
     if not math.isclose(final["ScheduleLR"], final["torch"], rel_tol=1e-12):
-        raise AssertionError(f"multiplicative: ScheduleLR ends at {final['ScheduleLR']!r}, "
-                             f"torch at {final['torch']!r}")
+        raise AssertionError(
+            f"multiplicative: ScheduleLR ends at {final['ScheduleLR']!r}, "
+            f"torch at {final['torch']!r}"
+        )
     ours, theirs = counts["ScheduleLR"], counts["torch"]
     most = max(ours.step_calls.values())
     calls = sum(ours.step_calls.values()) + ours.array_calls
     last = f"{n - window}..{n}"
     rows = [
-        _row("multiplicative", "ScheduleLR", "most fn calls for one step k",
-             {"median": most}, target="<= 1", **{"pass": most <= 1},
-             note=f"torch: {max(theirs.step_calls.values())}"),
-        _row("multiplicative", "ScheduleLR", f"fn calls / steps run ({n})",
-             {"median": calls / n},
-             note=f"fn(k) for {len(ours.step_calls)} distinct k (tables run up to "
-                  f"{max(ours.step_calls)}, ahead of the last step) and {ours.array_calls} "
-                  f"whole-array tries, one per chunk, that raise; torch: "
-                  f"{sum(theirs.step_calls.values()) / n:.4g}"),
-        _row("multiplicative", "ScheduleLR", f"time per step at {last} / at 0..{window}",
-             _target(ratio(times, "ScheduleLR last", "ScheduleLR first"),
-                     "<= 1 (no growth)",
-                     ratio(times, "ScheduleLR last", "ScheduleLR first")["median"] <= 1.0)),
-        _row("multiplicative", "ScheduleLR",
-             f"time per step at {n - 10 * window}..{n} / at 0..{10 * window}",
-             ratio(times, "ScheduleLR last 10", "ScheduleLR first 10"),
-             note="windows that include chunk refills"),
-        _row("multiplicative", "torch", f"time per step at {last} / at 0..{window}",
-             ratio(times, "torch last", "torch first")),
-        _row("multiplicative", "ScheduleLR", f"ScheduleLR / torch step, at 0..{window}",
-             ratio(times, "ScheduleLR first", "torch first")),
-        _row("multiplicative", "ScheduleLR", f"ScheduleLR / torch step, at {last}",
-             ratio(times, "ScheduleLR last", "torch last")),
+        _row(
+            "multiplicative",
+            "ScheduleLR",
+            "most fn calls for one step k",
+            {"median": most},
+            target="<= 1",
+            **{"pass": most <= 1},
+            note=f"torch: {max(theirs.step_calls.values())}",
+        ),
+        _row(
+            "multiplicative",
+            "ScheduleLR",
+            f"fn calls / steps run ({n})",
+            {"median": calls / n},
+            note=f"fn(k) for {len(ours.step_calls)} distinct k (tables run up to "
+            f"{max(ours.step_calls)}, ahead of the last step) and {ours.array_calls} "
+            f"whole-array tries, one per chunk, that raise; torch: "
+            f"{sum(theirs.step_calls.values()) / n:.4g}",
+        ),
+        _row(
+            "multiplicative",
+            "ScheduleLR",
+            f"time per step at {last} / at 0..{window}",
+            _target(
+                ratio(times, "ScheduleLR last", "ScheduleLR first"),
+                "<= 1 (no growth)",
+                ratio(times, "ScheduleLR last", "ScheduleLR first")["median"] <= 1.0,
+            ),
+        ),
+        _row(
+            "multiplicative",
+            "ScheduleLR",
+            f"time per step at {n - 10 * window}..{n} / at 0..{10 * window}",
+            ratio(times, "ScheduleLR last 10", "ScheduleLR first 10"),
+            note="windows that include chunk refills",
+        ),
+        _row(
+            "multiplicative",
+            "torch",
+            f"time per step at {last} / at 0..{window}",
+            ratio(times, "torch last", "torch first"),
+        ),
+        _row(
+            "multiplicative",
+            "ScheduleLR",
+            f"ScheduleLR / torch step, at 0..{window}",
+            ratio(times, "ScheduleLR first", "torch first"),
+        ),
+        _row(
+            "multiplicative",
+            "ScheduleLR",
+            f"ScheduleLR / torch step, at {last}",
+            ratio(times, "ScheduleLR last", "torch last"),
+        ),
     ]
     us = {name: 1e6 * seconds(values)["median"] for name, values in times.items()}
     rows[1]["us_per_step"] = us
-    log(f"  multiplicative: {calls / n:.4f} calls per step run; us per step "
-        + ", ".join(f"{name} {value:.2f}" for name, value in us.items()))
+    log(
+        f"  multiplicative: {calls / n:.4f} calls per step run; us per step "
+        + ", ".join(f"{name} {value:.2f}" for name, value in us.items())
+    )
     return rows
 
 
 # --- report -------------------------------------------------------------------------------
 
+
 def _print_profiles(profiles: dict) -> None:
     for name, found in profiles.items():
-        print(f"\nprofile of {name}: {found['total_ms']:.0f} ms instrumented "
-              f"({found['measured_ms']:.0f} ms uninstrumented; np.cos of the steps "
-              f"{found['np_cos_ms']:.0f} ms)" + (f", in blocks of {found['block']} steps"
-                                                  if found["block"] else ", by function"))
+        print(
+            f"\nprofile of {name}: {found['total_ms']:.0f} ms instrumented "
+            f"({found['measured_ms']:.0f} ms uninstrumented; np.cos of the steps "
+            f"{found['np_cos_ms']:.0f} ms)"
+            + (f", in blocks of {found['block']} steps" if found["block"] else ", by function")
+        )
         for op in found["ops"]:
-            print(f"  {op['op']:<46} {op['ms']:8.1f} ms  {100 * op['share']:5.1f} %  "
-                  f"{op['x_np_cos']:5.2f}x np.cos  ({op['calls']} calls)")
+            print(
+                f"  {op['op']:<46} {op['ms']:8.1f} ms  {100 * op['share']:5.1f} %  "
+                f"{op['x_np_cos']:5.2f}x np.cos  ({op['calls']} calls)"
+            )
         if found["other_ops_ms"]:
             print(f"  {'the other operations':<46} {found['other_ops_ms']:8.1f} ms")
 
@@ -546,10 +717,14 @@ SECTIONS = ("scalar", "trajectory", "adapter", "multiplicative")
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="10^6-step trajectories and fewer rounds")
-    parser.add_argument("--only", default=",".join(SECTIONS),
-                        help=f"comma-separated sections out of {','.join(SECTIONS)}")
+    parser.add_argument(
+        "--quick", action="store_true", help="10^6-step trajectories and fewer rounds"
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections out of {','.join(SECTIONS)}",
+    )
     parser.add_argument("--out", default=os.path.join(HERE, "results", "feel.json"))
     args = parser.parse_args(argv)
     sections = args.only.split(",")
@@ -574,12 +749,17 @@ def main(argv=None) -> int:
             section_rows = globals()[section](config, log)
         rows += section_rows
     command = "python benchmarks/bench_feel.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
-    payload = {"command": command.strip(),
-               "finished": datetime.datetime.now(datetime.timezone.utc).strftime(
-                   "%Y-%m-%d %H:%M UTC"),
-               "seconds": time.perf_counter() - started, "machine": _report.machine(),
-               "config": asdict(config), "rows": rows, "profiles": profiles}
+        argv if argv is not None else sys.argv[1:]
+    )
+    payload = {
+        "command": command.strip(),
+        "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "seconds": time.perf_counter() - started,
+        "machine": _report.machine(),
+        "config": asdict(config),
+        "rows": rows,
+        "profiles": profiles,
+    }
     _report.write_json(args.out, payload)
     print(_report.table(rows))
     _print_profiles(profiles)

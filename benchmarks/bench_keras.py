@@ -27,26 +27,30 @@ import time
 
 
 def measure(backend: str, repeats: int, steps: int, steps_per_execution: int = 1) -> dict:
-    import numpy as np
     import keras
+    import numpy as np
 
     if backend == "torch":
         import torch
 
         # Many intra-op threads on a small shared machine only add scheduling noise.
         torch.set_num_threads(1)
-    import lrsched
     from lrsched.adapters.keras import KerasSchedule
+
+    import lrsched
 
     total = 100_000  # long enough that no run reaches the end of the decay
     variants = {
         "float LR": lambda: 1e-3,
         "KerasSchedule(lrsched.cosine)": lambda: KerasSchedule(
-            lrsched.cosine(1e-3, total_steps=total, min_lr=1e-5)),
+            lrsched.cosine(1e-3, total_steps=total, min_lr=1e-5)
+        ),
         "keras CosineDecay": lambda: keras.optimizers.schedules.CosineDecay(
-            1e-3, total, alpha=1e-2),
+            1e-3, total, alpha=1e-2
+        ),
         "KerasSchedule(lrsched.exponential)": lambda: KerasSchedule(
-            lrsched.exponential(1e-3, 0.9999)),
+            lrsched.exponential(1e-3, 0.9999)
+        ),
     }
     rng = np.random.default_rng(0)
     batch = 64
@@ -55,12 +59,21 @@ def measure(backend: str, repeats: int, steps: int, steps_per_execution: int = 1
     models = {}
     for name, make in variants.items():
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(64, activation="relu"),
-                                  keras.layers.Dense(64, activation="relu"),
-                                  keras.layers.Dense(1)])
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=make()), loss="mse",
-                      jit_compile=backend != "torch", steps_per_execution=steps_per_execution)
-        model.fit(inputs[:batch * 20], targets[:batch * 20], batch_size=batch, verbose=0)
+        model = keras.Sequential(
+            [
+                keras.Input((32,)),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=make()),
+            loss="mse",
+            jit_compile=backend != "torch",
+            steps_per_execution=steps_per_execution,
+        )
+        model.fit(inputs[: batch * 20], targets[: batch * 20], batch_size=batch, verbose=0)
         models[name] = model
     timings = {name: [] for name in variants}
     for _ in range(repeats):
@@ -73,17 +86,25 @@ def measure(backend: str, repeats: int, steps: int, steps_per_execution: int = 1
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         summary[name] = {"median_us": median * 1e6, "iqr_us": (q3 - q1) * 1e6}
     plain = summary["float LR"]["median_us"]
-    ratios = {name: stats["median_us"] / plain for name, stats in summary.items()
-              if name != "float LR"}
+    ratios = {
+        name: stats["median_us"] / plain for name, stats in summary.items() if name != "float LR"
+    }
     ratios["KerasSchedule(lrsched.cosine) / keras CosineDecay"] = (
         summary["KerasSchedule(lrsched.cosine)"]["median_us"]
-        / summary["keras CosineDecay"]["median_us"])
-    result = {"backend": backend, "repeats": repeats, "steps": steps, "per_step": summary,
-              "steps_per_execution": steps_per_execution, "ratios": ratios}
+        / summary["keras CosineDecay"]["median_us"]
+    )
+    result = {
+        "backend": backend,
+        "repeats": repeats,
+        "steps": steps,
+        "per_step": summary,
+        "steps_per_execution": steps_per_execution,
+        "ratios": ratios,
+    }
     if backend == "jax":
-        result["schedule_alone"] = schedule_alone({name: make() for name, make in
-                                                   variants.items() if name != "float LR"},
-                                                  repeats)
+        result["schedule_alone"] = schedule_alone(
+            {name: make() for name, make in variants.items() if name != "float LR"}, repeats
+        )
     return result
 
 
@@ -111,12 +132,15 @@ def schedule_alone(schedules: dict, repeats: int, calls: int = 100_000) -> dict:
 
 
 def report(result: dict) -> None:
-    print(f"backend={result['backend']} (jit_compile={result['backend'] != 'torch'}, "
-          f"steps_per_execution={result['steps_per_execution']}), "
-          f"{result['repeats']} alternating runs of {result['steps']} steps")
+    print(
+        f"backend={result['backend']} (jit_compile={result['backend'] != 'torch'}, "
+        f"steps_per_execution={result['steps_per_execution']}), "
+        f"{result['repeats']} alternating runs of {result['steps']} steps"
+    )
     for name, stats in result["per_step"].items():
-        print(f"  {name:32s} median {stats['median_us']:8.1f} us/step   "
-              f"IQR {stats['iqr_us']:6.1f} us")
+        print(
+            f"  {name:32s} median {stats['median_us']:8.1f} us/step   IQR {stats['iqr_us']:6.1f} us"
+        )
     for name, ratio in result["ratios"].items():
         shown = name if "/" in name else f"{name} / float LR"
         print(f"  ratio {shown}: {ratio:.3f}")
@@ -129,20 +153,35 @@ def main() -> None:
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"], action="append")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--steps-per-execution", type=int, default=1,
-                        help="jax only: steps per compiled call (less Python per step)")
+    parser.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=1,
+        help="jax only: steps per compiled call (less Python per step)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line per backend")
     args = parser.parse_args()
     if os.environ.get("KERAS_BACKEND") and args.backend and len(args.backend) == 1:
-        result = measure(os.environ["KERAS_BACKEND"], args.repeats, args.steps,
-                         args.steps_per_execution)
+        result = measure(
+            os.environ["KERAS_BACKEND"], args.repeats, args.steps, args.steps_per_execution
+        )
         print(json.dumps(result) if args.json else report(result) or "", end="")
         return
     for backend in args.backend or ["jax", "torch"]:
         per_execution = args.steps_per_execution if backend == "jax" else 1
-        command = [sys.executable, __file__, "--backend", backend, "--repeats",
-                   str(args.repeats), "--steps", str(args.steps), "--steps-per-execution",
-                   str(per_execution), "--json"]
+        command = [
+            sys.executable,
+            __file__,
+            "--backend",
+            backend,
+            "--repeats",
+            str(args.repeats),
+            "--steps",
+            str(args.steps),
+            "--steps-per-execution",
+            str(per_execution),
+            "--json",
+        ]
         env = dict(os.environ, KERAS_BACKEND=backend, PYTHONWARNINGS="ignore")
         output = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
         result = json.loads(output.stdout.strip().splitlines()[-1])

@@ -27,13 +27,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _timing  # noqa: E402
+import _timing
 
-import lrsched  # noqa: E402
+import lrsched
 
 RESULTS = Path(__file__).parent / "results"
 EVERY_STEP_UP_TO = 10**6  # the baseline of drawing every step, beyond which it is not run
@@ -96,36 +96,55 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for name in SCHEDULES:
-        candidates = {f"plot {n}": (lambda n=n: plot_and_render(scaled(name, n), n))
-                      for n in lengths}
-        candidates.update({f"every step {n}": (lambda n=n: every_step(scaled(name, n), n))
-                           for n in lengths if n <= EVERY_STEP_UP_TO})
+        candidates = {
+            f"plot {n}": (lambda n=n: plot_and_render(scaled(name, n), n)) for n in lengths
+        }
+        candidates.update(
+            {
+                f"every step {n}": (lambda n=n: every_step(scaled(name, n), n))
+                for n in lengths
+                if n <= EVERY_STEP_UP_TO
+            }
+        )
         times = _timing.rounds(candidates, repeats=args.repeats, once=tuple(candidates))
         peaks = {key: peak_mib(func) for key, func in candidates.items()}
         for n in lengths:
             row = {
-                "schedule": name, "steps": n,
+                "schedule": name,
+                "steps": n,
                 "seconds": _timing.seconds(times[f"plot {n}"]),
                 "time_ratio": _timing.ratio(times, f"plot {n}", f"plot {base}"),
                 "peak_mib": peaks[f"plot {n}"],
                 "memory_ratio": peaks[f"plot {n}"] / peaks[f"plot {base}"],
             }
             if n <= EVERY_STEP_UP_TO:
-                row["every_step_time_ratio"] = _timing.ratio(times, f"every step {n}",
-                                                             f"plot {base}")
+                row["every_step_time_ratio"] = _timing.ratio(
+                    times, f"every step {n}", f"plot {base}"
+                )
                 row["every_step_peak_mib"] = peaks[f"every step {n}"]
             rows.append(row)
-            print(f"{name:26} {n:>11,} steps: time {row['time_ratio']['median']:5.2f}x "
-                  f"[{row['time_ratio']['low']:.2f}-{row['time_ratio']['high']:.2f}] of "
-                  f"{base:,} ({row['seconds']['median'] * 1e3:6.0f} ms), peak "
-                  f"{row['peak_mib']:6.1f} MiB ({row['memory_ratio']:4.2f}x)"
-                  + (f"; every step: {row['every_step_time_ratio']['median']:6.2f}x, "
-                     f"{row['every_step_peak_mib']:7.1f} MiB" if n <= EVERY_STEP_UP_TO
-                     else ""), flush=True)
+            print(
+                f"{name:26} {n:>11,} steps: time {row['time_ratio']['median']:5.2f}x "
+                f"[{row['time_ratio']['low']:.2f}-{row['time_ratio']['high']:.2f}] of "
+                f"{base:,} ({row['seconds']['median'] * 1e3:6.0f} ms), peak "
+                f"{row['peak_mib']:6.1f} MiB ({row['memory_ratio']:4.2f}x)"
+                + (
+                    f"; every step: {row['every_step_time_ratio']['median']:6.2f}x, "
+                    f"{row['every_step_peak_mib']:7.1f} MiB"
+                    if n <= EVERY_STEP_UP_TO
+                    else ""
+                ),
+                flush=True,
+            )
 
     RESULTS.mkdir(exist_ok=True)
-    report = {"when": datetime.now(timezone.utc).isoformat(), "python": sys.version,
-              "machine": platform.platform(), "repeats": args.repeats, "rows": rows}
+    report = {
+        "when": datetime.now(timezone.utc).isoformat(),
+        "python": sys.version,
+        "machine": platform.platform(),
+        "repeats": args.repeats,
+        "rows": rows,
+    }
     (RESULTS / "plot.json").write_text(json.dumps(report, indent=2))
     return 0
 

@@ -49,11 +49,13 @@ def measure(sizes: list[int], repeats: int, min_seconds: float) -> dict:
     for size in sizes:
         lrs, losses = curve(size)
         built[size] = lrsched.RangeTestResult(lrs, losses)
-        candidates[f"construct/{size}"] = (
-            lambda lrs=lrs, losses=losses: lrsched.RangeTestResult(lrs, losses))
+        candidates[f"construct/{size}"] = lambda lrs=lrs, losses=losses: lrsched.RangeTestResult(
+            lrs, losses
+        )
         for method in METHODS:
-            candidates[f"{method}/{size}"] = (
-                lambda result=built[size], method=method: result.suggest(method))
+            candidates[f"{method}/{size}"] = lambda result=built[size], method=method: (
+                result.suggest(method)
+            )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a suggestion's advice is not what is measured
         return rounds(candidates, repeats=repeats, min_seconds=min_seconds)
@@ -71,8 +73,9 @@ def main(argv=None) -> None:
     steps = [f"x{b // a} pts" for a, b in zip(sizes, sizes[1:])]
     print(f"{'operation':<12}{header}" + "".join(f"{s:>22}" for s in steps))
     for operation in ("construct",) + METHODS:
-        cells = "".join(f"{seconds(times[f'{operation}/{size}'])['median'] * 1e3:>10.2f}ms"
-                        for size in sizes)
+        cells = "".join(
+            f"{seconds(times[f'{operation}/{size}'])['median'] * 1e3:>10.2f}ms" for size in sizes
+        )
         growth = ""
         for small, large in zip(sizes, sizes[1:]):
             figure = ratio(times, f"{operation}/{large}", f"{operation}/{small}")

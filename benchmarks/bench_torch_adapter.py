@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from lrsched.adapters.torch import ScheduleLR
 
 import lrsched
-from lrsched.adapters.torch import ScheduleLR
 
 TS = torch.optim.lr_scheduler
 RESULTS = Path(__file__).parent / "results"
@@ -46,17 +46,30 @@ def families(steps: int) -> dict:
     """Pairs of (torch scheduler factory, equivalent lrsched schedule)."""
     warm = steps // 10
     return {
-        "cosine": (lambda o: TS.CosineAnnealingLR(o, T_max=steps),
-                   lrsched.cosine(BASE_LR, steps, periodic=True)),
-        "step": (lambda o: TS.StepLR(o, step_size=1000, gamma=0.5),
-                 lrsched.step(BASE_LR, 1000, gamma=0.5)),
-        "one_cycle+momentum": (lambda o: TS.OneCycleLR(o, BASE_LR, total_steps=steps + 1),
-                               lrsched.one_cycle(BASE_LR, steps + 1)),
+        "cosine": (
+            lambda o: TS.CosineAnnealingLR(o, T_max=steps),
+            lrsched.cosine(BASE_LR, steps, periodic=True),
+        ),
+        "step": (
+            lambda o: TS.StepLR(o, step_size=1000, gamma=0.5),
+            lrsched.step(BASE_LR, 1000, gamma=0.5),
+        ),
+        "one_cycle+momentum": (
+            lambda o: TS.OneCycleLR(o, BASE_LR, total_steps=steps + 1),
+            lrsched.one_cycle(BASE_LR, steps + 1),
+        ),
         "warmup+cosine": (
-            lambda o: TS.SequentialLR(o, [TS.LinearLR(o, 0.01, 1.0, warm),
-                                          TS.CosineAnnealingLR(o, steps - warm)], [warm]),
-            lrsched.sequence([lrsched.linear(BASE_LR * 0.01, BASE_LR, warm),
-                              lrsched.cosine(BASE_LR, steps - warm, periodic=True)], [warm])),
+            lambda o: TS.SequentialLR(
+                o, [TS.LinearLR(o, 0.01, 1.0, warm), TS.CosineAnnealingLR(o, steps - warm)], [warm]
+            ),
+            lrsched.sequence(
+                [
+                    lrsched.linear(BASE_LR * 0.01, BASE_LR, warm),
+                    lrsched.cosine(BASE_LR, steps - warm, periodic=True),
+                ],
+                [warm],
+            ),
+        ),
     }
 
 
@@ -115,8 +128,13 @@ def check_same_trajectory(pairs: dict, steps: int) -> None:
 
 def summary(values: list[float]) -> dict:
     quartiles = statistics.quantiles(values, n=4)
-    return {"median": statistics.median(values), "q1": quartiles[0], "q3": quartiles[2],
-            "min": min(values), "max": max(values)}
+    return {
+        "median": statistics.median(values),
+        "q1": quartiles[0],
+        "q3": quartiles[2],
+        "min": min(values),
+        "max": max(values),
+    }
 
 
 def main(argv=None) -> dict:
@@ -143,33 +161,47 @@ def main(argv=None) -> dict:
     rows = {}
     for name, kinds in times.items():
         ratios = [ours / theirs for ours, theirs in zip(kinds["lrsched"], kinds["torch"])]
-        rows[name] = {"torch_us": summary(kinds["torch"]),
-                      "lrsched_us": summary(kinds["lrsched"]),
-                      "ratio": summary(ratios)}
+        rows[name] = {
+            "torch_us": summary(kinds["torch"]),
+            "lrsched_us": summary(kinds["lrsched"]),
+            "ratio": summary(ratios),
+        }
     optimizer_summary = summary(optimizer_times)
 
-    print(f"ScheduleLR.step() vs torch scheduler.step(): {args.steps} calls x {args.repeats} "
-          "interleaved repeats; median [q1-q3] us per call")
+    print(
+        f"ScheduleLR.step() vs torch scheduler.step(): {args.steps} calls x {args.repeats} "
+        "interleaved repeats; median [q1-q3] us per call"
+    )
     header = f"{'family':<20} {'torch':>22} {'lrsched':>22} {'lrsched/torch':>20}"
     print(header)
     print("-" * len(header))
     for name, row in rows.items():
-        cells = [f"{r['median']:6.2f} [{r['q1']:.2f}-{r['q3']:.2f}]"
-                 for r in (row["torch_us"], row["lrsched_us"])]
+        cells = [
+            f"{r['median']:6.2f} [{r['q1']:.2f}-{r['q3']:.2f}]"
+            for r in (row["torch_us"], row["lrsched_us"])
+        ]
         ratio = row["ratio"]
-        print(f"{name:<20} {cells[0]:>22} {cells[1]:>22} "
-              f"{ratio['median']:>7.3f} [{ratio['q1']:.3f}-{ratio['q3']:.3f}]")
-    print(f"{'optimizer.step()':<20} {optimizer_summary['median']:6.2f} "
-          f"[{optimizer_summary['q1']:.2f}-{optimizer_summary['q3']:.2f}] us "
-          "(SGD momentum, 2.8k-parameter MLP), for context")
+        print(
+            f"{name:<20} {cells[0]:>22} {cells[1]:>22} "
+            f"{ratio['median']:>7.3f} [{ratio['q1']:.3f}-{ratio['q3']:.3f}]"
+        )
+    print(
+        f"{'optimizer.step()':<20} {optimizer_summary['median']:6.2f} "
+        f"[{optimizer_summary['q1']:.2f}-{optimizer_summary['q3']:.2f}] us "
+        "(SGD momentum, 2.8k-parameter MLP), for context"
+    )
 
     result = {
         "benchmark": "bench_torch_adapter",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": sys.version.split()[0], "platform": platform.platform(),
-        "torch": torch.__version__, "numpy": np.__version__,
-        "steps": args.steps, "repeats": args.repeats,
-        "families": rows, "optimizer_step_us": optimizer_summary,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "families": rows,
+        "optimizer_step_us": optimizer_summary,
     }
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "bench_torch_adapter.json"

@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _families import FAMILIES  # noqa: E402
-from _timing import rounds  # noqa: E402
-from _trajectory import enable_jax_x64, optax_candidates  # noqa: E402
+from _families import FAMILIES
+from _timing import rounds
+from _trajectory import enable_jax_x64, optax_candidates
 
 
 def _xla_cores(call, min_seconds: float = 0.5) -> float:
@@ -41,11 +41,11 @@ def _xla_cores(call, min_seconds: float = 0.5) -> float:
 
 
 def families(sizes, repeats: int) -> None:
-    import lrsched
 
     enable_jax_x64()
-    print(f"{'family':<20}{'n':>9}  ns/step: {'lrsched':>17}{'optax jit(vmap)':>17}"
-          f"{'XLA cores':>11}")
+    print(
+        f"{'family':<20}{'n':>9}  ns/step: {'lrsched':>17}{'optax jit(vmap)':>17}{'XLA cores':>11}"
+    )
     for n in sizes:
         steps = np.arange(n)
         for family in FAMILIES:
@@ -59,18 +59,21 @@ def families(sizes, repeats: int) -> None:
                 "optax": optax,
             }
             times = rounds(candidates, repeats=repeats, min_seconds=0.05)
-            per_step = {name: 1e9 * statistics.median(values) / n
-                        for name, values in times.items()}
+            per_step = {name: 1e9 * statistics.median(values) / n for name, values in times.items()}
             cores = _xla_cores(candidates["optax"])
-            print(f"{family.name:<20}{n:>9}           {per_step['default']:>17.2f}"
-                  f"{per_step['optax']:>17.2f}{cores:>11.2f}")
+            print(
+                f"{family.name:<20}{n:>9}           {per_step['default']:>17.2f}"
+                f"{per_step['optax']:>17.2f}{cores:>11.2f}"
+            )
 
 
 def operations(n: int, repeats: int) -> None:
     from lrsched._evaluate import BLOCK
 
-    print(f"\nnumpy operations, ns per step (one block of {BLOCK} steps in cache; "
-          f"{n} steps out of cache)")
+    print(
+        f"\nnumpy operations, ns per step (one block of {BLOCK} steps in cache; "
+        f"{n} steps out of cache)"
+    )
     for size, label in ((BLOCK, "block"), (n, "whole")):
         integers = np.arange(size)
         floats = np.arange(size) / size  # a cosine schedule's fraction of T
@@ -94,8 +97,9 @@ def operations(n: int, repeats: int) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100000,1000000",
-                        help="comma-separated trajectory lengths")
+    parser.add_argument(
+        "--sizes", default="100000,1000000", help="comma-separated trajectory lengths"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="rounds per measurement")
     args = parser.parse_args(argv)
     sizes = [int(float(size)) for size in args.sizes.split(",")]

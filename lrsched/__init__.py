@@ -49,8 +49,19 @@ __version__ = "0.1.0"
 # need an extra (matplotlib). The table is lrsched._registry's, as in the block above.
 _LAZY = lazy_names()
 
-__all__ = sorted(["ArgumentError", "ArgumentTypeError", "Route", "Schedule", "StepTable", "Tail",
-                  "register_family", "register_function", *_LAZY])
+__all__ = sorted(
+    [
+        "ArgumentError",
+        "ArgumentTypeError",
+        "Route",
+        "Schedule",
+        "StepTable",
+        "Tail",
+        "register_family",
+        "register_function",
+        *_LAZY,
+    ]
+)
 
 
 def __getattr__(name):

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -33,8 +34,9 @@ def function_field(default: Any = _REQUIRED) -> Any:
     """A dataclass field holding a user function (stored in configs by registered name)."""
     import dataclasses  # see fields()
 
-    return dataclasses.field(default=dataclasses.MISSING if default is _REQUIRED else default,
-                             metadata=_FUNCTION)
+    return dataclasses.field(
+        default=dataclasses.MISSING if default is _REQUIRED else default, metadata=_FUNCTION
+    )
 
 
 def fields(schedule: Any) -> tuple:
@@ -98,11 +100,16 @@ class ValueObject:
                 names = [field.name for field in fields(cls)]
                 if len(args) <= len(names):
                     name = names[len(args) - 1]
-                    check.refuse(f"{cls.__name__}(): {name} is keyword-only: pass "
-                                 f"{name}={args[len(args) - 1]!r}", TypeError)
-                check.refuse(f"{cls.__name__}() takes {len(positional)} positional "
-                             f"argument(s) ({', '.join(positional)}), got {len(args)}",
-                             TypeError)
+                    check.refuse(
+                        f"{cls.__name__}(): {name} is keyword-only: pass "
+                        f"{name}={args[len(args) - 1]!r}",
+                        TypeError,
+                    )
+                check.refuse(
+                    f"{cls.__name__}() takes {len(positional)} positional "
+                    f"argument(s) ({', '.join(positional)}), got {len(args)}",
+                    TypeError,
+                )
         return object.__new__(cls)
 
     def _set(self, **normalised: Any) -> None:
@@ -130,8 +137,11 @@ class ValueObject:
         # A user's subclass need not be a dataclass; it then has no parameters to look in.
         for field in fields(self):
             value = getattr(self, field.name)
-            found.extend(item for item in (value if isinstance(value, tuple) else (value,))
-                         if isinstance(item, Schedule))
+            found.extend(
+                item
+                for item in (value if isinstance(value, tuple) else (value,))
+                if isinstance(item, Schedule)
+            )
         return tuple(found)
 
     def to_config(self) -> dict:
@@ -159,9 +169,11 @@ def _positional_names(cls: type) -> tuple[str, ...]:
 
 
 def _same(value: Any, default: Any) -> bool:
-    return type(value) is type(default) and value == default or (
-        isinstance(value, numbers.Real) and isinstance(default, numbers.Real)
-        and not isinstance(value, bool) and value == default
+    return (type(value) is type(default) and value == default) or (
+        isinstance(value, numbers.Real)
+        and isinstance(default, numbers.Real)
+        and not isinstance(value, bool)
+        and value == default
     )
 
 
@@ -266,8 +278,12 @@ class Schedule(ValueObject):
                 if period is not None and not float(period).is_integer():
                     return None
             exact = Fraction(route.offset) + Fraction(start) * Fraction(route.per)
-            tails.append(Tail(max(_at_least(exact), float(route.start)),
-                              None if period is None else period * route.per))
+            tails.append(
+                Tail(
+                    max(_at_least(exact), float(route.start)),
+                    None if period is None else period * route.per,
+                )
+            )
         if len(tails) == 1:
             return tails[0]
         if any(tail.period is not None for tail in tails):
@@ -324,8 +340,7 @@ def user_function(func: str, name: str, value: Any, *, optional: bool = False) -
     if isinstance(value, str):
         return _registry.function_named(func, name, value)
     if not callable(value) or isinstance(value, Schedule):
-        check.fail(func, name, "a callable or the name of a registered function", value,
-                   TypeError)
+        check.fail(func, name, "a callable or the name of a registered function", value, TypeError)
     return value
 
 
@@ -355,7 +370,11 @@ def register_family(cls: type) -> type:
     name = cls.__name__
     taken = _registry.families().get(name)
     if taken is not None and taken is not cls:
-        check.fail("register_family", "cls", f"a class whose name is not taken ({name!r} is "
-                   f"{taken!r})", cls)
+        check.fail(
+            "register_family",
+            "cls",
+            f"a class whose name is not taken ({name!r} is {taken!r})",
+            cls,
+        )
     _registry.add_user_family(cls)
     return cls

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -115,8 +115,9 @@ class multistep(Schedule):
 
         self._set(
             base_lr=check.non_negative("multistep", "base_lr", self.base_lr),
-            milestones=tuple(sorted(check.sequence_of("multistep", "milestones",
-                                                      self.milestones, milestone))),
+            milestones=tuple(
+                sorted(check.sequence_of("multistep", "milestones", self.milestones, milestone))
+            ),
             gamma=check.positive("multistep", "gamma", self.gamma),
         )
 
@@ -156,8 +157,9 @@ class piecewise_constant(Schedule):
 
     def __post_init__(self):
         func = "piecewise_constant"
-        boundaries = check.sequence_of(func, "boundaries", self.boundaries, check.non_negative,
-                                       increasing="strictly")
+        boundaries = check.sequence_of(
+            func, "boundaries", self.boundaries, check.non_negative, increasing="strictly"
+        )
         values = check.sequence_of(func, "values", self.values, check.non_negative, min_length=2)
         check.same_length(func, "boundaries", boundaries, "values", values, offset=1)
         self._set(boundaries=boundaries, values=values)
@@ -197,8 +199,9 @@ class piecewise_linear(Schedule):
 
     def __post_init__(self):
         func = "piecewise_linear"
-        boundaries = check.sequence_of(func, "boundaries", self.boundaries, check.non_negative,
-                                       increasing="strictly")
+        boundaries = check.sequence_of(
+            func, "boundaries", self.boundaries, check.non_negative, increasing="strictly"
+        )
         values = check.sequence_of(func, "values", self.values, check.non_negative)
         check.same_length(func, "boundaries", boundaries, "values", values)
         self._set(boundaries=boundaries, values=values)
@@ -244,8 +247,9 @@ class exponential(Schedule):
         self._set(
             base_lr=check.non_negative("exponential", "base_lr", self.base_lr),
             gamma=check.positive("exponential", "gamma", self.gamma),
-            decay_steps=check.whole_if_integral(check.positive("exponential", "decay_steps",
-                                                          self.decay_steps)),
+            decay_steps=check.whole_if_integral(
+                check.positive("exponential", "decay_steps", self.decay_steps)
+            ),
             staircase=check.boolean("exponential", "staircase", self.staircase),
         )
 
@@ -294,8 +298,9 @@ class exponential_ramp(Schedule):
         self._set(
             start_lr=check.positive("exponential_ramp", "start_lr", self.start_lr),
             end_lr=check.positive("exponential_ramp", "end_lr", self.end_lr),
-            total_steps=check.integer("exponential_ramp", "total_steps", self.total_steps,
-                                      minimum=1),
+            total_steps=check.integer(
+                "exponential_ramp", "total_steps", self.total_steps, minimum=1
+            ),
         )
 
     def _values(self, t, xp=NUMPY):
@@ -409,7 +414,7 @@ class polynomial(Schedule):
             remaining = left / (total * periods)
         else:
             remaining = (total - xp.minimum(t, total)) / total
-        values = remaining ** self.power * (self.base_lr - self.end_lr) + self.end_lr
+        values = remaining**self.power * (self.base_lr - self.end_lr) + self.end_lr
         # (base - end) + end need not round back to base: stay between the two ends.
         low, high = sorted((self.base_lr, self.end_lr))
         return xp.clip(values, low, high)
@@ -446,8 +451,9 @@ class inverse_time(Schedule):
     def __post_init__(self):
         self._set(
             base_lr=check.non_negative("inverse_time", "base_lr", self.base_lr),
-            decay_steps=check.whole_if_integral(check.positive("inverse_time", "decay_steps",
-                                                          self.decay_steps)),
+            decay_steps=check.whole_if_integral(
+                check.positive("inverse_time", "decay_steps", self.decay_steps)
+            ),
             decay_rate=check.non_negative("inverse_time", "decay_rate", self.decay_rate),
             staircase=check.boolean("inverse_time", "staircase", self.staircase),
         )
@@ -487,8 +493,9 @@ class inverse_sqrt(Schedule):
     def __post_init__(self):
         self._set(
             base_lr=check.non_negative("inverse_sqrt", "base_lr", self.base_lr),
-            timescale=check.whole_if_integral(check.positive("inverse_sqrt", "timescale",
-                                                        self.timescale)),
+            timescale=check.whole_if_integral(
+                check.positive("inverse_sqrt", "timescale", self.timescale)
+            ),
         )
 
     def _values(self, t, xp=NUMPY):
@@ -565,15 +572,19 @@ class multiplicative(Schedule):
 
     def _values(self, t, xp=NUMPY):
         if xp is not NUMPY:
-            check.refuse("multiplicative(): a running product of a user function is "
-                         "evaluated with numpy only", TypeError)
+            check.refuse(
+                "multiplicative(): a running product of a user function is "
+                "evaluated with numpy only",
+                TypeError,
+            )
         last = int(t.max()) if t.size else 0  # floor of the largest step (t >= 0)
         if last > MULTIPLICATIVE_MAX_STEPS:
-            check.refuse(f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are "
-                         f"supported (the product is materialised), got step {last}")
+            check.refuse(
+                f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are "
+                f"supported (the product is materialised), got step {last}"
+            )
         # Truncation is the floor for steps >= 0.
-        return running_products(self, self.base_lr, last, self._factors).take(
-            t.astype(np.intp))
+        return running_products(self, self.base_lr, last, self._factors).take(t.astype(np.intp))
 
     def _flat_pieces(self):
         return True  # one factor per whole step

@@ -37,12 +37,16 @@ class sequence(Schedule):
 
     def __post_init__(self):
         func = "sequence"
-        schedules = check.sequence_of(func, "schedules", self.schedules, schedule_argument,
-                                      min_length=2)
-        boundaries = check.sequence_of(func, "boundaries", self.boundaries, check.positive,
-                                       increasing="strictly")
+        schedules = check.sequence_of(
+            func, "schedules", self.schedules, schedule_argument, min_length=2
+        )
+        boundaries = check.sequence_of(
+            func, "boundaries", self.boundaries, check.positive, increasing="strictly"
+        )
         check.same_length(func, "boundaries", boundaries, "schedules", schedules, offset=1)
-        self._set(schedules=schedules, boundaries=tuple(check.whole_if_integral(b) for b in boundaries))
+        self._set(
+            schedules=schedules, boundaries=tuple(check.whole_if_integral(b) for b in boundaries)
+        )
 
     def routes(self):
         starts = (0, *self.boundaries)
@@ -175,8 +179,13 @@ class product(Schedule):
 
         items = check.sequence_of(func, "factors", self.factors, factor, min_length=2)
         if not any(isinstance(item, Schedule) for item in items):
-            check.fail(func, "factors", "two or more factors, at least one of them a schedule "
-                       "(a product of numbers is a number: use constant(...))", list(items))
+            check.fail(
+                func,
+                "factors",
+                "two or more factors, at least one of them a schedule "
+                "(a product of numbers is a number: use constant(...))",
+                list(items),
+            )
         flat = []
         for item in items:
             flat.extend(item.factors if isinstance(item, product) else (item,))
@@ -191,8 +200,9 @@ class product(Schedule):
     def _values(self, t, xp=NUMPY):
         values = xp.full_like(t, 1.0)
         for factor in self.factors:
-            values = values * (factor if isinstance(factor, numbers.Real)
-                               else xp.values_of(factor, t))
+            values = values * (
+                factor if isinstance(factor, numbers.Real) else xp.values_of(factor, t)
+            )
         return values
 
 
@@ -230,8 +240,11 @@ class clip(Schedule):
             max_lr = check.non_negative(func, "max_lr", max_lr)
         if max_lr < min_lr:
             check.fail(func, "max_lr", f">= min_lr={min_lr!r}", max_lr)
-        self._set(schedule=schedule_argument(func, "schedule", self.schedule), min_lr=min_lr,
-                  max_lr=max_lr)
+        self._set(
+            schedule=schedule_argument(func, "schedule", self.schedule),
+            min_lr=min_lr,
+            max_lr=max_lr,
+        )
 
     def __repr__(self):
         limits = []
@@ -276,8 +289,10 @@ class shift(Schedule):
     steps: float
 
     def __post_init__(self):
-        self._set(schedule=schedule_argument("shift", "schedule", self.schedule),
-                  steps=check.whole_if_integral(check.real("shift", "steps", self.steps)))
+        self._set(
+            schedule=schedule_argument("shift", "schedule", self.schedule),
+            steps=check.whole_if_integral(check.real("shift", "steps", self.steps)),
+        )
 
     def __repr__(self):
         return f"{_receiver(self.schedule)}.shift({self.steps!r})"
@@ -296,8 +311,13 @@ _SHORTEST_EPOCH = 2.0**53 / 1.7976931348623157e308
 def _epoch_length(func: str, value) -> float:
     length = check.positive(func, "steps_per_epoch", value)
     if length < _SHORTEST_EPOCH:  # a subnormal length: t / length overflows to inf
-        check.fail(func, "steps_per_epoch", f"a positive number >= {_SHORTEST_EPOCH:.3g} (so "
-                   "that every step up to 2**53 is a finite epoch)", value)
+        check.fail(
+            func,
+            "steps_per_epoch",
+            f"a positive number >= {_SHORTEST_EPOCH:.3g} (so "
+            "that every step up to 2**53 is a finite epoch)",
+            value,
+        )
     return length
 
 
@@ -348,4 +368,3 @@ class per_epoch(Schedule):
 
     def _flat_pieces(self):
         return self.staircase or self.schedule._flat_pieces()
-

@@ -18,8 +18,9 @@ _METHODS = ("clip", "shift", "per_epoch", "momentum")
 def _family(name: Any, where: str) -> type:
     known = families()
     if not isinstance(name, str) or name not in known:
-        raise check.ArgumentError(f"{where}: unknown schedule type {name!r}; valid types: "
-                         f"{', '.join(sorted(known))}")
+        raise check.ArgumentError(
+            f"{where}: unknown schedule type {name!r}; valid types: {', '.join(sorted(known))}"
+        )
     return known[name]
 
 
@@ -38,17 +39,20 @@ def _from_config(config: Any, depth: int) -> ValueObject:
     if depth > MAX_DEPTH:
         raise check.ArgumentError(f"from_config(): config nested deeper than {MAX_DEPTH} levels")
     if not isinstance(config, dict):
-        raise check.ArgumentTypeError(f"from_config(): config must be a dict with a 'type' key, got "
-                        f"{type(config).__name__}")
+        raise check.ArgumentTypeError(
+            f"from_config(): config must be a dict with a 'type' key, got {type(config).__name__}"
+        )
     if "type" not in config:
-        raise check.ArgumentError(f"from_config(): config must have a 'type' key, got keys "
-                         f"{sorted(map(str, config))}")
+        raise check.ArgumentError(
+            f"from_config(): config must have a 'type' key, got keys {sorted(map(str, config))}"
+        )
     cls = _family(config["type"], "from_config()")
     names = [field.name for field in fields(cls)]
     unknown = sorted(map(str, set(config) - set(names) - {"type"}))
     if unknown:
-        raise check.ArgumentError(f"from_config(): unknown key(s) {unknown} for {cls.__name__}; "
-                         f"valid keys: {names}")
+        raise check.ArgumentError(
+            f"from_config(): unknown key(s) {unknown} for {cls.__name__}; valid keys: {names}"
+        )
     kwargs = {key: _decode(value, depth + 1) for key, value in config.items() if key != "type"}
     return cls(**kwargs)
 
@@ -84,16 +88,20 @@ def parse(text: str) -> ValueObject:
         # Python reads identifiers in NFKC form, so a full-width ｃｏｓｉｎｅ would parse as
         # cosine: the text form is ASCII, like the reprs it comes from.
         where = next(index for index, char in enumerate(text) if not char.isascii())
-        raise check.ArgumentError(f"parse(): text must be ASCII, got {text[where]!r} at "
-                                  f"column {where + 1}")
+        raise check.ArgumentError(
+            f"parse(): text must be ASCII, got {text[where]!r} at column {where + 1}"
+        )
     if len(text) > MAX_TEXT:
-        raise check.ArgumentError(f"parse(): text must be at most {MAX_TEXT} characters, "
-                         f"got {len(text)}")
+        raise check.ArgumentError(
+            f"parse(): text must be at most {MAX_TEXT} characters, got {len(text)}"
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise check.ArgumentError(f"parse(): invalid schedule text at column {error.offset}: "
-                         f"{error.msg} in {text.strip()[:80]!r}") from None
+        raise check.ArgumentError(
+            f"parse(): invalid schedule text at column {error.offset}: "
+            f"{error.msg} in {text.strip()[:80]!r}"
+        ) from None
     except (RecursionError, MemoryError):
         raise check.ArgumentError(f"parse(): text nested deeper than {MAX_DEPTH} levels") from None
     return _build(tree.body, 0, text)
@@ -142,18 +150,23 @@ def _build(node: ast.AST, depth: int, text: str) -> Any:
             target = _build(node.func.value, depth + 1, text)
             method = getattr(target, node.func.attr, None)
             if not isinstance(target, Schedule) or method is None:
-                raise check.ArgumentError(f"{where}: .{node.func.attr}() needs a schedule that has it")
+                raise check.ArgumentError(
+                    f"{where}: .{node.func.attr}() needs a schedule that has it"
+                )
             return _call(method, args, kwargs, where)
-        raise check.ArgumentError(f"{where}: only schedule families and the methods "
-                         f"{', '.join(_METHODS)} can be called")
-    raise check.ArgumentError(f"{where}: unsupported syntax {type(node).__name__} in "
-                     f"{text.strip()[:80]!r}")
+        raise check.ArgumentError(
+            f"{where}: only schedule families and the methods {', '.join(_METHODS)} can be called"
+        )
+    raise check.ArgumentError(
+        f"{where}: unsupported syntax {type(node).__name__} in {text.strip()[:80]!r}"
+    )
 
 
 def _call(target: Any, args: list, kwargs: dict, where: str) -> Any:
     args = [tuple(arg) if isinstance(arg, list) else arg for arg in args]
-    kwargs = {key: tuple(value) if isinstance(value, list) else value
-              for key, value in kwargs.items()}
+    kwargs = {
+        key: tuple(value) if isinstance(value, list) else value for key, value in kwargs.items()
+    }
     try:
         return target(*args, **kwargs)
     except check.ArgumentError:

@@ -90,8 +90,9 @@ class cosine(Schedule):
         periodic = check.boolean(func, "periodic", self.periodic)
         k_decay = check.whole_if_integral(check.positive(func, "k_decay", self.k_decay))
         if periodic and k_decay != 1:
-            check.fail(func, "k_decay", "1 when periodic=True (the warped time has no "
-                       "period)", k_decay)
+            check.fail(
+                func, "k_decay", "1 when periodic=True (the warped time has no period)", k_decay
+            )
         self._set(
             base_lr=check.non_negative(func, "base_lr", self.base_lr),
             total_steps=check.integer(func, "total_steps", self.total_steps, minimum=1),
@@ -107,8 +108,7 @@ class cosine(Schedule):
         steps = xp.fmod(t, 2.0 * period) if self.periodic else xp.minimum(t, period)
         if self.k_decay == 1.0 and self.exponent == 1.0:
             # The steps still to go to the next low point (T), counted exactly.
-            return cosine_to_low(xp.abs(period - steps) / period, self.base_lr, self.min_lr,
-                                 xp)
+            return cosine_to_low(xp.abs(period - steps) / period, self.base_lr, self.min_lr, xp)
         k = self.k_decay
         fraction = steps / period if k == 1.0 else xp.power(steps, k) / float(period) ** k
         shape = half_cosine(fraction, 1.0, 0.0, xp)
@@ -193,8 +193,9 @@ class warm_restarts(Schedule):
         self._set(
             base_lr=check.non_negative(func, "base_lr", self.base_lr),
             period=check.whole_if_integral(check.positive(func, "period", self.period)),
-            period_mult=check.whole_if_integral(check.in_range(func, "period_mult", self.period_mult,
-                                              1.0, math.inf, high_open=True)),
+            period_mult=check.whole_if_integral(
+                check.in_range(func, "period_mult", self.period_mult, 1.0, math.inf, high_open=True)
+            ),
             min_lr=check.non_negative(func, "min_lr", self.min_lr),
             decay=check.in_range(func, "decay", self.decay, 0.0, 1.0, low_open=True),
         )
@@ -305,10 +306,14 @@ class wsd(Schedule):
             stable_steps=check.integer(func, "stable_steps", self.stable_steps, minimum=0),
             decay_steps=check.integer(func, "decay_steps", self.decay_steps, minimum=1),
             min_lr=check.non_negative(func, "min_lr", self.min_lr),
-            decay_shape=check.choice(func, "decay_shape", self.decay_shape,
-                                     ("linear", "cosine", "1-sqrt")),
-            warmup_shape=None if self.warmup_shape is None else check.choice(
-                func, "warmup_shape", self.warmup_shape, ("linear", "cosine", "1-sqrt")),
+            decay_shape=check.choice(
+                func, "decay_shape", self.decay_shape, ("linear", "cosine", "1-sqrt")
+            ),
+            warmup_shape=None
+            if self.warmup_shape is None
+            else check.choice(
+                func, "warmup_shape", self.warmup_shape, ("linear", "cosine", "1-sqrt")
+            ),
         )
 
     def to_config(self):
@@ -336,8 +341,11 @@ class wsd(Schedule):
             decay = cosine(self.base_lr, self.decay_steps, min_lr=self.min_lr)
         else:
             decay = _one_minus_sqrt(self.base_lr, self.min_lr, self.decay_steps)
-        body = decay if self.stable_steps == 0 else sequence(
-            [constant(self.base_lr), decay], [self.stable_steps])
+        body = (
+            decay
+            if self.stable_steps == 0
+            else sequence([constant(self.base_lr), decay], [self.stable_steps])
+        )
         if not self.warmup_steps:
             return body
         if self.warmup_shape is None:
@@ -390,4 +398,3 @@ class _one_minus_sqrt(Schedule):
 
     def tail(self):
         return Tail(float(self.total_steps))
-

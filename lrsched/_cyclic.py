@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -64,14 +64,16 @@ class cyclic(Schedule):
         self._set(
             base_lr=check.non_negative(func, "base_lr", self.base_lr),
             max_lr=check.non_negative(func, "max_lr", self.max_lr),
-            step_size_up=check.whole_if_integral(check.positive(func, "step_size_up", self.step_size_up)),
-            step_size_down=None if down is None else check.whole_if_integral(
-                check.non_negative(func, "step_size_down", down)),
+            step_size_up=check.whole_if_integral(
+                check.positive(func, "step_size_up", self.step_size_up)
+            ),
+            step_size_down=None
+            if down is None
+            else check.whole_if_integral(check.non_negative(func, "step_size_down", down)),
             mode=check.choice(func, "mode", self.mode, _CYCLIC_MODES),
             gamma=check.in_range(func, "gamma", self.gamma, 0.0, 1.0, low_open=True),
             scale_fn=user_function(func, "scale_fn", self.scale_fn, optional=True),
-            scale_mode=check.choice(func, "scale_mode", self.scale_mode,
-                                    ("cycle", "iterations")),
+            scale_mode=check.choice(func, "scale_mode", self.scale_mode, ("cycle", "iterations")),
         )
 
     def _cycle_shape(self, t: np.ndarray, xp=NUMPY) -> np.ndarray:
@@ -95,8 +97,13 @@ class cyclic(Schedule):
     def _scale(self, t: np.ndarray, cycle: np.ndarray, xp=NUMPY) -> np.ndarray:
         if self.scale_fn is not None:
             argument = cycle if self.scale_mode == "cycle" else t
-            return checked_factors("cyclic", "scale_fn", xp.user(self.scale_fn, argument),
-                                   argument, at=self.scale_mode.rstrip("s"))
+            return checked_factors(
+                "cyclic",
+                "scale_fn",
+                xp.user(self.scale_fn, argument),
+                argument,
+                at=self.scale_mode.rstrip("s"),
+            )
         if self.mode == "triangular2":
             return xp.power(0.5, cycle - 1.0)  # = 1/2**(c-1) exactly, without overflow
         return xp.power(self.gamma, t)
@@ -166,8 +173,9 @@ class one_cycle(Schedule):
         self._set(
             max_lr=check.non_negative(func, "max_lr", self.max_lr),
             total_steps=check.integer(func, "total_steps", self.total_steps, minimum=2),
-            pct_start=check.in_range(func, "pct_start", self.pct_start, 0.0, 1.0,
-                                     low_open=True, high_open=True),
+            pct_start=check.in_range(
+                func, "pct_start", self.pct_start, 0.0, 1.0, low_open=True, high_open=True
+            ),
             anneal=check.choice(func, "anneal", self.anneal, ("cos", "linear")),
             div_factor=check.positive(func, "div_factor", self.div_factor),
             final_div_factor=check.positive(func, "final_div_factor", self.final_div_factor),
@@ -177,8 +185,11 @@ class one_cycle(Schedule):
     def _phase_ends(self) -> list[float]:
         rise_end = float(self.pct_start * self.total_steps) - 1
         if self.three_phase:
-            return [rise_end, float(2 * self.pct_start * self.total_steps) - 2,
-                    float(self.total_steps - 1)]
+            return [
+                rise_end,
+                float(2 * self.pct_start * self.total_steps) - 2,
+                float(self.total_steps - 1),
+            ]
         return [rise_end, float(self.total_steps - 1)]
 
     def _levels(self) -> tuple[float, ...]:
@@ -249,16 +260,17 @@ class cycle_momentum(Schedule):
     def __post_init__(self):
         func = "cycle_momentum"
         if not isinstance(self.schedule, (one_cycle, cyclic)):
-            check.fail(func, "schedule", "a one_cycle or cyclic schedule", self.schedule,
-                       TypeError)
+            check.fail(func, "schedule", "a one_cycle or cyclic schedule", self.schedule, TypeError)
         self._set(
             base_momentum=check.in_range(func, "base_momentum", self.base_momentum, 0.0, 1.0),
             max_momentum=check.in_range(func, "max_momentum", self.max_momentum, 0.0, 1.0),
         )
 
     def __repr__(self):
-        return (f"{self.schedule!r}.momentum(base_momentum={self.base_momentum!r}, "
-                f"max_momentum={self.max_momentum!r})")
+        return (
+            f"{self.schedule!r}.momentum(base_momentum={self.base_momentum!r}, "
+            f"max_momentum={self.max_momentum!r})"
+        )
 
     def _values(self, t, xp=NUMPY):
         high, low = self.max_momentum, self.base_momentum
@@ -272,4 +284,3 @@ class cycle_momentum(Schedule):
 
     def _flat_pieces(self):
         return False
-

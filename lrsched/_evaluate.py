@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,8 @@ def _name(schedule: Any) -> str:
 
 def _bad_step(schedule: Any, value: Any, where: str = "") -> check.ArgumentError:
     return check.ArgumentError(
-        f"{_name(schedule)}(): step must be a finite number >= 0, got {value!r}{where}")
+        f"{_name(schedule)}(): step must be a finite number >= 0, got {value!r}{where}"
+    )
 
 
 def as_steps(schedule: Any, step: Any) -> tuple[np.ndarray, bool]:
@@ -66,23 +68,28 @@ def as_steps(schedule: Any, step: Any) -> tuple[np.ndarray, bool]:
             raise _bad_step(schedule, step)
         return np.array([value]), True
     if isinstance(step, (bool, np.bool_)):
-        raise check.ArgumentTypeError(f"{_name(schedule)}(): step must be a number or an "
-                                      f"array of numbers, got {step!r}")
+        raise check.ArgumentTypeError(
+            f"{_name(schedule)}(): step must be a number or an array of numbers, got {step!r}"
+        )
     if isinstance(step, np.ma.MaskedArray):
-        raise check.ArgumentTypeError(f"{_name(schedule)}(): step must not be a masked array "
-                                      "(its mask would be ignored); pass step.filled(...) or "
-                                      "step.compressed()")
+        raise check.ArgumentTypeError(
+            f"{_name(schedule)}(): step must not be a masked array "
+            "(its mask would be ignored); pass step.filled(...) or "
+            "step.compressed()"
+        )
     try:
         array = np.asarray(step)
-    except Exception as error:  # noqa: BLE001 - e.g. a tensor that requires grad
+    except Exception as error:
         raise check.ArgumentTypeError(
             f"{_name(schedule)}(): step must be a number or an array of numbers, got "
             f"{_shorten(step)} ({type(error).__name__}: {error}; for a tensor pass "
-            "tensor.detach().cpu().numpy() or int(tensor))") from error
+            "tensor.detach().cpu().numpy() or int(tensor))"
+        ) from error
     if array.dtype.kind == "O" and all(
-            isinstance(item, numbers.Number)  # Real, and Decimal, which is not registered so
-            and not isinstance(item, (bool, np.bool_, complex, np.complexfloating))
-            for item in array.flat):
+        isinstance(item, numbers.Number)  # Real, and Decimal, which is not registered so
+        and not isinstance(item, (bool, np.bool_, complex, np.complexfloating))
+        for item in array.flat
+    ):
         # Python ints beyond int64, Fractions, Decimals: the same rule as for a scalar of
         # those types, converted to float64 (a value beyond float64 is no finite step).
         try:
@@ -92,7 +99,8 @@ def as_steps(schedule: Any, step: Any) -> tuple[np.ndarray, bool]:
     if array.dtype.kind not in "iuf":
         raise check.ArgumentTypeError(
             f"{_name(schedule)}(): step must be a number or an array of real numbers, got "
-            f"dtype {array.dtype} ({_shorten(step)})")
+            f"dtype {array.dtype} ({_shorten(step)})"
+        )
     if array.ndim == 0:
         _raise_if_bad(schedule, array, first_negative_or_nonfinite(array))
         return np.array(array, dtype=np.float64).reshape(1), True
@@ -139,11 +147,15 @@ def formula(schedule: Schedule, t: np.ndarray) -> np.ndarray:
 
 def _refuse_value(schedule: Any, value: float, step: float) -> None:
     if value == math.inf:
-        message = (f"{_name(schedule)}(): the learning rate overflows float64 at step "
-                   f"{step!r}; a growing schedule needs a bound (use .clip(max_lr=...))")
+        message = (
+            f"{_name(schedule)}(): the learning rate overflows float64 at step "
+            f"{step!r}; a growing schedule needs a bound (use .clip(max_lr=...))"
+        )
     else:
-        message = (f"{_name(schedule)}(): the learning rate must be finite and >= 0, got "
-                   f"{value!r} at step {step!r}")
+        message = (
+            f"{_name(schedule)}(): the learning rate must be finite and >= 0, got "
+            f"{value!r} at step {step!r}"
+        )
     raise check.LearningRateError(message, step, value)
 
 
@@ -154,11 +166,11 @@ def _in_blocks(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
     values = np.empty(steps.shape)
     flat_steps, flat_values = steps.reshape(-1), values.reshape(-1)
     for low in range(0, flat_steps.size, BLOCK):
-        block = flat_steps[low:low + BLOCK]
+        block = flat_steps[low : low + BLOCK]
         if first_negative_or_nonfinite(block) is not None:
             break
         try:
-            flat_values[low:low + block.size] = formula(schedule, block.astype(np.float64))
+            flat_values[low : low + block.size] = formula(schedule, block.astype(np.float64))
         except Exception:
             _raise_if_bad(schedule, steps, first_negative_or_nonfinite(steps))
             raise
@@ -186,7 +198,7 @@ class StepTable:
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """
 
-    __slots__ = ("schedule", "first_chunk", "max_chunk", "_chunk", "_next")
+    __slots__ = ("_chunk", "_next", "first_chunk", "max_chunk", "schedule")
 
     def __init__(self, schedule: Schedule, *, first_chunk: int = 16, max_chunk: int = 4096):
         self.schedule = schedule
@@ -209,7 +221,7 @@ class StepTable:
         length = min(2 * self._next, self.max_chunk) if step == stop else self.first_chunk
         try:
             values = self.values(step, step + length).tolist()
-        except Exception:  # noqa: BLE001 - the step itself decides, see the class docstring
+        except Exception:
             length, values = 1, self.values(step, step + 1).tolist()
         self._next = length
         self._chunk = (step, step + length, values)  # one store: readers see a whole chunk
@@ -262,24 +274,24 @@ class _RunningProducts:
                 grown = np.empty(max(last + 1, 2 * self._buffer.size))
                 grown[:count] = self._buffer[:count]
                 self._buffer = grown
-            new = self._buffer[count:last + 1]
+            new = self._buffer[count : last + 1]
             for low in range(0, new.size, BLOCK):
-                ks = np.arange(count + low, count + min(low + BLOCK, new.size),
-                               dtype=np.float64)
-                new[low:low + ks.size] = factors(ks)
+                ks = np.arange(count + low, count + min(low + BLOCK, new.size), dtype=np.float64)
+                new[low : low + ks.size] = factors(ks)
             # The product continues in torch's order: ((base * f1) * f2) * ...
             new[0] *= self._buffer[count - 1]
             np.cumprod(new, out=new)
             self._count = last + 1
-        return self._buffer[:self._count]
+        return self._buffer[: self._count]
 
 
 _PRODUCTS: dict[int, tuple[Any, _RunningProducts]] = {}
 _PRODUCTS_KEPT = 8
 
 
-def running_products(schedule: Any, base: float, last: int,
-                     factors: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def running_products(
+    schedule: Any, base: float, last: int, factors: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
     """The running products of ``schedule`` (a multiplicative) for steps 0..last at least."""
     entry = _PRODUCTS.get(id(schedule))
     if entry is None or entry[0] is not schedule:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from lrsched import _validation as check
 
@@ -14,15 +15,32 @@ SCHEDULES = ("cosine", "tanh", "step", "multistep", "plateau", "poly", "constant
 _MAX_CYCLE_PIECES = 256
 
 
-def from_timm(*, base_lr: float, sched: str = "cosine", num_epochs: int = 300,
-              decay_epochs: float | None = None,
-              decay_milestones: Sequence[int] = (90, 180, 270), cooldown_epochs: int = 0,
-              patience_epochs: int = 10, decay_rate: float = 0.1, min_lr: float = 0.0,
-              warmup_lr: float = 1e-5, warmup_epochs: int = 0, warmup_prefix: bool = False,
-              noise: Any = None, noise_pct: float = 0.67, noise_std: float = 1.0,
-              noise_seed: int = 42, cycle_mul: float = 1.0, cycle_decay: float = 0.1,
-              cycle_limit: int = 1, k_decay: float = 1.0, plateau_mode: str = "max",
-              step_on_epochs: bool = True, updates_per_epoch: int = 0) -> Any:
+def from_timm(
+    *,
+    base_lr: float,
+    sched: str = "cosine",
+    num_epochs: int = 300,
+    decay_epochs: float | None = None,
+    decay_milestones: Sequence[int] = (90, 180, 270),
+    cooldown_epochs: int = 0,
+    patience_epochs: int = 10,
+    decay_rate: float = 0.1,
+    min_lr: float = 0.0,
+    warmup_lr: float = 1e-5,
+    warmup_epochs: int = 0,
+    warmup_prefix: bool = False,
+    noise: Any = None,
+    noise_pct: float = 0.67,
+    noise_std: float = 1.0,
+    noise_seed: int = 42,
+    cycle_mul: float = 1.0,
+    cycle_decay: float = 0.1,
+    cycle_limit: int = 1,
+    k_decay: float = 1.0,
+    plateau_mode: str = "max",
+    step_on_epochs: bool = True,
+    updates_per_epoch: int = 0,
+) -> Any:
     r"""The lrsched schedule giving the LRs of timm's ``create_scheduler_v2(optimizer, ...)``.
 
     Takes ``create_scheduler_v2``'s arguments with its defaults, plus ``base_lr``, the
@@ -93,10 +111,14 @@ def from_timm(*, base_lr: float, sched: str = "cosine", num_epochs: int = 300,
     base = check.non_negative(_FUNC, "base_lr", base_lr)
     kind = check.choice(_FUNC, "sched", sched, SCHEDULES)
     if noise is not None:
-        check.fail(_FUNC, "noise", "None: timm's LR noise is drawn from torch's random "
-                   "generator at every step (seed noise_seed + t), which a numpy schedule "
-                   "cannot reproduce; train without it or multiply in your own factor",
-                   noise)
+        check.fail(
+            _FUNC,
+            "noise",
+            "None: timm's LR noise is drawn from torch's random "
+            "generator at every step (seed noise_seed + t), which a numpy schedule "
+            "cannot reproduce; train without it or multiply in your own factor",
+            noise,
+        )
     check.boolean(_FUNC, "warmup_prefix", warmup_prefix)
     check.boolean(_FUNC, "step_on_epochs", step_on_epochs)
     check.integer(_FUNC, "cooldown_epochs", cooldown_epochs, minimum=0)
@@ -115,17 +137,33 @@ def from_timm(*, base_lr: float, sched: str = "cosine", num_epochs: int = 300,
 
     if kind == "plateau":
         if not step_on_epochs:
-            check.fail(_FUNC, "step_on_epochs", "True for 'plateau' (timm: 'Plateau LR only "
-                       "supports step per epoch')", step_on_epochs)
+            check.fail(
+                _FUNC,
+                "step_on_epochs",
+                "True for 'plateau' (timm: 'Plateau LR only supports step per epoch')",
+                step_on_epochs,
+            )
         if warm:
-            check.fail(_FUNC, "warmup_epochs", "0 for 'plateau': timm ignores the metrics "
-                       "of warmup epochs, which a plateau (counting every metric) does not; "
-                       "pass metrics only from epoch warmup_epochs + 1 on to "
-                       "lrsched.plateau(...) instead", warmup_epochs)
+            check.fail(
+                _FUNC,
+                "warmup_epochs",
+                "0 for 'plateau': timm ignores the metrics "
+                "of warmup epochs, which a plateau (counting every metric) does not; "
+                "pass metrics only from epoch warmup_epochs + 1 on to "
+                "lrsched.plateau(...) instead",
+                warmup_epochs,
+            )
         mode = check.choice(_FUNC, "plateau_mode", plateau_mode, ("min", "max"))
         patience = check.integer(_FUNC, "patience_epochs", patience_epochs, minimum=0)
-        return lr.plateau(base, mode=mode, factor=rate, patience=patience, threshold=1e-4,
-                          cooldown=0, min_lr=floor)
+        return lr.plateau(
+            base,
+            mode=mode,
+            factor=rate,
+            patience=patience,
+            threshold=1e-4,
+            cooldown=0,
+            min_lr=floor,
+        )
     if kind in ("step", "constant", "multistep"):
         if kind == "multistep":
             body = _multistep(base, decay_milestones, rate, scale)
@@ -140,15 +178,24 @@ def from_timm(*, base_lr: float, sched: str = "cosine", num_epochs: int = 300,
     cycles = _Cycles(base, total, floor, cycle_mul, cycle_decay, cycle_limit, k)
     if kind == "poly":
         if k != 1.0:
-            check.fail(_FUNC, "k_decay", "1 for 'poly' (lrsched's polynomial has no time "
-                       "warp; cosine has k_decay)", k_decay)
+            check.fail(
+                _FUNC,
+                "k_decay",
+                "1 for 'poly' (lrsched's polynomial has no time warp; cosine has k_decay)",
+                k_decay,
+            )
         body = cycles.build(lambda peak, length: _poly(peak, length, floor, rate))
     elif kind == "tanh":
-        body = cycles.build(lambda peak, length: _per_length(
-            lambda n: lr.tanh(peak, n, min_lr=floor), length), allow_restarts=False)
+        body = cycles.build(
+            lambda peak, length: _per_length(lambda n: lr.tanh(peak, n, min_lr=floor), length),
+            allow_restarts=False,
+        )
     else:
-        body = cycles.build(lambda peak, length: _per_length(
-            lambda n: lr.cosine(peak, n, min_lr=floor, k_decay=k), length))
+        body = cycles.build(
+            lambda peak, length: _per_length(
+                lambda n: lr.cosine(peak, n, min_lr=floor, k_decay=k), length
+            )
+        )
     if warm and not warmup_prefix and kind == "tanh":
         # timm's tanh warms up towards its own value at W, where the unshifted body takes over.
         return _warmup(start, body(warm), warm, body, prefix=False)
@@ -165,8 +212,7 @@ def _warmup(start: float, end: float, warm: int, body: Any, *, prefix: bool) -> 
         if body(0) == end:
             return body
         return lr.sequence([lr.constant(end), body.shift(1)], [1])
-    return lr.sequence([lr.linear(start, end, warm), body if prefix else body.shift(warm)],
-                       [warm])
+    return lr.sequence([lr.linear(start, end, warm), body if prefix else body.shift(warm)], [warm])
 
 
 def _step(base: float, size: float, rate: float) -> Any:
@@ -181,9 +227,14 @@ def _step(base: float, size: float, rate: float) -> Any:
 def _multistep(base: float, milestones: Any, rate: float, scale: int) -> Any:
     import lrsched as lr
 
-    values = check.sequence_of(_FUNC, "decay_milestones", milestones,
-                               lambda f, n, v: check.integer(f, n, v, minimum=0),
-                               min_length=0, increasing="weakly")
+    values = check.sequence_of(
+        _FUNC,
+        "decay_milestones",
+        milestones,
+        lambda f, n, v: check.integer(f, n, v, minimum=0),
+        min_length=0,
+        increasing="weakly",
+    )
     # bisect_right(milestones, t + 1) counts m <= t + 1, i.e. lrsched's milestones m - 1
     # (a milestone at 0 has passed at every step, as one at 0 does here).
     if not values:
@@ -218,10 +269,10 @@ class _Cycles:
     def start(self, i: int) -> float:
         if self.mul == 1:
             return float(self.total * i)
-        return (1 - self.mul ** i) / (1 - self.mul) * self.total
+        return (1 - self.mul**i) / (1 - self.mul) * self.total
 
     def length(self, i: int) -> float:
-        return self.mul ** i * self.total if self.mul != 1 else self.total
+        return self.mul**i * self.total if self.mul != 1 else self.total
 
     def build(self, piece: Any, *, allow_restarts: bool = True) -> Any:
         import lrsched as lr
@@ -231,14 +282,18 @@ class _Cycles:
         if self.limit > _MAX_CYCLE_PIECES:
             restarts = self._restarts() if allow_restarts else None
             if restarts is None:
-                check.fail(_FUNC, "cycle_limit", f"at most {_MAX_CYCLE_PIECES} for this "
-                           "schedule (each cycle is one piece; warm_restarts covers more "
-                           "only for cosine with k_decay=1 and min_lr=0 or cycle_decay=1)",
-                           self.limit)
+                check.fail(
+                    _FUNC,
+                    "cycle_limit",
+                    f"at most {_MAX_CYCLE_PIECES} for this "
+                    "schedule (each cycle is one piece; warm_restarts covers more "
+                    "only for cosine with k_decay=1 and min_lr=0 or cycle_decay=1)",
+                    self.limit,
+                )
             return restarts
         pieces, bounds = [], []
         for i in range(self.limit):
-            gamma = self.decay ** i
+            gamma = self.decay**i
             pieces.append(piece(self.base * gamma, self.length(i)))
             if i:
                 bounds.append(check.whole_if_integral(self.start(i)))
@@ -251,11 +306,16 @@ class _Cycles:
     def _restarts(self) -> Any:
         import lrsched as lr
 
-        if self.k != 1.0 or not (self.floor == 0.0 or self.decay == 1.0) or not (
-                0.0 < self.decay <= 1.0) or self.mul < 1:
+        if (
+            self.k != 1.0
+            or not (self.floor == 0.0 or self.decay == 1.0)
+            or not (0.0 < self.decay <= 1.0)
+            or self.mul < 1
+        ):
             return None
-        body = lr.warm_restarts(self.base, self.total, period_mult=self.mul,
-                                min_lr=self.floor, decay=self.decay)
+        body = lr.warm_restarts(
+            self.base, self.total, period_mult=self.mul, min_lr=self.floor, decay=self.decay
+        )
         end = self.start(self.limit)
         if not math.isfinite(end) or end > 2.0**53:
             return body

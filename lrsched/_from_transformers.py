@@ -9,9 +9,19 @@ from lrsched import _validation as check
 _FUNC = "from_transformers"
 
 # transformers' SchedulerType values, in its own order.
-NAMES = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
-         "constant_with_warmup", "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr",
-         "cosine_warmup_with_min_lr", "warmup_stable_decay")
+NAMES = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "reduce_lr_on_plateau",
+    "cosine_with_min_lr",
+    "cosine_warmup_with_min_lr",
+    "warmup_stable_decay",
+)
 # Options each name takes (transformers raises a TypeError for any other).
 _OPTIONS = {
     "linear": (),
@@ -21,18 +31,37 @@ _OPTIONS = {
     "constant": (),
     "constant_with_warmup": (),
     "inverse_sqrt": ("timescale",),
-    "reduce_lr_on_plateau": ("mode", "factor", "patience", "threshold", "threshold_mode",
-                             "cooldown", "min_lr", "eps"),
+    "reduce_lr_on_plateau": (
+        "mode",
+        "factor",
+        "patience",
+        "threshold",
+        "threshold_mode",
+        "cooldown",
+        "min_lr",
+        "eps",
+    ),
     "cosine_with_min_lr": ("num_cycles", "min_lr", "min_lr_rate"),
     "cosine_warmup_with_min_lr": ("num_cycles", "min_lr", "min_lr_rate", "warmup_lr_rate"),
-    "warmup_stable_decay": ("num_decay_steps", "num_stable_steps", "warmup_type", "decay_type",
-                            "min_lr_ratio", "num_cycles"),
+    "warmup_stable_decay": (
+        "num_decay_steps",
+        "num_stable_steps",
+        "warmup_type",
+        "decay_type",
+        "min_lr_ratio",
+        "num_cycles",
+    ),
 }
 
 
-def from_transformers(name: Any, *, base_lr: float, num_warmup_steps: int | None = None,
-                      num_training_steps: int | None = None,
-                      **scheduler_specific_kwargs: Any) -> Any:
+def from_transformers(
+    name: Any,
+    *,
+    base_lr: float,
+    num_warmup_steps: int | None = None,
+    num_training_steps: int | None = None,
+    **scheduler_specific_kwargs: Any,
+) -> Any:
     r"""The lrsched schedule giving the LRs of ``transformers.get_scheduler(name, ...)``.
 
     transformers' schedulers are a torch ``LambdaLR`` over the optimizer's ``lr``
@@ -80,8 +109,11 @@ def from_transformers(name: Any, *, base_lr: float, num_warmup_steps: int | None
     unknown = sorted(set(scheduler_specific_kwargs) - set(_OPTIONS[kind]))
     if unknown:
         allowed = ", ".join(_OPTIONS[kind]) or "none"
-        check.refuse(f"{_FUNC}(): {kind!r} takes no option {unknown[0]!r} (transformers "
-                     f"would raise a TypeError); its options: {allowed}", TypeError)
+        check.refuse(
+            f"{_FUNC}(): {kind!r} takes no option {unknown[0]!r} (transformers "
+            f"would raise a TypeError); its options: {allowed}",
+            TypeError,
+        )
     options = dict(scheduler_specific_kwargs)
     if kind == "constant":
         return _lr().constant(base)
@@ -98,16 +130,18 @@ def from_transformers(name: Any, *, base_lr: float, num_warmup_steps: int | None
     if kind == "linear":
         return _linear(base, warm, total)
     if kind == "cosine":
-        return _after_warmup(base, warm, _cosine(base, 0.0, _span(warm, total),
-                                                 _cycles(options, 0.5)))
+        return _after_warmup(
+            base, warm, _cosine(base, 0.0, _span(warm, total), _cycles(options, 0.5))
+        )
     if kind == "cosine_with_restarts":
         return _hard_restarts(base, warm, total, _cycles(options, 1))
     if kind == "polynomial":
         return _polynomial(base, warm, total, options)
     if kind == "cosine_with_min_lr":
         floor = base * _min_lr_rate(base, options)
-        return _after_warmup(base, warm, _cosine(base, floor, _span(warm, total),
-                                                 _cycles(options, 0.5)))
+        return _after_warmup(
+            base, warm, _cosine(base, floor, _span(warm, total), _cycles(options, 0.5))
+        )
     return _cosine_warmup_with_min_lr(base, warm, total, options)
 
 
@@ -120,13 +154,16 @@ def _lr():
 def _name(name: Any) -> str:
     value = getattr(name, "value", name)  # a transformers SchedulerType member
     if value == "greedy":
-        check.refuse(f"{_FUNC}(): name 'greedy' has no lrsched equivalent: GreedyLR raises "
-                     "the LR when the metric improves and resets after a warm period, which "
-                     "no schedule or plateau does; use 'reduce_lr_on_plateau' or keep "
-                     "transformers' scheduler")
+        check.refuse(
+            f"{_FUNC}(): name 'greedy' has no lrsched equivalent: GreedyLR raises "
+            "the LR when the metric improves and resets after a warm period, which "
+            "no schedule or plateau does; use 'reduce_lr_on_plateau' or keep "
+            "transformers' scheduler"
+        )
     if not isinstance(value, str) or value not in NAMES:
-        check.fail(_FUNC, "name", f"one of transformers' scheduler names "
-                   f"({', '.join(NAMES)})", name)
+        check.fail(
+            _FUNC, "name", f"one of transformers' scheduler names ({', '.join(NAMES)})", name
+        )
     return value
 
 
@@ -192,8 +229,12 @@ def _polynomial(base: float, warm: int, total: int, options: dict) -> Any:
     end = check.non_negative(_FUNC, "lr_end", options.get("lr_end", 1e-7))
     power = check.positive(_FUNC, "power", options.get("power", 1.0))
     if not base > end:
-        check.fail(_FUNC, "lr_end", f"smaller than base_lr={base!r} (transformers refuses "
-                   "lr_end >= the initial lr)", end)
+        check.fail(
+            _FUNC,
+            "lr_end",
+            f"smaller than base_lr={base!r} (transformers refuses lr_end >= the initial lr)",
+            end,
+        )
     if total <= warm:
         body = lr.constant(end)  # every step from W on is past T (T == W divides by 0 there)
     else:
@@ -213,16 +254,20 @@ def _inverse_sqrt(base: float, warm: int, timescale: Any) -> Any:
 def _min_lr_rate(base: float, options: dict) -> float:
     min_lr, rate = options.get("min_lr"), options.get("min_lr_rate")
     if min_lr is not None and rate is not None:
-        check.refuse(f"{_FUNC}(): pass one of min_lr and min_lr_rate, got min_lr={min_lr!r} "
-                     f"and min_lr_rate={rate!r}")
+        check.refuse(
+            f"{_FUNC}(): pass one of min_lr and min_lr_rate, got min_lr={min_lr!r} "
+            f"and min_lr_rate={rate!r}"
+        )
     if min_lr is not None:
         min_lr = check.non_negative(_FUNC, "min_lr", min_lr)
         if base == 0.0:
             check.fail(_FUNC, "base_lr", "> 0 with min_lr (transformers divides by it)", base)
         return min_lr / base
     if rate is None:
-        check.refuse(f"{_FUNC}(): this scheduler needs min_lr or min_lr_rate, as in "
-                     "transformers; got neither")
+        check.refuse(
+            f"{_FUNC}(): this scheduler needs min_lr or min_lr_rate, as in "
+            "transformers; got neither"
+        )
     return check.in_range(_FUNC, "min_lr_rate", rate, 0.0, 1.0)
 
 
@@ -249,28 +294,36 @@ _SHAPES = ("linear", "cosine", "1-sqrt")
 def _wsd(base: float, warm: int, total: Any, options: dict) -> Any:
     lr = _lr()
     if "num_decay_steps" not in options:
-        check.refuse(f"{_FUNC}(): 'warmup_stable_decay' requires num_decay_steps, as in "
-                     "transformers")
+        check.refuse(
+            f"{_FUNC}(): 'warmup_stable_decay' requires num_decay_steps, as in transformers"
+        )
     decay = check.integer(_FUNC, "num_decay_steps", options["num_decay_steps"], minimum=0)
     stable = options.get("num_stable_steps")
     if stable is None:
         if total is None:
-            check.refuse(f"{_FUNC}(): 'warmup_stable_decay' requires num_training_steps or "
-                         "num_stable_steps, as in transformers; got neither")
+            check.refuse(
+                f"{_FUNC}(): 'warmup_stable_decay' requires num_training_steps or "
+                "num_stable_steps, as in transformers; got neither"
+            )
         total = check.integer(_FUNC, "num_training_steps", total, minimum=0)
         stable = total - warm - decay
     else:
         stable = check.integer(_FUNC, "num_stable_steps", stable, minimum=0)
-    warmup_type = check.choice(_FUNC, "warmup_type", options.get("warmup_type", "linear"),
-                               _SHAPES)
-    decay_type = check.choice(_FUNC, "decay_type", options.get("decay_type", "cosine"),
-                              _SHAPES)
+    warmup_type = check.choice(_FUNC, "warmup_type", options.get("warmup_type", "linear"), _SHAPES)
+    decay_type = check.choice(_FUNC, "decay_type", options.get("decay_type", "cosine"), _SHAPES)
     ratio = check.in_range(_FUNC, "min_lr_ratio", options.get("min_lr_ratio", 0.0), 0.0, 1.0)
     cycles = _cycles(options, 0.5)
     floor = base * ratio
     if decay >= 1 and stable >= 0 and (decay_type != "cosine" or cycles == 0.5):
-        return lr.wsd(base, warm, stable, decay, min_lr=floor, decay_shape=decay_type,
-                      warmup_shape=warmup_type if warm else None)
+        return lr.wsd(
+            base,
+            warm,
+            stable,
+            decay,
+            min_lr=floor,
+            decay_shape=decay_type,
+            warmup_shape=warmup_type if warm else None,
+        )
     # The rest, piece by piece: no decay steps, a stable phase made negative by
     # num_training_steps < W + D, or a cosine of other than half a cycle.
     if decay_type == "cosine" and cycles != 0.5:
@@ -296,8 +349,12 @@ def _wsd(base: float, warm: int, total: Any, options: dict) -> Any:
 def _plateau(base: float, options: dict) -> Any:
     min_lr = options.pop("min_lr", 0.0)
     if isinstance(min_lr, (list, tuple)):
-        check.fail(_FUNC, "min_lr", "one number (lrsched schedules one param group; call "
-                   "once per group)", min_lr)
+        check.fail(
+            _FUNC,
+            "min_lr",
+            "one number (lrsched schedules one param group; call once per group)",
+            min_lr,
+        )
     return _lr().plateau(base, min_lr=min_lr, **options)
 
 

@@ -9,7 +9,8 @@ a scheduler is recognised by what it holds (``optimizer.param_groups``, its sche
 from __future__ import annotations
 
 import numbers
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from lrsched import _validation as check
 from lrsched._base import Schedule
@@ -43,8 +44,7 @@ def group_schedules(obj: Any, multipliers: Any = None) -> list[tuple[str, Schedu
     """
     if _is_scheduler(obj):
         if multipliers is not None:
-            check.fail(_FUNC, "multipliers", "None for a ScheduleLR (it has its own)",
-                       multipliers)
+            check.fail(_FUNC, "multipliers", "None for a ScheduleLR (it has its own)", multipliers)
         return _of_scheduler(obj)
     schedule = check.instance(_FUNC, "obj", obj, Schedule, "an lrsched schedule or a ScheduleLR")
     if multipliers is None:
@@ -52,8 +52,9 @@ def group_schedules(obj: Any, multipliers: Any = None) -> list[tuple[str, Schedu
     return [(label, _scaled(schedule, factor)) for label, factor in _labelled(multipliers)]
 
 
-def expand(schedules: Sequence[Any], labels: Sequence[str] | None,
-           multipliers: Any = None) -> tuple[list, list | None]:
+def expand(
+    schedules: Sequence[Any], labels: Sequence[str] | None, multipliers: Any = None
+) -> tuple[list, list | None]:
     """``plot``'s arguments with every ``ScheduleLR`` (or, with ``multipliers``, the one
     schedule) replaced by its groups' schedules, and the labels to match.
 
@@ -72,16 +73,25 @@ def expand(schedules: Sequence[Any], labels: Sequence[str] | None,
     """
     if multipliers is not None:
         if len(schedules) != 1:
-            check.fail("plot", "multipliers", "given with exactly one schedule",
-                       f"{len(schedules)} schedules")
+            check.fail(
+                "plot",
+                "multipliers",
+                "given with exactly one schedule",
+                f"{len(schedules)} schedules",
+            )
         pairs = group_schedules(schedules[0], multipliers)
         return [s for _, s in pairs], list(labels) if labels is not None else [
-            label for label, _ in pairs]
+            label for label, _ in pairs
+        ]
     if not any(_is_scheduler(item) for item in schedules):
         return list(schedules), None if labels is None else list(labels)
     if labels is not None:
-        check.fail("plot", "labels", "None when plotting a ScheduleLR (its groups are "
-                   "labelled by name)", labels)
+        check.fail(
+            "plot",
+            "labels",
+            "None when plotting a ScheduleLR (its groups are labelled by name)",
+            labels,
+        )
     out, out_labels = [], []
     from lrsched._plot import short_label
 
@@ -97,8 +107,11 @@ def expand(schedules: Sequence[Any], labels: Sequence[str] | None,
 
 
 def _is_scheduler(obj: Any) -> bool:
-    return not isinstance(obj, Schedule) and hasattr(obj, "schedules") and hasattr(
-        getattr(obj, "optimizer", None), "param_groups")
+    return (
+        not isinstance(obj, Schedule)
+        and hasattr(obj, "schedules")
+        and hasattr(getattr(obj, "optimizer", None), "param_groups")
+    )
 
 
 def _of_scheduler(scheduler: Any) -> list[tuple[str, Schedule]]:
@@ -106,13 +119,16 @@ def _of_scheduler(scheduler: Any) -> list[tuple[str, Schedule]]:
 
     schedules = list(scheduler.schedules)
     if any(isinstance(s, plateau) for s in schedules):
-        check.refuse(f"{_FUNC}(): the ScheduleLR drives plateaus, whose LRs follow a metric; "
-                     "draw them with lrsched.plot(p, metrics=[...])")
+        check.refuse(
+            f"{_FUNC}(): the ScheduleLR drives plateaus, whose LRs follow a metric; "
+            "draw them with lrsched.plot(p, metrics=[...])"
+        )
     steps_per_epoch = getattr(scheduler, "steps_per_epoch", None)
     factors = getattr(scheduler, "multipliers", None) or (1.0,) * len(schedules)
     pairs = []
     for index, (group, schedule, factor) in enumerate(
-            zip(scheduler.optimizer.param_groups, schedules, factors)):
+        zip(scheduler.optimizer.param_groups, schedules, factors)
+    ):
         if steps_per_epoch is not None:
             schedule = schedule.per_epoch(steps_per_epoch)
         pairs.append((str(group.get("name", f"group {index}")), _scaled(schedule, factor)))
@@ -122,17 +138,29 @@ def _of_scheduler(scheduler: Any) -> list[tuple[str, Schedule]]:
 def _labelled(multipliers: Any) -> list[tuple[str, float]]:
     if isinstance(multipliers, Mapping):
         items = list(multipliers.items())
-    elif isinstance(multipliers, (list, tuple)) and multipliers and all(
-            isinstance(group, Mapping) for group in multipliers):
-        items = [(group.get("name", f"group {i}"), group.get(_MULTIPLIER_KEY, 1.0))
-                 for i, group in enumerate(multipliers)]
+    elif (
+        isinstance(multipliers, (list, tuple))
+        and multipliers
+        and all(isinstance(group, Mapping) for group in multipliers)
+    ):
+        items = [
+            (group.get("name", f"group {i}"), group.get(_MULTIPLIER_KEY, 1.0))
+            for i, group in enumerate(multipliers)
+        ]
     elif isinstance(multipliers, (list, tuple)) and multipliers:
         items = [(f"group {i}", factor) for i, factor in enumerate(multipliers)]
     else:
-        check.fail(_FUNC, "multipliers", "a dict {label: factor}, a non-empty list of "
-                   "factors or a list of param groups", multipliers, TypeError)
-    return [(str(label), check.non_negative(_FUNC, f"multipliers[{label!r}]", factor))
-            for label, factor in items]
+        check.fail(
+            _FUNC,
+            "multipliers",
+            "a dict {label: factor}, a non-empty list of factors or a list of param groups",
+            multipliers,
+            TypeError,
+        )
+    return [
+        (str(label), check.non_negative(_FUNC, f"multipliers[{label!r}]", factor))
+        for label, factor in items
+    ]
 
 
 def _scaled(schedule: Schedule, factor: Any) -> Schedule:

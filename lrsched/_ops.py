@@ -11,7 +11,8 @@ measurement that justifies it, and give bit for bit what the plain numpy express
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -96,8 +97,9 @@ class NumpyOps:
         return np.power(base, exponent) * scale
 
     @staticmethod
-    def piecewise(t: np.ndarray, edges: Sequence[float], side: str,
-                  piece: Callable[[int, np.ndarray], Any]) -> np.ndarray:
+    def piecewise(
+        t: np.ndarray, edges: Sequence[float], side: str, piece: Callable[[int, np.ndarray], Any]
+    ) -> np.ndarray:
         """``piece(i, t_i)`` on the steps t_i of each piece i that ``searchsorted(edges, t,
         side)`` numbers, assembled in place of t.
 
@@ -129,9 +131,11 @@ def _pieces(t: np.ndarray, edges: Sequence[float], side: str):
     if t.ndim == 1 and not (t.size > 1 and (t[1:] < t[:-1]).any()):
         cuts = np.searchsorted(t, edges, side="left" if side == "right" else "right")
         bounds = [0, *cuts.tolist(), t.size]
-        return [(index, slice(start, stop))
-                for index, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]))
-                if stop > start]
+        return [
+            (index, slice(start, stop))
+            for index, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]))
+            if stop > start
+        ]
     numbered = np.searchsorted(edges, t, side=side)
     masks = [(index, numbered == index) for index in range(len(edges) + 1)]
     return [(index, mask) for index, mask in masks if mask.any()]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -90,12 +91,14 @@ class plateau(ValueObject):
         self._set(
             base=base,
             mode=check.choice(func, "mode", self.mode, ("min", "max")),
-            factor=check.in_range(func, "factor", self.factor, 0.0, 1.0,
-                                  low_open=True, high_open=True),
+            factor=check.in_range(
+                func, "factor", self.factor, 0.0, 1.0, low_open=True, high_open=True
+            ),
             patience=check.integer(func, "patience", self.patience, minimum=0),
             threshold=check.non_negative(func, "threshold", self.threshold),
-            threshold_mode=check.choice(func, "threshold_mode", self.threshold_mode,
-                                        ("rel", "abs")),
+            threshold_mode=check.choice(
+                func, "threshold_mode", self.threshold_mode, ("rel", "abs")
+            ),
             cooldown=check.integer(func, "cooldown", self.cooldown, minimum=0),
             min_lr=check.non_negative(func, "min_lr", self.min_lr),
             eps=check.non_negative(func, "eps", self.eps),
@@ -113,23 +116,28 @@ class plateau(ValueObject):
         # A number below min_lr is kept, as torch does: min_lr only bounds reductions.
         if isinstance(self.base, Schedule):
             lr = max(lr, self.min_lr)
-        return PlateauState(lr=lr, updates=0, best=worst,
-                            bad_updates=0, cooldown_left=0, scale=1.0)
+        return PlateauState(lr=lr, updates=0, best=worst, bad_updates=0, cooldown_left=0, scale=1.0)
 
     def _improves(self, metric: float, best: float) -> bool:
         if self.mode == "min":
-            bar = best * (1.0 - self.threshold) if self.threshold_mode == "rel" \
+            bar = (
+                best * (1.0 - self.threshold)
+                if self.threshold_mode == "rel"
                 else best - self.threshold
+            )
             return metric < bar
-        bar = best * (self.threshold + 1.0) if self.threshold_mode == "rel" \
-            else best + self.threshold
+        bar = (
+            best * (self.threshold + 1.0) if self.threshold_mode == "rel" else best + self.threshold
+        )
         return metric > bar
 
     def update(self, state: PlateauState, metric: Any) -> PlateauState:
         """The state after observing ``metric`` (any real number, NaN included)."""
         if not isinstance(state, PlateauState):
-            raise check.ArgumentTypeError(f"plateau.update(): state must be a PlateauState from "
-                            f"plateau.init() or update(), got {state!r}")
+            raise check.ArgumentTypeError(
+                f"plateau.update(): state must be a PlateauState from "
+                f"plateau.init() or update(), got {state!r}"
+            )
         value = _metric_value(metric)
         best, bad = state.best, state.bad_updates
         if self._improves(value, best):
@@ -159,8 +167,14 @@ class plateau(ValueObject):
             reduced = max(lr * self.factor, self.min_lr)
             if lr - reduced > self.eps:
                 lr = reduced
-        return PlateauState(lr=float(lr), updates=updates, best=best, bad_updates=bad,
-                            cooldown_left=cooldown_left, scale=scale)
+        return PlateauState(
+            lr=float(lr),
+            updates=updates,
+            best=best,
+            bad_updates=bad,
+            cooldown_left=cooldown_left,
+            scale=scale,
+        )
 
     def replay(self, metrics: Iterable[Any], state: PlateauState | None = None) -> np.ndarray:
         """The LR after each metric, as a float64 array (from ``init()`` unless given)."""
@@ -190,19 +204,23 @@ class plateau(ValueObject):
         missing = sorted(set(PlateauState._fields) - set(data))
         unknown = sorted(map(str, set(data) - set(PlateauState._fields)))
         if missing or unknown:
-            check.refuse(f"{func}(): data must have exactly the keys "
-                         f"{sorted(PlateauState._fields)}; missing {missing}, unknown {unknown}")
+            check.refuse(
+                f"{func}(): data must have exactly the keys "
+                f"{sorted(PlateauState._fields)}; missing {missing}, unknown {unknown}"
+            )
         best = data["best"]
         if _is_bool(best) or not isinstance(best, numbers.Real):
-            check.fail(func, "data['best']", "a real number (inf before any metric)", best,
-                       TypeError)
+            check.fail(
+                func, "data['best']", "a real number (inf before any metric)", best, TypeError
+            )
         return PlateauState(
             lr=check.non_negative(func, "data['lr']", data["lr"]),
             updates=check.integer(func, "data['updates']", data["updates"]),
             best=float(best),
             bad_updates=check.integer(func, "data['bad_updates']", data["bad_updates"]),
             cooldown_left=check.integer(func, "data['cooldown_left']", data["cooldown_left"]),
-            scale=check.positive(func, "data['scale']", data["scale"]))
+            scale=check.positive(func, "data['scale']", data["scale"]),
+        )
 
 
 def _is_bool(value: Any) -> bool:
@@ -212,7 +230,9 @@ def _is_bool(value: Any) -> bool:
 def _metric_value(metric: Any) -> float:
     """A metric as a Python float: numbers, numpy scalars, 0-d arrays and tensors."""
     if isinstance(metric, (bool, np.bool_)):
-        raise check.ArgumentTypeError(f"plateau.update(): metric must be a real number, got {metric!r}")
+        raise check.ArgumentTypeError(
+            f"plateau.update(): metric must be a real number, got {metric!r}"
+        )
     if isinstance(metric, numbers.Real):
         return float(metric)
     item = getattr(metric, "item", None)
@@ -224,5 +244,7 @@ def _metric_value(metric: Any) -> float:
         value = item()
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return float(value)
-    raise check.ArgumentTypeError(f"plateau.update(): metric must be a real number or a one-element "
-                    f"array/tensor, got {metric!r}")
+    raise check.ArgumentTypeError(
+        f"plateau.update(): metric must be a real number or a one-element "
+        f"array/tensor, got {metric!r}"
+    )

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from lrsched import _validation as check
-
 from lrsched._base import Schedule
 from lrsched._evaluate import BLOCK
-from lrsched._validation import first_negative_or_nonfinite
 from lrsched._groups import expand
 from lrsched._plateau import plateau
 from lrsched._structure import breakpoints
+from lrsched._validation import first_negative_or_nonfinite
 
 LABEL_LIMIT = 60
 # Without ``steps``, a schedule that settles is drawn a little past where it settles, and
@@ -126,16 +126,19 @@ class _Steps:
 
 def _as_steps(steps: Any) -> _Steps:
     if isinstance(steps, (bool, np.bool_)):
-        raise check.ArgumentTypeError(f"plot(): steps must be a positive integer or an array of steps, "
-                        f"got {steps!r}")
+        raise check.ArgumentTypeError(
+            f"plot(): steps must be a positive integer or an array of steps, got {steps!r}"
+        )
     if isinstance(steps, (int, np.integer)):
         if steps < 1:
             raise check.ArgumentError(f"plot(): steps must be a positive integer, got {steps!r}")
         return _Steps(int(steps))
     array = np.asarray(steps)
     if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iuf":
-        raise check.ArgumentTypeError(f"plot(): steps must be a positive integer or a non-empty 1-d array "
-                        f"of steps, got {steps!r}")
+        raise check.ArgumentTypeError(
+            f"plot(): steps must be a positive integer or a non-empty 1-d array "
+            f"of steps, got {steps!r}"
+        )
     return _Steps(array.size, array)
 
 
@@ -191,9 +194,10 @@ def _sorted(steps: _Steps) -> bool:
     if first_negative_or_nonfinite(array) is not None:
         return False  # drawn as given, so that the schedule reports the bad step
     block, last = 2**20, array.size - 1
-    return not any((array[low + 1:min(low + block, last) + 1]
-                    < array[low:min(low + block, last)]).any()
-                   for low in range(0, last, block))
+    return not any(
+        (array[low + 1 : min(low + block, last) + 1] < array[low : min(low + block, last)]).any()
+        for low in range(0, last, block)
+    )
 
 
 def _around(steps: _Steps, points: np.ndarray) -> np.ndarray:
@@ -227,17 +231,26 @@ def _extremes(schedule: Schedule, steps: _Steps, edges: np.ndarray, index: np.nd
     order = np.lexsort((values, column))  # by column, then value; stable for ties
     first = np.searchsorted(column[order], np.arange(edges.size - 1), side="left")
     last = np.searchsorted(column[order], np.arange(edges.size - 1), side="right") - 1
-    keep = _distinct(np.concatenate([order[first], order[last],
-                                     np.searchsorted(index, edges[:-1]),
-                                     np.searchsorted(index, edges[1:] - 1)]))
+    keep = _distinct(
+        np.concatenate(
+            [
+                order[first],
+                order[last],
+                np.searchsorted(index, edges[:-1]),
+                np.searchsorted(index, edges[1:] - 1),
+            ]
+        )
+    )
     return x[keep], values[keep]
 
 
 def _envelope(schedule: Schedule, steps: _Steps) -> tuple[np.ndarray, np.ndarray]:
     """Each column by its extremes, from its ends and the steps around its breakpoints."""
     edges = _columns(steps)
-    inside = [breakpoints(schedule, *steps.window(start, stop), limit=PER_COLUMN).steps
-              for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist())]
+    inside = [
+        breakpoints(schedule, *steps.window(start, stop), limit=PER_COLUMN).steps
+        for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist())
+    ]
     # The steps around a breakpoint may fall in the next column: harmless, they are steps
     # of that column too.
     found = [edges[:-1], edges[1:] - 1, _around(steps, np.concatenate(inside))]
@@ -258,7 +271,7 @@ def _scanned(schedule: Schedule, steps: _Steps) -> tuple[np.ndarray, np.ndarray]
             a, b = max(int(edges[column]), start), min(int(edges[column + 1]), stop)
             if a >= b:
                 break
-            part = values[a - start:b - start]
+            part = values[a - start : b - start]
             where = int(part.argmin())
             if part[where] < low_value[column]:
                 low_value[column], lowest[column] = part[where], a + where
@@ -273,17 +286,25 @@ def _metric_series(metrics: Iterable[Any] | None, plateaus: list) -> np.ndarray 
     if not plateaus:
         return None
     if metrics is None:
-        raise check.ArgumentError("plot(): a plateau schedule needs metrics=[...], the metric series "
-                         "it reacts to, to be drawn")
+        raise check.ArgumentError(
+            "plot(): a plateau schedule needs metrics=[...], the metric series "
+            "it reacts to, to be drawn"
+        )
     values = [float(m) for m in metrics]
     if not values:
         raise check.ArgumentError("plot(): metrics must hold at least one value, got []")
     return np.asarray(values, dtype=np.float64)
 
 
-def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[str] | None = None,
-         log_y: bool = False, metrics: Iterable[Any] | None = None,
-         multipliers: Any = None) -> Any:
+def plot(
+    *schedules: Any,
+    steps: Any = None,
+    ax: Any = None,
+    labels: Sequence[str] | None = None,
+    log_y: bool = False,
+    metrics: Iterable[Any] | None = None,
+    multipliers: Any = None,
+) -> Any:
     """Draw schedules, one line each, on a matplotlib Axes; returns the Axes.
 
     Each schedule is evaluated at ``steps`` and drawn as a line. Up to 2**16 steps that is
@@ -342,15 +363,18 @@ def plot(*schedules: Any, steps: Any = None, ax: Any = None, labels: Sequence[st
     schedules, labels = expand(schedules, labels, multipliers)
     for index, item in enumerate(schedules):
         if not isinstance(item, (Schedule, plateau)):
-            raise check.ArgumentTypeError(f"plot(): schedules[{index}] must be an lrsched schedule or "
-                            f"plateau, got {item!r}")
+            raise check.ArgumentTypeError(
+                f"plot(): schedules[{index}] must be an lrsched schedule or plateau, got {item!r}"
+            )
     if labels is None:
         labels = [short_label(item) for item in schedules]
     else:
         labels = list(labels)
         if len(labels) != len(schedules) or not all(isinstance(x, str) for x in labels):
-            raise check.ArgumentError(f"plot(): labels must be {len(schedules)} string(s), one per "
-                             f"schedule, got {labels!r}")
+            raise check.ArgumentError(
+                f"plot(): labels must be {len(schedules)} string(s), one per "
+                f"schedule, got {labels!r}"
+            )
     curves = [s for s in schedules if isinstance(s, Schedule)]
     plateaus = [s for s in schedules if isinstance(s, plateau)]
     metric_values = _metric_series(metrics, plateaus)

@@ -32,7 +32,8 @@ import itertools
 import math
 import numbers
 import warnings
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -68,8 +69,9 @@ def _smoothing_half_width(num_steps: int) -> int:
     return max(1, round(num_steps / 50))
 
 
-def _order_statistics(values: np.ndarray, starts: np.ndarray, stops: np.ndarray,
-                      ranks: np.ndarray) -> np.ndarray:
+def _order_statistics(
+    values: np.ndarray, starts: np.ndarray, stops: np.ndarray, ranks: np.ndarray
+) -> np.ndarray:
     """The ``ranks[q]``-th smallest (0-based) of ``values[starts[q]:stops[q]]``, every q at once.
 
     A wavelet matrix over the values' ranks: one stable partition per bit of the rank,
@@ -137,9 +139,13 @@ def _prefix_step_noise(losses: np.ndarray) -> np.ndarray:
     steps = np.abs(np.diff(losses))
     counts = np.maximum(np.arange(losses.size), 2)
     both = np.concatenate([counts, counts])
-    middles = _order_statistics(steps, np.zeros(both.size, dtype=np.int64), both,
-                                np.concatenate([(counts - 1) // 2, counts // 2]))
-    lower, upper = middles[: counts.size], middles[counts.size:]
+    middles = _order_statistics(
+        steps,
+        np.zeros(both.size, dtype=np.int64),
+        both,
+        np.concatenate([(counts - 1) // 2, counts // 2]),
+    )
+    lower, upper = middles[: counts.size], middles[counts.size :]
     medians = np.where(counts % 2 == 1, lower, (lower + upper) / 2)
     return medians / 0.954
 
@@ -182,11 +188,19 @@ class RangeTestResult:
     0.02
     """
 
-    __slots__ = ("lrs", "losses", "smoothed_losses", "stop_reason", "num_steps", "_read_end",
-                 "_skip_end")
+    __slots__ = (
+        "_read_end",
+        "_skip_end",
+        "losses",
+        "lrs",
+        "num_steps",
+        "smoothed_losses",
+        "stop_reason",
+    )
 
-    def __init__(self, lrs: Any, losses: Any, *, stop_reason: str = "completed",
-                 num_steps: int | None = None):
+    def __init__(
+        self, lrs: Any, losses: Any, *, stop_reason: str = "completed", num_steps: int | None = None
+    ):
         func = "RangeTestResult"
         lrs = np.array(lrs, dtype=np.float64).reshape(-1)
         losses = np.array(losses, dtype=np.float64).reshape(-1)
@@ -198,13 +212,17 @@ class RangeTestResult:
         if np.any(np.diff(lrs) <= 0):
             check.fail(func, "lrs", "strictly increasing", lrs)
         if not np.all(np.isfinite(losses)):
-            check.fail(func, "losses", "finite (drop NaN/inf steps before building a result)",
-                       losses)
+            check.fail(
+                func, "losses", "finite (drop NaN/inf steps before building a result)", losses
+            )
         self.lrs = lrs
         self.losses = losses
         self.stop_reason = check.choice(func, "stop_reason", stop_reason, _STOP_REASONS)
-        self.num_steps = (lrs.size if num_steps is None
-                          else check.integer(func, "num_steps", num_steps, minimum=lrs.size))
+        self.num_steps = (
+            lrs.size
+            if num_steps is None
+            else check.integer(func, "num_steps", num_steps, minimum=lrs.size)
+        )
         self.smoothed_losses = _running_median(losses, _smoothing_half_width(self.num_steps))
         for name in ("lrs", "losses", "smoothed_losses"):
             getattr(self, name).flags.writeable = False
@@ -212,8 +230,10 @@ class RangeTestResult:
         self._read_end = self._first_rise_end()
 
     def __repr__(self) -> str:
-        return (f"RangeTestResult(steps={self.lrs.size}, lr=[{self.lrs[0]:.3g}, "
-                f"{self.lrs[-1]:.3g}], stop_reason={self.stop_reason!r})")
+        return (
+            f"RangeTestResult(steps={self.lrs.size}, lr=[{self.lrs[0]:.3g}, "
+            f"{self.lrs[-1]:.3g}], stop_reason={self.stop_reason!r})"
+        )
 
     def _first_rise_end(self) -> int:
         """One past the last step that belongs to the first descent and its first rise.
@@ -228,7 +248,8 @@ class RangeTestResult:
         peak_so_far = np.maximum.accumulate(smoothed)
         # The highest value before each running best: the drop that best achieved.
         best_index = np.maximum.accumulate(
-            np.where(smoothed == best_so_far, np.arange(smoothed.size), 0))
+            np.where(smoothed == best_so_far, np.arange(smoothed.size), 0)
+        )
         drop = peak_so_far[best_index] - best_so_far
         # Noise measured on the steps so far (loss noise often shrinks with the loss).
         noise = _NOISE_SIGMAS * _prefix_step_noise(self.losses)
@@ -285,8 +306,9 @@ class RangeTestResult:
         curvature = (1.0 + math.sqrt(rise[j + 1] / rise[j])) / self.lrs[j]
         return 2.0 / curvature
 
-    def suggest(self, method: str = "divergence", *, skip_start: int = 0,
-                skip_end: int = 0) -> float:
+    def suggest(
+        self, method: str = "divergence", *, skip_start: int = 0, skip_end: int = 0
+    ) -> float:
         r"""Suggest an initial (constant or peak) learning rate from the recorded curve.
 
         The methods (``method=``):
@@ -346,16 +368,19 @@ class RangeTestResult:
         check.choice("suggest", "method", method, _METHODS)
         return self._trimmed("suggest", skip_start, skip_end)._suggest(method)
 
-    def _trimmed(self, func: str, skip_start: int, skip_end: int) -> "RangeTestResult":
+    def _trimmed(self, func: str, skip_start: int, skip_end: int) -> RangeTestResult:
         """The same result without its first and last few points (smoothing kept)."""
         skip_start = check.integer(func, "skip_start", skip_start)
         skip_end = check.integer(func, "skip_end", skip_end)
         size = self.lrs.size
         if size - skip_start - skip_end < 3:
-            check.fail(func, "skip_end" if skip_end else "skip_start",
-                       f"small enough to keep 3 of the {size} points "
-                       f"(skip_start={skip_start}, skip_end={skip_end})",
-                       skip_end if skip_end else skip_start)
+            check.fail(
+                func,
+                "skip_end" if skip_end else "skip_start",
+                f"small enough to keep 3 of the {size} points "
+                f"(skip_start={skip_start}, skip_end={skip_end})",
+                skip_end if skip_end else skip_start,
+            )
         if skip_start == skip_end == 0:
             return self
         view = object.__new__(RangeTestResult)
@@ -369,13 +394,14 @@ class RangeTestResult:
 
     def _suggest(self, method: str) -> float:
         minimum = self._minimum_index()
-        if minimum == self.lrs.size - 1 and (self.stop_reason == "completed"
-                                              or self._skip_end):
-            advice = ("lower skip_end" if self._skip_end else "raise end_lr")
+        if minimum == self.lrs.size - 1 and (self.stop_reason == "completed" or self._skip_end):
+            advice = "lower skip_end" if self._skip_end else "raise end_lr"
             warnings.warn(
                 f"range_test: the smoothed loss was still falling at the last LR "
                 f"({self.lrs[-1]:.3g}); {advice} for a trustworthy suggestion",
-                UserWarning, stacklevel=3)
+                UserWarning,
+                stacklevel=3,
+            )
         if method == "minimum":
             return float(self.lrs[minimum] / _MINIMUM_BACKOFF)
         if method == "steep":
@@ -386,8 +412,11 @@ class RangeTestResult:
             return float(self.lrs[self._slide_index()])
         diverged_at = self.divergence_lr()
         if math.isfinite(diverged_at):
-            return float(min(diverged_at / _DIVERGENCE_BACKOFF,
-                             self.lrs[minimum] / _EXPLODED_MINIMUM_BACKOFF))
+            return float(
+                min(
+                    diverged_at / _DIVERGENCE_BACKOFF, self.lrs[minimum] / _EXPLODED_MINIMUM_BACKOFF
+                )
+            )
         return float(self.lrs[minimum] / _MINIMUM_BACKOFF)
 
     def _steepest_index(self, minimum: int) -> int:
@@ -427,14 +456,12 @@ class RangeTestResult:
         drop = float(values[: minimum + 1].max() - values[minimum])
         slopes = np.gradient(values) * (self.num_steps / 100.0) / (drop if drop > 0 else 1.0)
         right = np.arange(size - 1, window - 1, -1)
-        flat = np.flatnonzero(np.abs(slopes[right] - slopes[right - window])
-                              <= _SLIDE_THRESHOLD)
+        flat = np.flatnonzero(np.abs(slopes[right] - slopes[right - window]) <= _SLIDE_THRESHOLD)
         if flat.size == 0:
             return 0
         return size - 1 - window - max(int(flat[0]) - 1, 0)
 
-    def plot(self, ax=None, *, method: str = "divergence", skip_start: int = 0,
-             skip_end: int = 0):
+    def plot(self, ax=None, *, method: str = "divergence", skip_start: int = 0, skip_end: int = 0):
         """Plot loss against LR (log axis) with the suggestion marked; returns the Axes.
 
         The raw loss is drawn faint under the smoothed curve; the y axis is clipped so the
@@ -469,10 +496,14 @@ class RangeTestResult:
         suggestion = curve._suggest(method)
         if ax is None:
             ax = new_axes((6.4, 4.0), "RangeTestResult.plot()")
-        raw_line, = ax.plot(curve.lrs, curve.losses, alpha=0.3, linewidth=1.0,
-                            label="loss (raw)")
-        ax.plot(curve.lrs, curve.smoothed_losses, color=raw_line.get_color(), linewidth=2.0,
-                label="loss (smoothed)")
+        (raw_line,) = ax.plot(curve.lrs, curve.losses, alpha=0.3, linewidth=1.0, label="loss (raw)")
+        ax.plot(
+            curve.lrs,
+            curve.smoothed_losses,
+            color=raw_line.get_color(),
+            linewidth=2.0,
+            label="loss (smoothed)",
+        )
         ax.set_xscale("log")
         smoothed = curve.smoothed_losses
         minimum = curve._minimum_index()
@@ -483,18 +514,29 @@ class RangeTestResult:
         ax.set_ylim(low - margin, high + margin)
         marked = float(np.interp(math.log(suggestion), np.log(curve.lrs), smoothed))
         ax.axvline(suggestion, color="tab:red", linestyle="--", linewidth=1.0)
-        ax.plot([suggestion], [marked], "o", color="tab:red",
-                label=f"suggested lr = {suggestion:.2g} ({method})")
+        ax.plot(
+            [suggestion],
+            [marked],
+            "o",
+            color="tab:red",
+            label=f"suggested lr = {suggestion:.2g} ({method})",
+        )
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         ax.legend(loc="best")
         return ax
 
 
-def range_test(train_step: Callable[[float], Any], start_lr: float = 1e-7,
-               end_lr: float = 10.0, num_steps: int = 100, *, mode: str = "exp",
-               smoothing: float = 0.8, diverge_factor: float | None = 4.0
-               ) -> RangeTestResult:
+def range_test(
+    train_step: Callable[[float], Any],
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    *,
+    mode: str = "exp",
+    smoothing: float = 0.8,
+    diverge_factor: float | None = 4.0,
+) -> RangeTestResult:
     r"""Run the LR range test: raise the LR every step, record the loss, stop on divergence.
 
     Step ``i`` calls ``train_step(lr_i)`` once, with
@@ -555,10 +597,18 @@ def range_test(train_step: Callable[[float], Any], start_lr: float = 1e-7,
     True
     """
     if not callable(train_step):
-        check.fail("range_test", "train_step", "a callable train_step(lr) -> loss",
-                   train_step, TypeError)
-    ramp = _Ramp("range_test", start_lr, end_lr, num_steps, mode=mode, smoothing=smoothing,
-                 diverge_factor=diverge_factor)
+        check.fail(
+            "range_test", "train_step", "a callable train_step(lr) -> loss", train_step, TypeError
+        )
+    ramp = _Ramp(
+        "range_test",
+        start_lr,
+        end_lr,
+        num_steps,
+        mode=mode,
+        smoothing=smoothing,
+        diverge_factor=diverge_factor,
+    )
     while not ramp.done:
         ramp.record(_as_loss(train_step(ramp.lr)))
     return ramp.result()
@@ -572,8 +622,17 @@ class _Ramp:
     step's loss; ``done`` says the test is over; ``result()`` builds the result.
     """
 
-    def __init__(self, func: str, start_lr: Any, end_lr: Any, num_steps: Any, *,
-                 mode: Any, smoothing: Any, diverge_factor: Any):
+    def __init__(
+        self,
+        func: str,
+        start_lr: Any,
+        end_lr: Any,
+        num_steps: Any,
+        *,
+        mode: Any,
+        smoothing: Any,
+        diverge_factor: Any,
+    ):
         start_lr = check.positive(func, "start_lr", start_lr)
         end_lr = check.positive(func, "end_lr", end_lr)
         if end_lr <= start_lr:
@@ -585,8 +644,11 @@ class _Ramp:
             diverge_factor = check.real(func, "diverge_factor", diverge_factor)
             if diverge_factor <= 1.0:
                 check.fail(func, "diverge_factor", "a number > 1 or None", diverge_factor)
-        ramp = (exponential_ramp(start_lr, end_lr, total_steps=num_steps - 1)
-                if mode == "exp" else linear(start_lr, end_lr, total_steps=num_steps - 1))
+        ramp = (
+            exponential_ramp(start_lr, end_lr, total_steps=num_steps - 1)
+            if mode == "exp"
+            else linear(start_lr, end_lr, total_steps=num_steps - 1)
+        )
         self.func = func
         self.planned = ramp(np.arange(num_steps))
         self.num_steps = num_steps
@@ -627,12 +689,15 @@ class _Ramp:
         best, peak = self._best, self._peak
         if smoothed <= best:
             self._best, self._peak = smoothed, self._highest
-        elif (self.diverge_factor is not None and self.stop_reason == "completed"
-                and step >= self._first_stop_step
-                and smoothed - best > (1.0 - 1.0 / self.diverge_factor) * (peak - best)
-                and smoothed - best > _NOISE_SIGMAS * (self._step_sizes.median() / 0.954)
-                # A drop at float-rounding level (a constant loss) is no drop at all.
-                and peak - best > 1e-9 * max(abs(peak), abs(best))):
+        elif (
+            self.diverge_factor is not None
+            and self.stop_reason == "completed"
+            and step >= self._first_stop_step
+            and smoothed - best > (1.0 - 1.0 / self.diverge_factor) * (peak - best)
+            and smoothed - best > _NOISE_SIGMAS * (self._step_sizes.median() / 0.954)
+            # A drop at float-rounding level (a constant loss) is no drop at all.
+            and peak - best > 1e-9 * max(abs(peak), abs(best))
+        ):
             self.stop_reason = "diverged"
             self._last_step = min(self._last_step, step + _STEPS_AFTER_STOP)
 
@@ -643,10 +708,14 @@ class _Ramp:
             raise ValueError(
                 f"{self.func}(): the loss diverged after {count} step(s) (stop: "
                 f"{stop_reason or self.stop_reason}, last LR {self.planned[count]:.3g}); "
-                "lower start_lr")
-        return RangeTestResult(self.planned[:count], self.losses,
-                               stop_reason=stop_reason or self.stop_reason,
-                               num_steps=self.num_steps)
+                "lower start_lr"
+            )
+        return RangeTestResult(
+            self.planned[:count],
+            self.losses,
+            stop_reason=stop_reason or self.stop_reason,
+            num_steps=self.num_steps,
+        )
 
 
 class _RunningMedian:
@@ -687,17 +756,20 @@ def repeat_batches(batches: Iterable, name: str):
             yield batch
         if empty:
             raise ValueError(
-                f"range_test(): {name} yielded no batches" if epoch == 0 else
-                f"range_test(): {name} ran out (pass a re-iterable such as a list or a "
-                "DataLoader, not a one-shot iterator)")
+                f"range_test(): {name} yielded no batches"
+                if epoch == 0
+                else f"range_test(): {name} ran out (pass a re-iterable such as a list or a "
+                "DataLoader, not a one-shot iterator)"
+            )
 
 
 def _as_loss(value: Any) -> float:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     # numpy, torch, jax scalars and one-element arrays all have .item().
-    if hasattr(value, "item") and getattr(value, "size", 1) in (1, None) or (
-            callable(getattr(value, "numel", None)) and value.numel() == 1):
+    if (hasattr(value, "item") and getattr(value, "size", 1) in (1, None)) or (
+        callable(getattr(value, "numel", None)) and value.numel() == 1
+    ):
         item = value.item()
         if isinstance(item, numbers.Real) and not isinstance(item, bool):
             return float(item)

@@ -7,15 +7,28 @@ is stored by the name it was registered under, and looked up again by that name.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # The one list of lrsched's families: the module that defines each. `import lrsched` loads
 # none of these modules; each public name is imported on first use (lrsched.__getattr__),
 # and __all__, from_config/parse, and the testing strategies' coverage all read this table.
 FAMILY_MODULES: dict[str, tuple[str, ...]] = {
-    "lrsched._basic": ("constant", "exponential", "exponential_ramp", "inverse_sqrt",
-                       "inverse_time", "lambda_lr", "linear", "multiplicative", "multistep",
-                       "piecewise_constant", "piecewise_linear", "polynomial", "step"),
+    "lrsched._basic": (
+        "constant",
+        "exponential",
+        "exponential_ramp",
+        "inverse_sqrt",
+        "inverse_time",
+        "lambda_lr",
+        "linear",
+        "multiplicative",
+        "multistep",
+        "piecewise_constant",
+        "piecewise_linear",
+        "polynomial",
+        "step",
+    ),
     "lrsched._compose": ("clip", "per_epoch", "product", "sequence", "shift", "warmup"),
     "lrsched._cosine": ("cosine", "warm_restarts", "wsd"),
     "lrsched._tanh": ("tanh",),
@@ -35,8 +48,12 @@ OTHER_MODULES: dict[str, tuple[str, ...]] = {
 
 def lazy_names() -> dict[str, str]:
     """Every public name imported on first use, with its module."""
-    return {name: module for table in (FAMILY_MODULES, OTHER_MODULES)
-            for module, names in table.items() for name in names}
+    return {
+        name: module
+        for table in (FAMILY_MODULES, OTHER_MODULES)
+        for module, names in table.items()
+        for name in names
+    }
 
 
 _USER_FAMILIES: dict[str, type] = {}
@@ -48,8 +65,11 @@ def library_families() -> dict[str, type]:
     """lrsched's own families by name, importing their modules."""
     global _library
     if _library is None:
-        _library = {name: getattr(importlib.import_module(module), name)
-                    for module, names in FAMILY_MODULES.items() for name in names}
+        _library = {
+            name: getattr(importlib.import_module(module), name)
+            for module, names in FAMILY_MODULES.items()
+            for name in names
+        }
     return _library
 
 
@@ -99,12 +119,12 @@ def register_function(fn: Callable | None = None, *, name: str | None = None):
             check.fail("register_function", "fn", "callable", function, TypeError)
         key = name if name is not None else getattr(function, "__name__", None)
         if not isinstance(key, str) or not key.isidentifier() or key == "<lambda>":
-            check.fail("register_function", "name", "a Python identifier (pass name=... for "
-                       "lambdas)", key)
+            check.fail(
+                "register_function", "name", "a Python identifier (pass name=... for lambdas)", key
+            )
         existing = _FUNCTIONS.get(key)
         if existing is not None and existing is not function:
-            check.refuse(f"register_function(): name {key!r} is already registered to "
-                         f"{existing!r}")
+            check.refuse(f"register_function(): name {key!r} is already registered to {existing!r}")
         _FUNCTIONS[key] = function
         return function
 
@@ -120,8 +140,10 @@ def function_named(func: str, param: str, name: str) -> Callable:
         known = ", ".join(sorted(_FUNCTIONS)) or "none registered yet"
         from lrsched import _validation as check
 
-        check.refuse(f"{func}(): {param} must be a callable or the name of a registered "
-                     f"function (lrsched.register_function), got {name!r}; registered: {known}")
+        check.refuse(
+            f"{func}(): {param} must be a callable or the name of a registered "
+            f"function (lrsched.register_function), got {name!r}; registered: {known}"
+        )
 
 
 def name_of_function(fn: Callable) -> str | None:

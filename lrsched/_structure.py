@@ -15,7 +15,8 @@ than one with ten: at most ``limit`` are returned, and the result says when ther
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,8 +40,9 @@ class Breakpoints(NamedTuple):
     capped: bool
 
 
-def breakpoints(schedule: Any, low: float, high: float, *, limit: int = 4096,
-                spread: bool = True) -> Breakpoints | None:
+def breakpoints(
+    schedule: Any, low: float, high: float, *, limit: int = 4096, spread: bool = True
+) -> Breakpoints | None:
     """The steps in ``[low, high)`` where the schedule's formula jumps, has a corner or turns.
 
     A jump between whole steps k - 1 and k shows as a breakpoint b with k - 1 <= b <= k (a
@@ -83,8 +85,9 @@ def breakpoints(schedule: Any, low: float, high: float, *, limit: int = 4096,
     return Breakpoints(steps, capped)
 
 
-def _points(schedule: Any, low: float, high: float, limit: int,
-            spread: bool) -> tuple[np.ndarray, bool] | None:
+def _points(
+    schedule: Any, low: float, high: float, limit: int, spread: bool
+) -> tuple[np.ndarray, bool] | None:
     if high <= low:
         return _EMPTY, False
     own = getattr(type(schedule), "_breakpoints", None)
@@ -100,8 +103,15 @@ def _points(schedule: Any, low: float, high: float, limit: int,
     return None
 
 
-def _within(steps: np.ndarray, low: float, high: float, limit: int, spread: bool,
-            capped: bool = False, ordered: bool = False) -> tuple[np.ndarray, bool]:
+def _within(
+    steps: np.ndarray,
+    low: float,
+    high: float,
+    limit: int,
+    spread: bool,
+    capped: bool = False,
+    ordered: bool = False,
+) -> tuple[np.ndarray, bool]:
     """The distinct steps in [low, high), at most ``limit`` of them (``ordered``: the steps
     are already sorted and distinct)."""
     if not steps.size:
@@ -127,8 +137,15 @@ def _evenly(first: float, last: float, count: int) -> np.ndarray:
     return np.floor(first + np.arange(count) * ((last - first) / (count - 1)) + 0.5)
 
 
-def _indexed(at: Callable[[np.ndarray], np.ndarray], first: float, last: float, low: float,
-             high: float, limit: int, spread: bool) -> tuple[np.ndarray, bool]:
+def _indexed(
+    at: Callable[[np.ndarray], np.ndarray],
+    first: float,
+    last: float,
+    low: float,
+    high: float,
+    limit: int,
+    spread: bool,
+) -> tuple[np.ndarray, bool]:
     """``at(k)`` for whole k in [first, last] (increasing in k) that lie in [low, high).
 
     ``first`` and ``last`` are guesses of the window's ends, good to ``_SLACK``; only the
@@ -138,8 +155,7 @@ def _indexed(at: Callable[[np.ndarray], np.ndarray], first: float, last: float, 
     if last < first:
         return _EMPTY, False
     if last - first <= limit + 4 * _SLACK:
-        return _within(at(np.arange(first, last + 1.0)), low, high, limit, spread,
-                       ordered=True)
+        return _within(at(np.arange(first, last + 1.0)), low, high, limit, spread, ordered=True)
     head = np.arange(first, first + 2 * _SLACK)
     tail = np.arange(last - 2 * _SLACK + 1, last + 1.0)
     inside_head, inside_tail = head[at(head) >= low], tail[at(tail) < high]
@@ -173,8 +189,15 @@ def _bisect(reached: Callable[[float], bool], low: float, high: float) -> float:
     return low if reached(low) else high
 
 
-def _multiples(step: float, low: float, high: float, limit: int, spread: bool,
-               offset: float = 0.0, from_k: int = 1) -> tuple[np.ndarray, bool]:
+def _multiples(
+    step: float,
+    low: float,
+    high: float,
+    limit: int,
+    spread: bool,
+    offset: float = 0.0,
+    from_k: int = 1,
+) -> tuple[np.ndarray, bool]:
     """offset + k * step for whole k >= from_k in [low, high)."""
     first = max(float(from_k), math.floor((low - offset) / step) - _SLACK)
     last = math.ceil((high - offset) / step) + _SLACK
@@ -183,6 +206,7 @@ def _multiples(step: float, low: float, high: float, limit: int, spread: bool,
 
 def _fixed(steps_of: Callable[[Any], Any]) -> Callable:
     """A family whose breakpoints are a few steps it holds, ``steps_of(schedule)``."""
+
     def family(schedule, low, high, limit, spread):
         steps = np.array([float(step) for step in steps_of(schedule)], dtype=np.float64)
         return _within(steps, low, high, limit, spread)
@@ -190,8 +214,9 @@ def _fixed(steps_of: Callable[[Any], Any]) -> Callable:
     return family
 
 
-def _merge(parts: list[tuple[np.ndarray, bool]], low: float, high: float, limit: int,
-           spread: bool) -> tuple[np.ndarray, bool]:
+def _merge(
+    parts: list[tuple[np.ndarray, bool]], low: float, high: float, limit: int, spread: bool
+) -> tuple[np.ndarray, bool]:
     capped = any(part[1] for part in parts)
     found = [part[0] for part in parts if part[0].size]
     if not found:
@@ -203,6 +228,7 @@ def _merge(parts: list[tuple[np.ndarray, bool]], low: float, high: float, limit:
 
 # ---------------------------------------------------------------------------------------
 # Families: where each formula breaks.
+
 
 def _step(s, low, high, limit, spread):
     if s.gamma == 1.0 or s.base_lr == 0.0:
@@ -254,8 +280,10 @@ def _cyclic(s, low, high, limit, spread):
     up = float(s.step_size_up)
     length = up + (up if s.step_size_down is None else float(s.step_size_down))
     # Lows at every multiple of the cycle, highs a rise later.
-    parts = [_multiples(length, low, high, limit, spread),
-             _multiples(length, low, high, limit, spread, offset=up, from_k=0)]
+    parts = [
+        _multiples(length, low, high, limit, spread),
+        _multiples(length, low, high, limit, spread, offset=up, from_k=0),
+    ]
     if s.scale_fn is None and s.mode == "exp_range" and s.gamma < 1.0:
         # The rise times gamma**t turns where (t - kC) = -1 / log(gamma), if inside the rise.
         turn = -1.0 / math.log(s.gamma)
@@ -287,31 +315,34 @@ def _families() -> dict[type, Callable]:
         from lrsched import _cyclic as cyc
 
         total = _fixed(lambda s: (s.total_steps,))
-        _TABLE.update({
-            basic.constant: _nothing,
-            basic.step: _step,
-            basic.multistep: _fixed(lambda s: s.milestones),
-            basic.piecewise_constant: _fixed(lambda s: s.boundaries),
-            basic.piecewise_linear: _fixed(lambda s: s.boundaries),
-            basic.exponential: _exponential,
-            basic.exponential_ramp: total,
-            basic.linear: total,
-            basic.polynomial: _polynomial,
-            basic.inverse_time: _inverse_time,
-            basic.inverse_sqrt: _nothing,
-            basic.lambda_lr: _unknown,
-            basic.multiplicative: _unknown,
-            cos.cosine: _cosine,
-            cos.warm_restarts: _warm_restarts,
-            cos._one_minus_sqrt: total,
-            cyc.cyclic: _cyclic,
-            cyc.one_cycle: _one_cycle,
-        })
+        _TABLE.update(
+            {
+                basic.constant: _nothing,
+                basic.step: _step,
+                basic.multistep: _fixed(lambda s: s.milestones),
+                basic.piecewise_constant: _fixed(lambda s: s.boundaries),
+                basic.piecewise_linear: _fixed(lambda s: s.boundaries),
+                basic.exponential: _exponential,
+                basic.exponential_ramp: total,
+                basic.linear: total,
+                basic.polynomial: _polynomial,
+                basic.inverse_time: _inverse_time,
+                basic.inverse_sqrt: _nothing,
+                basic.lambda_lr: _unknown,
+                basic.multiplicative: _unknown,
+                cos.cosine: _cosine,
+                cos.warm_restarts: _warm_restarts,
+                cos._one_minus_sqrt: total,
+                cyc.cyclic: _cyclic,
+                cyc.one_cycle: _one_cycle,
+            }
+        )
     return _TABLE
 
 
 # ---------------------------------------------------------------------------------------
 # Combinators: the children's breakpoints, carried out through each route.
+
 
 def _through_routes(routes, low, high, limit, spread):
     starts = sorted({float(route.start) for route in routes})
@@ -320,8 +351,9 @@ def _through_routes(routes, low, high, limit, spread):
     handovers = [start for start in starts if start > 0 and low <= start < high]
     parts = [(np.array(handovers), False)]
     for route in routes:
-        found = _through_route(route, max(low, float(route.start)),
-                               min(high, ends[float(route.start)]), limit, spread)
+        found = _through_route(
+            route, max(low, float(route.start)), min(high, ends[float(route.start)]), limit, spread
+        )
         if found is None:
             return None
         parts.append(found)

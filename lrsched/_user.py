@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def apply_user_function(fn: Callable, x: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             result = fn(x)
-    except Exception:  # noqa: BLE001 - any failure means "not vectorizable"; retry per element
+    except Exception:
         pass
     else:
         values = _real_values(fn, result)
@@ -31,10 +32,13 @@ def apply_user_function(fn: Callable, x: np.ndarray) -> np.ndarray:
             return values
         if values.ndim == 0 or values.size == 1:
             return np.full(x.shape, values.reshape(()), dtype=np.float64)
-        check.refuse(f"{_describe(fn)} returned {values.size} values for {x.size} steps; it must "
-                     "return one value per step (or one for all)")
-    flat = [_real_number(fn, fn(int(v) if v.is_integer() else float(v)))
-            for v in x.ravel().tolist()]
+        check.refuse(
+            f"{_describe(fn)} returned {values.size} values for {x.size} steps; it must "
+            "return one value per step (or one for all)"
+        )
+    flat = [
+        _real_number(fn, fn(int(v) if v.is_integer() else float(v))) for v in x.ravel().tolist()
+    ]
     return np.asarray(flat, dtype=np.float64).reshape(x.shape)
 
 
@@ -47,8 +51,7 @@ def _real_values(fn: Callable, result: Any) -> np.ndarray:
     objects are refused rather than converted."""
     values = np.asarray(result)
     if values.dtype.kind not in "iuf" or isinstance(result, (str, bytes)):
-        check.refuse(f"{_describe(fn)} must return real numbers, got {_shorten(result)}",
-                     TypeError)
+        check.refuse(f"{_describe(fn)} must return real numbers, got {_shorten(result)}", TypeError)
     return values.astype(np.float64, copy=False)
 
 
@@ -56,8 +59,10 @@ def _real_number(fn: Callable, value: Any) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         as_array = np.asarray(value) if not isinstance(value, (str, bytes)) else None
         if as_array is None or as_array.size != 1 or as_array.dtype.kind not in "iuf":
-            check.refuse(f"{_describe(fn)} must return a real number per step, got "
-                         f"{_shorten(value)}", TypeError)
+            check.refuse(
+                f"{_describe(fn)} must return a real number per step, got {_shorten(value)}",
+                TypeError,
+            )
         value = as_array.reshape(())
     return float(value)
 
@@ -67,11 +72,14 @@ def _shorten(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def checked_factors(func: str, name: str, factors: np.ndarray, t: np.ndarray, *,
-                    at: str = "step") -> np.ndarray:
+def checked_factors(
+    func: str, name: str, factors: np.ndarray, t: np.ndarray, *, at: str = "step"
+) -> np.ndarray:
     """Refuse a user function's negative or non-finite output, naming its argument."""
     where = check.first_negative_or_nonfinite(factors)
     if where is not None:
-        check.refuse(f"{func}(): {name} must return finite factors >= 0, got "
-                     f"{float(factors[where])!r} at {at} {float(t[where])!r}")
+        check.refuse(
+            f"{func}(): {name} must return finite factors >= 0, got "
+            f"{float(factors[where])!r} at {at} {float(t[where])!r}"
+        )
     return factors

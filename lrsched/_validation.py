@@ -100,8 +100,16 @@ def non_negative(func: str, name: str, value: Any) -> float:
     return number
 
 
-def in_range(func: str, name: str, value: Any, low: float, high: float, *,
-             low_open: bool = False, high_open: bool = False) -> float:
+def in_range(
+    func: str,
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """A real number in an interval; the rule in the message shows the interval."""
     number = real(func, name, value)
     too_low = number <= low if low_open else number < low
@@ -143,13 +151,19 @@ def boolean(func: str, name: str, value: Any) -> bool:
 def choice(func: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         options = ", ".join(repr(option) for option in allowed)
-        fail(func, name, f"one of {options}", value,
-             TypeError if not isinstance(value, str) else ValueError)
+        fail(
+            func,
+            name,
+            f"one of {options}",
+            value,
+            TypeError if not isinstance(value, str) else ValueError,
+        )
     return value
 
 
-def sequence_of(func: str, name: str, value: Any, convert, *, min_length: int = 1,
-                increasing: str | None = None) -> tuple:
+def sequence_of(
+    func: str, name: str, value: Any, convert, *, min_length: int = 1, increasing: str | None = None
+) -> tuple:
     """A list/tuple converted element-wise; ``increasing`` is None, "strictly" or "weakly"."""
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
         fail(func, name, "a list or tuple", value, TypeError)
@@ -191,13 +205,16 @@ def instance(func: str, name: str, value: Any, cls: type, rule: str) -> Any:
     return value
 
 
-def same_length(func: str, first: str, first_items, second: str, second_items,
-                offset: int = 0) -> None:
+def same_length(
+    func: str, first: str, first_items, second: str, second_items, offset: int = 0
+) -> None:
     """Check len(second) == len(first) + offset, naming both lengths."""
     if len(second_items) != len(first_items) + offset:
         rule = f"as many items as {first}" if offset == 0 else f"{offset} more item than {first}"
-        refuse(f"{func}(): {second} must have {rule}, "
-               f"got len({second})={len(second_items)}, len({first})={len(first_items)}")
+        refuse(
+            f"{func}(): {second} must have {rule}, "
+            f"got len({second})={len(second_items)}, len({first})={len(first_items)}"
+        )
 
 
 def whole_if_integral(value: float) -> float | int:

@@ -9,7 +9,8 @@ import os
 import shutil
 import sys
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,8 @@ EPILOGS = {
   lrsched plot "cosine(0.1, 1000)" "step(0.1, 300)" --steps 1000 -o cmp.png
   lrsched COMMAND --help    (the options and examples of one command)
 
-""" + SPEC_HELP,
+"""
+    + SPEC_HELP,
     "values": """examples:
   lrsched values "cosine(base_lr=0.1, total_steps=1000)" --every 100
   lrsched values "warmup(cosine(0.1, 1000), steps=100)" --steps 1100 --format csv
@@ -90,8 +92,9 @@ def _numeric(what: str, call: Callable[[], Any]) -> Any:
         try:
             return call()
         except OverflowError as error:
-            raise _CommandError(f"{what}: a number is too large for float64 "
-                                f"({_one_line(error)})") from None
+            raise _CommandError(
+                f"{what}: a number is too large for float64 ({_one_line(error)})"
+            ) from None
         except MemoryError:
             raise _CommandError(f"{what}: not enough memory") from None
         except (RuntimeWarning, FloatingPointError) as error:
@@ -127,8 +130,10 @@ def _read_metrics(path: str) -> list[float]:
         try:
             value = float(word)
         except ValueError:
-            raise _CommandError(f"--metrics: {path!r} must hold numbers separated by spaces, "
-                                f"commas or newlines, got {_quote(word)}") from None
+            raise _CommandError(
+                f"--metrics: {path!r} must hold numbers separated by spaces, "
+                f"commas or newlines, got {_quote(word)}"
+            ) from None
         if not math.isfinite(value):
             raise _CommandError(f"--metrics: {path!r} must hold finite numbers, got {word}")
         values.append(value)
@@ -144,8 +149,7 @@ def _positive(name: str, value: Any, upper: int | None = None, integer: bool = T
         if not value > 0:
             raise _CommandError(f"{name} must be a positive integer, got {shown}")
         if upper is not None and value > upper:  # exact for any int
-            raise _CommandError(f"{name} must be a positive integer at most {upper}, "
-                                f"got {shown}")
+            raise _CommandError(f"{name} must be a positive integer at most {upper}, got {shown}")
     elif not (math.isfinite(value) and value > 0):
         raise _CommandError(f"{name} must be a positive finite number, got {shown}")
 
@@ -158,26 +162,32 @@ def _schedules(args: argparse.Namespace) -> tuple[list, list[float] | None]:
     if args.per_epoch is not None:
         _positive("--per-epoch", args.per_epoch, integer=False)
         if plateaus:
-            raise _CommandError("--per-epoch does not apply to a plateau, which moves once "
-                                "per metric")
-        schedules = [_numeric("--per-epoch", lambda s=s: s.per_epoch(args.per_epoch))
-                     for s in schedules]
+            raise _CommandError(
+                "--per-epoch does not apply to a plateau, which moves once per metric"
+            )
+        schedules = [
+            _numeric("--per-epoch", lambda s=s: s.per_epoch(args.per_epoch)) for s in schedules
+        ]
     if plateaus and args.metrics is None:
-        raise _CommandError("a plateau SPEC needs --metrics FILE, the metric series it "
-                            "reacts to")
+        raise _CommandError("a plateau SPEC needs --metrics FILE, the metric series it reacts to")
     if args.metrics is not None and not plateaus:
-        raise _CommandError("--metrics applies only to a plateau SPEC, and "
-                            f"{_quote(args.specs[0])} is not one"
-                            if len(schedules) == 1 else
-                            "--metrics applies only to plateau SPECs, and none is given")
+        raise _CommandError(
+            f"--metrics applies only to a plateau SPEC, and {_quote(args.specs[0])} is not one"
+            if len(schedules) == 1
+            else "--metrics applies only to plateau SPECs, and none is given"
+        )
     labels = getattr(args, "labels", None)
     if labels is not None and len(labels) != len(schedules):
-        raise _CommandError(f"--label was given {len(labels)} time(s) for "
-                            f"{len(schedules)} SPEC(s); give one per SPEC or none")
+        raise _CommandError(
+            f"--label was given {len(labels)} time(s) for "
+            f"{len(schedules)} SPEC(s); give one per SPEC or none"
+        )
     if args.steps is not None:
         if plateaus and len(plateaus) == len(schedules):
-            raise _CommandError("--steps does not apply to a plateau: it moves once per "
-                                "metric, so --metrics sets its length")
+            raise _CommandError(
+                "--steps does not apply to a plateau: it moves once per "
+                "metric, so --metrics sets its length"
+            )
         _positive("--steps", args.steps, upper=MAX_STEPS)
     metrics = None if args.metrics is None else _read_metrics(args.metrics)
     return schedules, metrics
@@ -195,13 +205,15 @@ def _step_count(args: argparse.Namespace, schedules: list) -> int | None:
     try:
         count = _numeric("the default --steps", lambda: default_steps(curves))
     except _CommandError as error:
-        raise _CommandError(str(error).replace("plot(): steps is required",
-                                               "--steps is required")
-                                      .replace("pass steps=N or an array of steps",
-                                               "give --steps N")) from None
+        raise _CommandError(
+            str(error)
+            .replace("plot(): steps is required", "--steps is required")
+            .replace("pass steps=N or an array of steps", "give --steps N")
+        ) from None
     if count > MAX_STEPS:
-        raise _CommandError(f"the schedule settles only after {count} steps, past 2**53; "
-                            "give --steps N")
+        raise _CommandError(
+            f"the schedule settles only after {count} steps, past 2**53; give --steps N"
+        )
     return count
 
 
@@ -214,12 +226,15 @@ def _check_memory(count: int, arrays: int, option: str) -> None:
     except (AttributeError, ValueError, OSError):  # not a POSIX system
         memory = 2**34
     if needed > memory // 2:
-        raise _CommandError(f"{option} asks for {count} values, {needed / 2**30:.3g} GiB of "
-                            f"memory, more than half of this machine's "
-                            f"{memory / 2**30:.3g} GiB; give fewer steps or a larger --every")
+        raise _CommandError(
+            f"{option} asks for {count} values, {needed / 2**30:.3g} GiB of "
+            f"memory, more than half of this machine's "
+            f"{memory / 2**30:.3g} GiB; give fewer steps or a larger --every"
+        )
 
 
 # ---- values ---------------------------------------------------------------------------
+
 
 def _values(args: argparse.Namespace) -> None:
     args.specs = [args.spec]
@@ -249,16 +264,22 @@ def _values(args: argparse.Namespace) -> None:
             out.write(f"{step:>{width}}  {lr:.10g}\n")
 
 
-def _values_of_a_plateau(args: argparse.Namespace, schedule: Any,
-                         metrics: list[float]) -> None:
-    lrs = _numeric(_quote(args.spec),
-                   lambda: [schedule.init().lr, *schedule.replay(metrics).tolist()])
+def _values_of_a_plateau(args: argparse.Namespace, schedule: Any, metrics: list[float]) -> None:
+    lrs = _numeric(
+        _quote(args.spec), lambda: [schedule.init().lr, *schedule.replay(metrics).tolist()]
+    )
     seen = list(range(0, len(lrs), args.every))
     out = sys.stdout
     if args.format == "json":
-        json.dump({"schedule": repr(schedule), "seen": seen,
-                   "metric": [None if k == 0 else metrics[k - 1] for k in seen],
-                   "lr": [lrs[k] for k in seen]}, out)
+        json.dump(
+            {
+                "schedule": repr(schedule),
+                "seen": seen,
+                "metric": [None if k == 0 else metrics[k - 1] for k in seen],
+                "lr": [lrs[k] for k in seen],
+            },
+            out,
+        )
         out.write("\n")
     elif args.format == "csv":
         out.write("seen,metric,lr\n")
@@ -279,8 +300,9 @@ def _values_of_a_plateau(args: argparse.Namespace, schedule: Any,
 _BRAILLE_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
 
 
-def _curves(schedules: list, metrics: list[float] | None,
-            count: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+def _curves(
+    schedules: list, metrics: list[float] | None, count: int | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(x, lr) per schedule: a step schedule at up to SHOW_SAMPLES evenly spaced steps of
     0..count-1, a plateau after each metric seen."""
     if count is not None:
@@ -292,8 +314,9 @@ def _curves(schedules: list, metrics: list[float] | None,
     for schedule in schedules:
         if _is_plateau(schedule):
             lrs = [schedule.init().lr, *schedule.replay(metrics).tolist()]
-            curves.append((np.arange(len(lrs), dtype=np.float64),
-                           np.asarray(lrs, dtype=np.float64)))
+            curves.append(
+                (np.arange(len(lrs), dtype=np.float64), np.asarray(lrs, dtype=np.float64))
+            )
         else:
             curves.append((steps, schedule(steps)))
     return curves
@@ -303,7 +326,7 @@ def _ticks(low: float, high: float, log: bool, count: int) -> list[float]:
     if count == 1 or low == high:
         return [low]
     if log:
-        return [float(10 ** v) for v in np.linspace(math.log10(low), math.log10(high), count)]
+        return [float(10**v) for v in np.linspace(math.log10(low), math.log10(high), count)]
     return [float(v) for v in np.linspace(low, high, count)]
 
 
@@ -318,13 +341,13 @@ class _Picture:
     """Curves in braille dots, 2 x 4 per character cell, with y tick rows and, for several
     curves, each curve's number written on a cell of its line."""
 
-    def __init__(self, curves: list[tuple[np.ndarray, np.ndarray]], width: int, height: int,
-                 log_y: bool):
+    def __init__(
+        self, curves: list[tuple[np.ndarray, np.ndarray]], width: int, height: int, log_y: bool
+    ):
         values = np.concatenate([lr for _, lr in curves])
         shown = values[values > 0] if log_y else values
         if shown.size == 0:
-            raise _CommandError("--log-y needs a positive learning rate, and every value "
-                                "is 0")
+            raise _CommandError("--log-y needs a positive learning rate, and every value is 0")
         # A linear axis starts at 0, as learning rates do; a log axis at the smallest one.
         self.low = float(shown.min()) if log_y else min(0.0, float(shown.min()))
         self.high = float(shown.max())
@@ -428,19 +451,20 @@ def _show(args: argparse.Namespace) -> None:
         out.append(f"{label:>{margin}} {'┤' if label else '│'}{line}")
     axis, under = ["─"] * width, [" "] * (width + 3)
     x_end = picture.x_end
-    for value in ([0.0, float(round(x_end / 2)), x_end] if x_end > 0 else [0.0]):
+    for value in [0.0, float(round(x_end / 2)), x_end] if x_end > 0 else [0.0]:
         cell = min(width - 1, int(value / x_end * width)) if x_end > 0 else 0
         axis[cell] = "┬"
         text = _number(value)
         start = max(0, min(cell - len(text) // 2, len(under) - len(text)))
-        if not "".join(under[max(0, start - 1):start + len(text) + 1]).strip():
-            under[start:start + len(text)] = text
+        if not "".join(under[max(0, start - 1) : start + len(text) + 1]).strip():
+            under[start : start + len(text)] = text
     indent = " " * (margin + 2)
     out.append(" " * margin + " └" + "".join(axis))
     out.append(indent + "".join(under).rstrip())
     kinds = {_is_plateau(s) for s in schedules}
     unit = {frozenset([False]): "step", frozenset([True]): "metrics seen"}.get(
-        frozenset(kinds), "step (a plateau: metrics seen)")
+        frozenset(kinds), "step (a plateau: metrics seen)"
+    )
     out.append(indent + f"x: {unit}, y: learning rate" + (" (log scale)" if args.log_y else ""))
     labels = args.labels or [short_label(s, limit=200) for s in schedules]
     for index, label in enumerate(labels):
@@ -450,6 +474,7 @@ def _show(args: argparse.Namespace) -> None:
 
 # ---- plot -----------------------------------------------------------------------------
 
+
 def _plot(args: argparse.Namespace) -> None:
     import lrsched
 
@@ -457,18 +482,26 @@ def _plot(args: argparse.Namespace) -> None:
     _positive("--dpi", args.dpi, upper=MAX_DPI)
     count = _step_count(args, schedules)
     if count is not None:
-        _check_memory(count, 1 + len(schedules),
-                      "--steps" if args.steps is not None else "the default --steps")
+        _check_memory(
+            count,
+            1 + len(schedules),
+            "--steps" if args.steps is not None else "the default --steps",
+        )
     try:
         plot = lrsched.plot  # the lazy import: matplotlib may be missing
         from matplotlib.figure import Figure
     except ImportError:
-        raise _CommandError('plotting needs matplotlib: '
-                            'pip install "lrsched-numpy[plot]"') from None
+        raise _CommandError(
+            'plotting needs matplotlib: pip install "lrsched-numpy[plot]"'
+        ) from None
     figure = Figure(figsize=(8, 4.5), layout="constrained")
     axes = figure.add_subplot()
-    _numeric("plot", lambda: plot(*schedules, steps=count, ax=axes, labels=args.labels,
-                                  log_y=args.log_y, metrics=metrics))
+    _numeric(
+        "plot",
+        lambda: plot(
+            *schedules, steps=count, ax=axes, labels=args.labels, log_y=args.log_y, metrics=metrics
+        ),
+    )
     if args.title:
         axes.set_title(args.title)
     try:
@@ -479,6 +512,7 @@ def _plot(args: argparse.Namespace) -> None:
 
 
 # ---- the parser -----------------------------------------------------------------------
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, with its usage errors as one line like every other error."""
@@ -504,12 +538,22 @@ def _number_type(kind: type) -> Callable[[str], Any]:
 
 
 def _common(parser: argparse.ArgumentParser, steps_help: str) -> None:
-    parser.add_argument("--steps", type=_number_type(int), default=None, metavar="N",
-                        help=steps_help)
-    parser.add_argument("--per-epoch", type=_number_type(float), default=None, metavar="K",
-                        help="read SPECs in epochs of K optimizer steps each")
-    parser.add_argument("--metrics", metavar="FILE", default=None,
-                        help="metric series for a plateau SPEC: numbers, one per evaluation")
+    parser.add_argument(
+        "--steps", type=_number_type(int), default=None, metavar="N", help=steps_help
+    )
+    parser.add_argument(
+        "--per-epoch",
+        type=_number_type(float),
+        default=None,
+        metavar="K",
+        help="read SPECs in epochs of K optimizer steps each",
+    )
+    parser.add_argument(
+        "--metrics",
+        metavar="FILE",
+        default=None,
+        help="metric series for a plateau SPEC: numbers, one per evaluation",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -517,52 +561,102 @@ def build_parser() -> argparse.ArgumentParser:
     import lrsched
 
     def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        return commands.add_parser(name, epilog=EPILOGS[name],
-                                   formatter_class=argparse.RawDescriptionHelpFormatter,
-                                   **kwargs)
+        return commands.add_parser(
+            name,
+            epilog=EPILOGS[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        )
 
     parser = _Parser(
-        prog="lrsched", description="Learning-rate schedules: print, preview or plot them.",
-        epilog=EPILOGS[None], formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="lrsched",
+        description="Learning-rate schedules: print, preview or plot them.",
+        epilog=EPILOGS[None],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"lrsched {lrsched.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     default_range = "default: until the schedule settles, then a few more"
 
-    values = command("values", help="print a schedule's learning rates",
-                     description="Print one schedule's learning rates at steps 0..N-1.")
+    values = command(
+        "values",
+        help="print a schedule's learning rates",
+        description="Print one schedule's learning rates at steps 0..N-1.",
+    )
     values.add_argument("spec", metavar="SPEC", help="schedule text, e.g. 'cosine(0.1, 1000)'")
     _common(values, f"steps 0..N-1 ({default_range})")
-    values.add_argument("--every", type=_number_type(int), default=1, metavar="K",
-                        help="print every K-th step (or metric)")
+    values.add_argument(
+        "--every",
+        type=_number_type(int),
+        default=1,
+        metavar="K",
+        help="print every K-th step (or metric)",
+    )
     values.add_argument("--format", choices=("table", "csv", "json"), default="table")
     values.set_defaults(run=_values)
 
-    show = command("show", help="preview schedules in the terminal (no matplotlib)",
-                   description="Draw schedules in the terminal with unicode braille "
-                               "characters, for a remote shell.")
+    show = command(
+        "show",
+        help="preview schedules in the terminal (no matplotlib)",
+        description="Draw schedules in the terminal with unicode braille "
+        "characters, for a remote shell.",
+    )
     show.add_argument("specs", nargs="+", metavar="SPEC", help="one or more schedule texts")
     _common(show, f"steps 0..N-1 ({default_range} of every SPEC)")
-    show.add_argument("--width", type=_number_type(int), default=None, metavar="W",
-                      help="columns of the drawing (default: to fit the terminal)")
-    show.add_argument("--height", type=_number_type(int), default=None, metavar="H",
-                      help="lines of the drawing (default 15)")
+    show.add_argument(
+        "--width",
+        type=_number_type(int),
+        default=None,
+        metavar="W",
+        help="columns of the drawing (default: to fit the terminal)",
+    )
+    show.add_argument(
+        "--height",
+        type=_number_type(int),
+        default=None,
+        metavar="H",
+        help="lines of the drawing (default 15)",
+    )
     show.add_argument("--log-y", action="store_true", help="logarithmic learning-rate axis")
-    show.add_argument("--label", dest="labels", action="append", default=None,
-                      metavar="LABEL", help="legend label, once per SPEC in order")
+    show.add_argument(
+        "--label",
+        dest="labels",
+        action="append",
+        default=None,
+        metavar="LABEL",
+        help="legend label, once per SPEC in order",
+    )
     show.set_defaults(run=_show)
 
-    plot = command("plot", help="draw schedules to an image file (needs the plot extra)",
-                   description="Draw schedules with matplotlib into an image file.")
+    plot = command(
+        "plot",
+        help="draw schedules to an image file (needs the plot extra)",
+        description="Draw schedules with matplotlib into an image file.",
+    )
     plot.add_argument("specs", nargs="+", metavar="SPEC", help="one or more schedule texts")
-    plot.add_argument("-o", "--output", required=True,
-                      help="image file; the format follows the suffix (.png, .svg, .pdf)")
+    plot.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="image file; the format follows the suffix (.png, .svg, .pdf)",
+    )
     _common(plot, f"steps 0..N-1 ({default_range} of every SPEC)")
     plot.add_argument("--log-y", action="store_true", help="logarithmic learning-rate axis")
-    plot.add_argument("--label", dest="labels", action="append", default=None, metavar="LABEL",
-                      help="legend label, once per SPEC in order (default: its repr)")
+    plot.add_argument(
+        "--label",
+        dest="labels",
+        action="append",
+        default=None,
+        metavar="LABEL",
+        help="legend label, once per SPEC in order (default: its repr)",
+    )
     plot.add_argument("--title", default=None, help="title above the plot")
-    plot.add_argument("--dpi", type=_number_type(int), default=150,
-                      help=f"resolution of raster images (1 to {MAX_DPI}, default 150)")
+    plot.add_argument(
+        "--dpi",
+        type=_number_type(int),
+        default=150,
+        help=f"resolution of raster images (1 to {MAX_DPI}, default 150)",
+    )
     plot.set_defaults(run=_plot)
     return parser
 

@@ -5,8 +5,9 @@ import pytest
 
 def table(rows):
     """Parametrize a test over (call, error, message) rows, ids numbered from 0."""
-    return pytest.mark.parametrize("call, error, message", rows,
-                                   ids=[str(index) for index in range(len(rows))])
+    return pytest.mark.parametrize(
+        "call, error, message", rows, ids=[str(index) for index in range(len(rows))]
+    )
 
 
 def assert_refused(call, error, message):

@@ -7,20 +7,23 @@ Pick one with the HYPOTHESIS_PROFILE environment variable, e.g.
 import os
 
 import pytest
-
 from hypothesis import settings
 
 # CI replays the same examples every run, so a landing never hinges on a lucky draw; local
 # runs and the fuzz profile keep exploring.
-settings.register_profile("default", deadline=None, max_examples=25,
-                          derandomize=bool(os.environ.get("CI")))
+settings.register_profile(
+    "default", deadline=None, max_examples=25, derandomize=bool(os.environ.get("CI"))
+)
 settings.register_profile("fuzz", deadline=None, max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "reads_probe: reads a training run started in another "
-                            "process; runs at the end of the session")
+    config.addinivalue_line(
+        "markers",
+        "reads_probe: reads a training run started in another "
+        "process; runs at the end of the session",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

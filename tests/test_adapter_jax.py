@@ -25,10 +25,8 @@ from lrsched.testing import strategies as schedules
 jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
 import jax.numpy as jnp  # noqa: E402
-
-from lrsched.adapters.jax import JaxSchedule  # noqa: E402
-
 from bad_calls import assert_refused, table  # noqa: E402
+from lrsched.adapters.jax import JaxSchedule  # noqa: E402
 
 
 def exact(schedule, steps) -> np.ndarray:
@@ -47,8 +45,11 @@ def one_hot_sgd_lrs(optimizer, steps: int, start: int = 0) -> np.ndarray:
     state = optimizer.init(params)
     if start:
         state = jax.tree_util.tree_map(
-            lambda leaf: jnp.full_like(leaf, start) if getattr(leaf, "dtype", None) == jnp.int32
-            else leaf, state)
+            lambda leaf: (
+                jnp.full_like(leaf, start) if getattr(leaf, "dtype", None) == jnp.int32 else leaf
+            ),
+            state,
+        )
 
     @jax.jit
     def update(params, state, k):
@@ -64,8 +65,7 @@ def one_hot_sgd_lrs(optimizer, steps: int, start: int = 0) -> np.ndarray:
 CASES = {
     "classic_staircase": lrsched.exponential(0.01, 0.96, decay_steps=5, staircase=True),
     "warmup_cosine": lrsched.warmup(lrsched.cosine(0.1, 40, min_lr=0.001), 10),
-    "cyclic_exp_range": lrsched.cyclic(0.01, 0.1, step_size_up=4, mode="exp_range",
-                                       gamma=0.99),
+    "cyclic_exp_range": lrsched.cyclic(0.01, 0.1, step_size_up=4, mode="exp_range", gamma=0.99),
     "warm_restarts_growing": lrsched.warm_restarts(0.1, period=3, period_mult=2),
     "lambda_lr": lrsched.lambda_lr(0.1, lambda t: 1.0 if t < 17 else 0.25),
 }
@@ -81,8 +81,9 @@ def test_sgd_under_jit_uses_the_schedule_at_every_step(name):
 
 def test_far_steps_past_the_table_never_clamp_or_wrap():
     schedule = lrsched.polynomial(0.1, 15, end_lr=0.01, power=0.5, cycle=True)
-    lrs = one_hot_sgd_lrs(optax.sgd(learning_rate=JaxSchedule(schedule, max_steps=10)), 30,
-                          start=10**9 - 7)
+    lrs = one_hot_sgd_lrs(
+        optax.sgd(learning_rate=JaxSchedule(schedule, max_steps=10)), 30, start=10**9 - 7
+    )
     np.testing.assert_array_equal(lrs, exact(schedule, np.arange(10**9 - 7, 10**9 + 23)))
     assert len(set(lrs.tolist())) > 10  # it cycles: a clamped or NaN value would not
 
@@ -151,7 +152,8 @@ def test_flax_train_state():
     state = train_state.TrainState.create(
         apply_fn=lambda params, k: params["w"] @ jax.nn.one_hot(k, steps),
         params={"w": jnp.zeros(steps)},
-        tx=optax.sgd(learning_rate=JaxSchedule(schedule, max_steps=10)))
+        tx=optax.sgd(learning_rate=JaxSchedule(schedule, max_steps=10)),
+    )
 
     @jax.jit
     def train_step(state, k):
@@ -161,8 +163,7 @@ def test_flax_train_state():
     for k in range(steps):
         state = train_step(state, k)
     assert int(state.step) == steps
-    np.testing.assert_array_equal(-np.asarray(state.params["w"]),
-                                  exact(schedule, np.arange(steps)))
+    np.testing.assert_array_equal(-np.asarray(state.params["w"]), exact(schedule, np.arange(steps)))
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -216,25 +217,45 @@ def test_plateau_recipe_feeds_an_injected_hyperparameter():
 
 
 BAD_CALLS = [
-    (lambda: JaxSchedule(0.1), TypeError,
-     "JaxSchedule(): schedule must be an lrsched schedule, got 0.1"),
-    (lambda: JaxSchedule(lrsched.plateau(0.1)), TypeError,
-     "JaxSchedule(): schedule must be an lrsched schedule of the step; a plateau depends on "
-     "a metric: keep its state on the host and feed state.lr to optax.inject_hyperparams "
-     "(see lrsched.adapters.jax), got plateau(base=0.1)"),
-    (lambda: JaxSchedule(lrsched.cosine(0.1, 10), max_steps=-1), ValueError,
-     "JaxSchedule(): max_steps must be an integer >= 0, got -1"),
-    (lambda: JaxSchedule(lrsched.cosine(0.1, 10))(1.5), TypeError,
-     "JaxSchedule(): step must be a whole number, got 1.5; for fractional steps call the "
-     "lrsched schedule itself"),
-    (lambda: JaxSchedule(lrsched.cosine(0.1, 10))(-1), ValueError,
-     "JaxSchedule(): step must be >= 0, got -1"),
-    (lambda: JaxSchedule(lrsched.cosine(0.1, 10))(True), TypeError,
-     "JaxSchedule(): step must be a whole number, got True"),
-    (lambda: JaxSchedule(lrsched.cosine(0.1, 10))(jnp.asarray([1.0, 2.5])), TypeError,
-     None),
-    (lambda: JaxSchedule(lrsched.cosine(0.1, 10))(jnp.asarray([3, -2])), ValueError,
-     "JaxSchedule(): step must be >= 0, got -2"),
+    (
+        lambda: JaxSchedule(0.1),
+        TypeError,
+        "JaxSchedule(): schedule must be an lrsched schedule, got 0.1",
+    ),
+    (
+        lambda: JaxSchedule(lrsched.plateau(0.1)),
+        TypeError,
+        "JaxSchedule(): schedule must be an lrsched schedule of the step; a plateau depends on "
+        "a metric: keep its state on the host and feed state.lr to optax.inject_hyperparams "
+        "(see lrsched.adapters.jax), got plateau(base=0.1)",
+    ),
+    (
+        lambda: JaxSchedule(lrsched.cosine(0.1, 10), max_steps=-1),
+        ValueError,
+        "JaxSchedule(): max_steps must be an integer >= 0, got -1",
+    ),
+    (
+        lambda: JaxSchedule(lrsched.cosine(0.1, 10))(1.5),
+        TypeError,
+        "JaxSchedule(): step must be a whole number, got 1.5; for fractional steps call the "
+        "lrsched schedule itself",
+    ),
+    (
+        lambda: JaxSchedule(lrsched.cosine(0.1, 10))(-1),
+        ValueError,
+        "JaxSchedule(): step must be >= 0, got -1",
+    ),
+    (
+        lambda: JaxSchedule(lrsched.cosine(0.1, 10))(True),
+        TypeError,
+        "JaxSchedule(): step must be a whole number, got True",
+    ),
+    (lambda: JaxSchedule(lrsched.cosine(0.1, 10))(jnp.asarray([1.0, 2.5])), TypeError, None),
+    (
+        lambda: JaxSchedule(lrsched.cosine(0.1, 10))(jnp.asarray([3, -2])),
+        ValueError,
+        "JaxSchedule(): step must be >= 0, got -2",
+    ),
 ]
 
 
@@ -253,12 +274,16 @@ def test_whole_numbers_of_any_kind_are_steps():
 
 
 def test_import_without_jax_names_the_extra():
-    code = ("import sys; sys.modules['jax'] = None\n"
-            "try:\n    import lrsched.adapters.jax\n"
-            "except ImportError as error:\n    print(error)\n")
+    code = (
+        "import sys; sys.modules['jax'] = None\n"
+        "try:\n    import lrsched.adapters.jax\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get(
-        "PYTHONPATH")])))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True).stdout
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert 'pip install "lrsched-numpy[jax]"' in out

@@ -24,24 +24,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bad_calls import assert_refused, table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrsched
 from lrsched._registry import families
 
-from bad_calls import assert_refused, table
-
 CASES_DIR = Path(__file__).parent / "keras_cases"
 if str(CASES_DIR) not in sys.path:
     sys.path.insert(0, str(CASES_DIR))
-from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE, import_keras  # noqa: E402,E501
+from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE, import_keras  # noqa: E402
 
 # The jax probe compiles every fit with XLA (about 25 s of CPU): its tests are marked slow,
 # so the default run trains under torch (eager) only and `pytest -m slow` adds the traced runs;
 # the tensorflow probe runs where tensorflow is installed (.ci/run's tensorflow section).
-BACKENDS = (pytest.param("jax", marks=pytest.mark.slow), "torch",
-            pytest.param("tensorflow", marks=pytest.mark.tensorflow))
+BACKENDS = (
+    pytest.param("jax", marks=pytest.mark.slow),
+    "torch",
+    pytest.param("tensorflow", marks=pytest.mark.tensorflow),
+)
 PROBE_TIMEOUT = 600
 _probes: dict[str, tuple[subprocess.Popen, str]] = {}
 # Tests that read a probe run at the end of the session (tests/conftest.py), so the probes
@@ -76,8 +78,12 @@ def _start_probes(backends=None) -> None:
         out = os.path.join(tempfile.mkdtemp(prefix=f"lrsched-keras-{backend}-"), "out.json")
         env = dict(os.environ, KERAS_BACKEND=backend, PYTHONWARNINGS="ignore")
         process = subprocess.Popen(
-            [sys.executable, str(CASES_DIR / "fit_probe.py"), out], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [sys.executable, str(CASES_DIR / "fit_probe.py"), out],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         _probes[backend] = (process, out)
 
 
@@ -108,15 +114,20 @@ def expected_lrs(schedule: lrsched.Schedule, steps: np.ndarray) -> np.ndarray:
 
 # ---- in-process: config, validation, table bounds ----------------------------------------
 
+
 def _probes_wanted(session) -> list[str]:
     """The backends whose probe a selected test of this module reads (the probes start early
     so they train while the in-process tests run; a test whose probe is not running yet
     starts it itself). The tests that read the jax probe without a backend parameter are
     all marked slow."""
-    here = [item for item in session.items
-            if getattr(getattr(item, "module", None), "__name__", None) == __name__]
-    wanted = {getattr(item, "callspec", None) and item.callspec.params.get("backend")
-              for item in here}
+    here = [
+        item
+        for item in session.items
+        if getattr(getattr(item, "module", None), "__name__", None) == __name__
+    ]
+    wanted = {
+        getattr(item, "callspec", None) and item.callspec.params.get("backend") for item in here
+    }
     if any(item.get_closest_marker("slow") for item in here):
         wanted.add("jax")
     return [name for name in ("jax", "torch") if name in wanted]
@@ -159,12 +170,14 @@ def test_eager_calls_follow_the_table_bounds(adapter):
     decay = lrsched.exponential(1.0, 0.5)
     limited = adapter.KerasSchedule(decay, max_steps=3)
     assert [float(limited(step)) for step in (3, 4, 5, 149)] == list(
-        np.float32(decay([3, 4, 5, 149])))
+        np.float32(decay([3, 4, 5, 149]))
+    )
     import keras
 
     steps = keras.ops.convert_to_tensor(np.array([0, 1, 3, 4, 7], dtype="int32"))
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(limited(steps)),
-                                  np.float32(decay([0, 1, 3, 4, 7])))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(limited(steps)), np.float32(decay([0, 1, 3, 4, 7]))
+    )
 
 
 def test_whole_float_steps_are_steps(adapter):
@@ -172,8 +185,12 @@ def test_whole_float_steps_are_steps(adapter):
 
     schedule = lrsched.exponential(0.01, 0.96, decay_steps=5, staircase=True)
     adapted = adapter.KerasSchedule(schedule, max_steps=50)
-    for step in (keras.Variable(100.0), 100.0, np.float64(100.0),
-                 keras.ops.convert_to_tensor(np.float32(100.0))):
+    for step in (
+        keras.Variable(100.0),
+        100.0,
+        np.float64(100.0),
+        keras.ops.convert_to_tensor(np.float32(100.0)),
+    ):
         value = adapted(step)
         assert keras.backend.standardize_dtype(value.dtype) == "float32"
         assert float(value) == np.float32(schedule(100))
@@ -206,6 +223,7 @@ def test_lr_stays_float32_under_float16_floatx(adapter):
 
 # ---- bad calls, exact messages ------------------------------------------------------------
 
+
 def _model(learning_rate=0.1, compiled=True):
     """A small built model for the callbacks and the range test (Keras already imported)."""
     import keras
@@ -226,20 +244,29 @@ Y = np.ones((8, 1), "float32")
 COSINE = lrsched.cosine(0.1, 10)
 EXPONENTIAL = lrsched.exponential(0.1, 0.9)
 PLATEAU = lrsched.plateau(0.1)
-INTEGER_STEP = ("KerasSchedule(): step must be a whole number (Keras passes "
-                "optimizer.iterations); got {} of dtype {}; for fractional steps call the "
-                "lrsched schedule itself")
+INTEGER_STEP = (
+    "KerasSchedule(): step must be a whole number (Keras passes "
+    "optimizer.iterations); got {} of dtype {}; for fractional steps call the "
+    "lrsched schedule itself"
+)
 PLATEAU_AS_SCHEDULE = (
     "{}(): schedule must be an lrsched schedule of the step; a plateau depends on a metric, "
     "use PlateauCallback(plateau, monitor=...) with a float learning rate instead, "
-    "got plateau(base=0.1)")
-WRAPPED = ("{}(): schedule must be an lrsched schedule (pass keras_schedule.schedule, the "
-           "lrsched schedule it wraps), got KerasSchedule(cosine(base_lr=0.1, total_steps=10))")
-SCHEDULE_AS_PLATEAU = ("PlateauCallback(): plateau must be an lrsched.plateau (a schedule of "
-                       "the step goes in KerasSchedule or ScheduleCallback), got {}")
+    "got plateau(base=0.1)"
+)
+WRAPPED = (
+    "{}(): schedule must be an lrsched schedule (pass keras_schedule.schedule, the "
+    "lrsched schedule it wraps), got KerasSchedule(cosine(base_lr=0.1, total_steps=10))"
+)
+SCHEDULE_AS_PLATEAU = (
+    "PlateauCallback(): plateau must be an lrsched.plateau (a schedule of "
+    "the step goes in KerasSchedule or ScheduleCallback), got {}"
+)
 REBUILD = "KerasSchedule.from_config(): cannot rebuild the saved schedule: "
-CONFIG_SHAPE = ("KerasSchedule.from_config(): config must be a dict with keys 'schedule' and "
-                "'max_steps', got {}")
+CONFIG_SHAPE = (
+    "KerasSchedule.from_config(): config must be a dict with keys 'schedule' and "
+    "'max_steps', got {}"
+)
 NO_OPTIMIZER = "{}(): the model has no optimizer; call model.compile(optimizer=...) before fit"
 MONITOR = "PlateauCallback(): monitor must be a metric name (a non-empty str), got {}"
 INTERVAL = "{}(): interval must be one of 'step', 'epoch', got {}"
@@ -247,144 +274,300 @@ MAX_STEPS = "KerasSchedule(): max_steps must be an integer >= 0, got {}"
 
 BAD_CALLS = [
     # KerasSchedule(schedule): not a schedule, or the wrong kind
-    (lambda a: a.KerasSchedule(0.1), TypeError,
-     "KerasSchedule(): schedule must be an lrsched schedule, got 0.1"),
-    (lambda a: a.KerasSchedule("cosine(0.1, 10)"), TypeError,
-     "KerasSchedule(): schedule must be an lrsched schedule, got 'cosine(0.1, 10)'"),
+    (
+        lambda a: a.KerasSchedule(0.1),
+        TypeError,
+        "KerasSchedule(): schedule must be an lrsched schedule, got 0.1",
+    ),
+    (
+        lambda a: a.KerasSchedule("cosine(0.1, 10)"),
+        TypeError,
+        "KerasSchedule(): schedule must be an lrsched schedule, got 'cosine(0.1, 10)'",
+    ),
     (lambda a: a.KerasSchedule(PLATEAU), TypeError, PLATEAU_AS_SCHEDULE.format("KerasSchedule")),
-    (lambda a: a.KerasSchedule(a.KerasSchedule(COSINE)), TypeError,
-     WRAPPED.format("KerasSchedule")),
+    (
+        lambda a: a.KerasSchedule(a.KerasSchedule(COSINE)),
+        TypeError,
+        WRAPPED.format("KerasSchedule"),
+    ),
     # max_steps (optional): wrong type, bool, NaN/inf, negative, fractional
     (lambda a: a.KerasSchedule(COSINE, max_steps=-1), ValueError, MAX_STEPS.format(-1)),
     (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=True), TypeError, MAX_STEPS.format(True)),
-    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=np.bool_(True)), TypeError,
-     MAX_STEPS.format("np.True_")),
+    (
+        lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=np.bool_(True)),
+        TypeError,
+        MAX_STEPS.format("np.True_"),
+    ),
     (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=1.5), ValueError, MAX_STEPS.format(1.5)),
-    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=np.float64(2.5)), ValueError,
-     MAX_STEPS.format("np.float64(2.5)")),
-    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=float("nan")), ValueError,
-     MAX_STEPS.format("nan")),
-    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=float("inf")), ValueError,
-     MAX_STEPS.format("inf")),
-    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps="100"), TypeError,
-     MAX_STEPS.format("'100'")),
+    (
+        lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=np.float64(2.5)),
+        ValueError,
+        MAX_STEPS.format("np.float64(2.5)"),
+    ),
+    (
+        lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=float("nan")),
+        ValueError,
+        MAX_STEPS.format("nan"),
+    ),
+    (
+        lambda a: a.KerasSchedule(EXPONENTIAL, max_steps=float("inf")),
+        ValueError,
+        MAX_STEPS.format("inf"),
+    ),
+    (lambda a: a.KerasSchedule(EXPONENTIAL, max_steps="100"), TypeError, MAX_STEPS.format("'100'")),
     # KerasSchedule.__call__ eagerly: negative, fractional, NaN, bool, None
-    (lambda a: a.KerasSchedule(COSINE)(-1), ValueError,
-     "KerasSchedule(): step must be >= 0, got -1"),
-    (lambda a: a.KerasSchedule(COSINE)(np.int64(-3)), ValueError,
-     "KerasSchedule(): step must be >= 0, got -3"),
-    (lambda a: a.KerasSchedule(COSINE)(_int_tensor([2, -1])), ValueError,
-     "KerasSchedule(): step must be >= 0, got -1"),
-    (lambda a: a.KerasSchedule(COSINE)(-2.0), ValueError,
-     "KerasSchedule(): step must be >= 0, got -2.0"),
+    (
+        lambda a: a.KerasSchedule(COSINE)(-1),
+        ValueError,
+        "KerasSchedule(): step must be >= 0, got -1",
+    ),
+    (
+        lambda a: a.KerasSchedule(COSINE)(np.int64(-3)),
+        ValueError,
+        "KerasSchedule(): step must be >= 0, got -3",
+    ),
+    (
+        lambda a: a.KerasSchedule(COSINE)(_int_tensor([2, -1])),
+        ValueError,
+        "KerasSchedule(): step must be >= 0, got -1",
+    ),
+    (
+        lambda a: a.KerasSchedule(COSINE)(-2.0),
+        ValueError,
+        "KerasSchedule(): step must be >= 0, got -2.0",
+    ),
     (lambda a: a.KerasSchedule(COSINE)(1.5), TypeError, INTEGER_STEP.format(1.5, "float32")),
-    (lambda a: a.KerasSchedule(COSINE)(float("nan")), TypeError,
-     INTEGER_STEP.format("nan", "float32")),
-    (lambda a: a.KerasSchedule(COSINE)(np.float32(1.5)), TypeError,
-     INTEGER_STEP.format(1.5, "float32")),
+    (
+        lambda a: a.KerasSchedule(COSINE)(float("nan")),
+        TypeError,
+        INTEGER_STEP.format("nan", "float32"),
+    ),
+    (
+        lambda a: a.KerasSchedule(COSINE)(np.float32(1.5)),
+        TypeError,
+        INTEGER_STEP.format(1.5, "float32"),
+    ),
     (lambda a: a.KerasSchedule(COSINE)(True), TypeError, INTEGER_STEP.format(True, "bool")),
     (lambda a: a.KerasSchedule(COSINE)("3"), TypeError, INTEGER_STEP.format("'3'", "string")),
     (lambda a: a.KerasSchedule(COSINE)(None), TypeError, INTEGER_STEP.format(None, "NoneType")),
     # KerasSchedule.from_config: wrong shape, and a schedule config that cannot be rebuilt
-    (lambda a: a.KerasSchedule.from_config("cosine(0.1, 10)"), ValueError,
-     CONFIG_SHAPE.format("'cosine(0.1, 10)'")),
+    (
+        lambda a: a.KerasSchedule.from_config("cosine(0.1, 10)"),
+        ValueError,
+        CONFIG_SHAPE.format("'cosine(0.1, 10)'"),
+    ),
     (lambda a: a.KerasSchedule.from_config({}), ValueError, CONFIG_SHAPE.format("{}")),
-    (lambda a: a.KerasSchedule.from_config({"schedule": {"type": "constant", "base_lr": 0.1},
-                                            "max_steps": None, "extra": 1}), ValueError,
-     CONFIG_SHAPE.format("{'schedule': {'type': 'constant', 'base_lr': 0.1}, "
-                         "'max_steps': None, 'extra': 1}")),
-    (lambda a: a.KerasSchedule.from_config({"schedule": {"type": "cosinus"}}), ValueError,
-     REBUILD + "from_config(): unknown schedule type 'cosinus'; valid types: "
-     + ", ".join(sorted(families()))),
-    (lambda a: a.KerasSchedule.from_config({"schedule": "cosine(0.1, 10)"}), ValueError,
-     REBUILD + "from_config(): config must be a dict with a 'type' key, got str"),
-    (lambda a: a.KerasSchedule.from_config(
-        {"schedule": dict(COSINE.to_config(), total_steps="10")}), ValueError,
-     REBUILD + "cosine(): total_steps must be a positive integer, got '10'"),
-    (lambda a: a.KerasSchedule.from_config({"schedule": PLATEAU.to_config()}), ValueError,
-     REBUILD + PLATEAU_AS_SCHEDULE.format("KerasSchedule")),
-    (lambda a: a.KerasSchedule.from_config(
-        {"schedule": EXPONENTIAL.to_config(), "max_steps": "5"}), ValueError,
-     REBUILD + MAX_STEPS.format("'5'")),
+    (
+        lambda a: a.KerasSchedule.from_config(
+            {"schedule": {"type": "constant", "base_lr": 0.1}, "max_steps": None, "extra": 1}
+        ),
+        ValueError,
+        CONFIG_SHAPE.format(
+            "{'schedule': {'type': 'constant', 'base_lr': 0.1}, 'max_steps': None, 'extra': 1}"
+        ),
+    ),
+    (
+        lambda a: a.KerasSchedule.from_config({"schedule": {"type": "cosinus"}}),
+        ValueError,
+        REBUILD
+        + "from_config(): unknown schedule type 'cosinus'; valid types: "
+        + ", ".join(sorted(families())),
+    ),
+    (
+        lambda a: a.KerasSchedule.from_config({"schedule": "cosine(0.1, 10)"}),
+        ValueError,
+        REBUILD + "from_config(): config must be a dict with a 'type' key, got str",
+    ),
+    (
+        lambda a: a.KerasSchedule.from_config(
+            {"schedule": dict(COSINE.to_config(), total_steps="10")}
+        ),
+        ValueError,
+        REBUILD + "cosine(): total_steps must be a positive integer, got '10'",
+    ),
+    (
+        lambda a: a.KerasSchedule.from_config({"schedule": PLATEAU.to_config()}),
+        ValueError,
+        REBUILD + PLATEAU_AS_SCHEDULE.format("KerasSchedule"),
+    ),
+    (
+        lambda a: a.KerasSchedule.from_config(
+            {"schedule": EXPONENTIAL.to_config(), "max_steps": "5"}
+        ),
+        ValueError,
+        REBUILD + MAX_STEPS.format("'5'"),
+    ),
     # ScheduleCallback
-    (lambda a: a.ScheduleCallback(0.1), TypeError,
-     "ScheduleCallback(): schedule must be an lrsched schedule, got 0.1"),
-    (lambda a: a.ScheduleCallback(PLATEAU), TypeError,
-     PLATEAU_AS_SCHEDULE.format("ScheduleCallback")),
-    (lambda a: a.ScheduleCallback(a.KerasSchedule(COSINE)), TypeError,
-     WRAPPED.format("ScheduleCallback")),
-    (lambda a: a.ScheduleCallback(COSINE, interval="batch"), ValueError,
-     INTERVAL.format("ScheduleCallback", "'batch'")),
-    (lambda a: a.ScheduleCallback(COSINE, interval="Epoch"), ValueError,
-     INTERVAL.format("ScheduleCallback", "'Epoch'")),
-    (lambda a: a.ScheduleCallback(COSINE, interval=1), TypeError,
-     INTERVAL.format("ScheduleCallback", 1)),
-    (lambda a: _attached(a.ScheduleCallback(COSINE), compiled=False).on_train_begin(),
-     ValueError, NO_OPTIMIZER.format("ScheduleCallback")),
+    (
+        lambda a: a.ScheduleCallback(0.1),
+        TypeError,
+        "ScheduleCallback(): schedule must be an lrsched schedule, got 0.1",
+    ),
+    (
+        lambda a: a.ScheduleCallback(PLATEAU),
+        TypeError,
+        PLATEAU_AS_SCHEDULE.format("ScheduleCallback"),
+    ),
+    (
+        lambda a: a.ScheduleCallback(a.KerasSchedule(COSINE)),
+        TypeError,
+        WRAPPED.format("ScheduleCallback"),
+    ),
+    (
+        lambda a: a.ScheduleCallback(COSINE, interval="batch"),
+        ValueError,
+        INTERVAL.format("ScheduleCallback", "'batch'"),
+    ),
+    (
+        lambda a: a.ScheduleCallback(COSINE, interval="Epoch"),
+        ValueError,
+        INTERVAL.format("ScheduleCallback", "'Epoch'"),
+    ),
+    (
+        lambda a: a.ScheduleCallback(COSINE, interval=1),
+        TypeError,
+        INTERVAL.format("ScheduleCallback", 1),
+    ),
+    (
+        lambda a: _attached(a.ScheduleCallback(COSINE), compiled=False).on_train_begin(),
+        ValueError,
+        NO_OPTIMIZER.format("ScheduleCallback"),
+    ),
     # PlateauCallback
-    (lambda a: a.PlateauCallback(COSINE), TypeError,
-     SCHEDULE_AS_PLATEAU.format("cosine(base_lr=0.1, total_steps=10)")),
-    (lambda a: a.PlateauCallback(a.KerasSchedule(COSINE)), TypeError,
-     SCHEDULE_AS_PLATEAU.format("KerasSchedule(cosine(base_lr=0.1, total_steps=10))")),
-    (lambda a: a.PlateauCallback(0.1), TypeError,
-     "PlateauCallback(): plateau must be an lrsched.plateau, got 0.1"),
+    (
+        lambda a: a.PlateauCallback(COSINE),
+        TypeError,
+        SCHEDULE_AS_PLATEAU.format("cosine(base_lr=0.1, total_steps=10)"),
+    ),
+    (
+        lambda a: a.PlateauCallback(a.KerasSchedule(COSINE)),
+        TypeError,
+        SCHEDULE_AS_PLATEAU.format("KerasSchedule(cosine(base_lr=0.1, total_steps=10))"),
+    ),
+    (
+        lambda a: a.PlateauCallback(0.1),
+        TypeError,
+        "PlateauCallback(): plateau must be an lrsched.plateau, got 0.1",
+    ),
     (lambda a: a.PlateauCallback(PLATEAU, monitor=""), TypeError, MONITOR.format("''")),
     (lambda a: a.PlateauCallback(PLATEAU, monitor=None), TypeError, MONITOR.format(None)),
-    (lambda a: a.PlateauCallback(PLATEAU, monitor=b"loss"), TypeError,
-     MONITOR.format("b'loss'")),
-    (lambda a: a.PlateauCallback(PLATEAU, interval="batch"), ValueError,
-     INTERVAL.format("PlateauCallback", "'batch'")),
-    (lambda a: a.PlateauCallback(PLATEAU, state=PLATEAU.init().to_dict()), TypeError,
-     "PlateauCallback(): state must be a PlateauState or None (a saved dict goes through "
-     "plateau.state_from_dict(d)), got {'lr': 0.1, 'updates': 0, 'best': inf, "
-     "'bad_updates': 0, 'cooldown_left': 0, 'scale': 1.0}"),
-    (lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="val_los"))
-     .on_epoch_end(0, {"loss": 1.0, "val_loss": 2.0}), ValueError,
-     "PlateauCallback(): monitor='val_los' is not in the logs; logged metrics: "
-     "['learning_rate', 'loss', 'val_loss'] (val_* metrics need validation data, every "
-     "epoch)"),
-    (lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="loss", interval="step"))
-     .on_train_batch_end(0, None), ValueError,
-     "PlateauCallback(): monitor='loss' is not in the logs; logged metrics: [] "
-     "(val_* metrics need validation data, every epoch)"),
-    (lambda a: _attached(a.PlateauCallback(PLATEAU)).on_epoch_end(0, {"val_loss": "low"}),
-     TypeError, "PlateauCallback(): monitor='val_loss' must log a number, got 'low'"),
-    (lambda a: _attached(a.PlateauCallback(PLATEAU), compiled=False).on_train_begin(),
-     ValueError, NO_OPTIMIZER.format("PlateauCallback")),
-    (lambda a: _attached(a.PlateauCallback(PLATEAU),
-                         learning_rate=a.KerasSchedule(COSINE)).on_train_begin(), TypeError,
-     "PlateauCallback(): cannot set the learning rate of SGD: it was built with a "
-     "LearningRateSchedule (or a callable) as learning_rate, and Keras does not allow "
-     "setting those. Build the optimizer with a float learning rate, e.g. "
-     "keras.optimizers.Adam(learning_rate=1e-3), for this callback to drive it; or pass "
-     "KerasSchedule(schedule) as learning_rate and drop the callback."),
+    (lambda a: a.PlateauCallback(PLATEAU, monitor=b"loss"), TypeError, MONITOR.format("b'loss'")),
+    (
+        lambda a: a.PlateauCallback(PLATEAU, interval="batch"),
+        ValueError,
+        INTERVAL.format("PlateauCallback", "'batch'"),
+    ),
+    (
+        lambda a: a.PlateauCallback(PLATEAU, state=PLATEAU.init().to_dict()),
+        TypeError,
+        "PlateauCallback(): state must be a PlateauState or None (a saved dict goes through "
+        "plateau.state_from_dict(d)), got {'lr': 0.1, 'updates': 0, 'best': inf, "
+        "'bad_updates': 0, 'cooldown_left': 0, 'scale': 1.0}",
+    ),
+    (
+        lambda a: _attached(a.PlateauCallback(PLATEAU, monitor="val_los")).on_epoch_end(
+            0, {"loss": 1.0, "val_loss": 2.0}
+        ),
+        ValueError,
+        "PlateauCallback(): monitor='val_los' is not in the logs; logged metrics: "
+        "['learning_rate', 'loss', 'val_loss'] (val_* metrics need validation data, every "
+        "epoch)",
+    ),
+    (
+        lambda a: _attached(
+            a.PlateauCallback(PLATEAU, monitor="loss", interval="step")
+        ).on_train_batch_end(0, None),
+        ValueError,
+        "PlateauCallback(): monitor='loss' is not in the logs; logged metrics: [] "
+        "(val_* metrics need validation data, every epoch)",
+    ),
+    (
+        lambda a: _attached(a.PlateauCallback(PLATEAU)).on_epoch_end(0, {"val_loss": "low"}),
+        TypeError,
+        "PlateauCallback(): monitor='val_loss' must log a number, got 'low'",
+    ),
+    (
+        lambda a: _attached(a.PlateauCallback(PLATEAU), compiled=False).on_train_begin(),
+        ValueError,
+        NO_OPTIMIZER.format("PlateauCallback"),
+    ),
+    (
+        lambda a: _attached(
+            a.PlateauCallback(PLATEAU), learning_rate=a.KerasSchedule(COSINE)
+        ).on_train_begin(),
+        TypeError,
+        "PlateauCallback(): cannot set the learning rate of SGD: it was built with a "
+        "LearningRateSchedule (or a callable) as learning_rate, and Keras does not allow "
+        "setting those. Build the optimizer with a float learning rate, e.g. "
+        "keras.optimizers.Adam(learning_rate=1e-3), for this callback to drive it; or pass "
+        "KerasSchedule(schedule) as learning_rate and drop the callback.",
+    ),
     # range_test (lrsched.adapters.keras.range_test)
-    (lambda a: a.range_test("model", X, Y), TypeError,
-     "range_test(): model must be a keras.Model, got 'model'"),
-    (lambda a: a.range_test(_model(), X, Y, batch_size=0), ValueError,
-     "range_test(): batch_size must be a positive integer, got 0"),
-    (lambda a: a.range_test(_model(), X, Y, batch_size=True), TypeError,
-     "range_test(): batch_size must be a positive integer, got True"),
-    (lambda a: a.range_test(_model(), X, Y[:5]), ValueError,
-     "range_test(): x and y must have the same number of rows (len(x)=8, len(y)=5)"),
-    (lambda a: a.range_test(_model(), X, Y, start_lr=float("nan")), ValueError,
-     "range_test(): start_lr must be a finite number, got nan"),
-    (lambda a: a.range_test(_model(), X, Y, start_lr=True), TypeError,
-     "range_test(): start_lr must be a real number, got True"),
-    (lambda a: a.range_test(_model(), X, Y, start_lr=1.0, end_lr=0.1), ValueError,
-     "range_test(): end_lr must be greater than start_lr=1.0, got 0.1"),
-    (lambda a: a.range_test(_model(), X, Y, num_steps=np.float64(3.5)), ValueError,
-     "range_test(): num_steps must be an integer >= 3, got np.float64(3.5)"),
-    (lambda a: a.range_test(_model(), X, Y, mode="cos"), ValueError,
-     "range_test(): mode must be one of 'exp', 'linear', got 'cos'"),
-    (lambda a: a.range_test(_model(), X, Y, diverge_factor=float("inf")), ValueError,
-     "range_test(): diverge_factor must be a finite number, got inf"),
-    (lambda a: a.range_test(_model(), dataset=[]), ValueError,
-     "range_test(): dataset yielded no batches"),
-    (lambda a: a.range_test(_model(), dataset="abc"), TypeError,
-     "range_test(): dataset must be a re-iterable of (x, y) batches, got 'abc'"),
-    (lambda a: a.range_test(_model(), dataset=[X]), TypeError,
-     "range_test(): dataset must yield (x, y) batches, got a batch of type ndarray"),
+    (
+        lambda a: a.range_test("model", X, Y),
+        TypeError,
+        "range_test(): model must be a keras.Model, got 'model'",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y, batch_size=0),
+        ValueError,
+        "range_test(): batch_size must be a positive integer, got 0",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y, batch_size=True),
+        TypeError,
+        "range_test(): batch_size must be a positive integer, got True",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y[:5]),
+        ValueError,
+        "range_test(): x and y must have the same number of rows (len(x)=8, len(y)=5)",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y, start_lr=float("nan")),
+        ValueError,
+        "range_test(): start_lr must be a finite number, got nan",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y, start_lr=True),
+        TypeError,
+        "range_test(): start_lr must be a real number, got True",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y, start_lr=1.0, end_lr=0.1),
+        ValueError,
+        "range_test(): end_lr must be greater than start_lr=1.0, got 0.1",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y, num_steps=np.float64(3.5)),
+        ValueError,
+        "range_test(): num_steps must be an integer >= 3, got np.float64(3.5)",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y, mode="cos"),
+        ValueError,
+        "range_test(): mode must be one of 'exp', 'linear', got 'cos'",
+    ),
+    (
+        lambda a: a.range_test(_model(), X, Y, diverge_factor=float("inf")),
+        ValueError,
+        "range_test(): diverge_factor must be a finite number, got inf",
+    ),
+    (
+        lambda a: a.range_test(_model(), dataset=[]),
+        ValueError,
+        "range_test(): dataset yielded no batches",
+    ),
+    (
+        lambda a: a.range_test(_model(), dataset="abc"),
+        TypeError,
+        "range_test(): dataset must be a re-iterable of (x, y) batches, got 'abc'",
+    ),
+    (
+        lambda a: a.range_test(_model(), dataset=[X]),
+        TypeError,
+        "range_test(): dataset must yield (x, y) batches, got a batch of type ndarray",
+    ),
 ]
 
 
@@ -405,7 +588,8 @@ def test_range_test_refuses_a_schedule_optimizer_naming_it(adapter):
         adapter.range_test(_model(adapter.KerasSchedule(COSINE)), X, Y)
     assert str(raised.value).startswith(
         "range_test(): model.optimizer must be an optimizer created with a float "
-        "learning_rate (a schedule's LR cannot be set per step), got <keras.")
+        "learning_rate (a schedule's LR cannot be set per step), got <keras."
+    )
     assert "SGD object at" in str(raised.value)
 
 
@@ -424,6 +608,7 @@ def test_edge_arguments_that_are_valid(adapter):
 
 
 # ---- corrupted or foreign checkpoints ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def saved_model(adapter, tmp_path_factory):
@@ -454,44 +639,61 @@ def _edited_copy(original, folder, edit):
 def _set(key, value, inner=False):
     def edit(config):
         (config["schedule"] if inner else config)[key] = value
+
     return edit
 
 
 def _drop(key):
     def edit(config):
         del config[key]
+
     return edit
 
 
 # Keras passes a ValueError from from_config through unchanged (a TypeError it would wrap
 # in advice about get_config), so load_model shows exactly these messages.
 CORRUPTED = [
-    (_set("type", "cosinus", inner=True),
-     REBUILD + "from_config(): unknown schedule type 'cosinus'; valid types: "
-     + ", ".join(sorted(families()))),
-    (_set("gamma", -0.5, inner=True),
-     REBUILD + "exponential(): gamma must be a positive number, got -0.5"),
-    (_set("gamma", float("nan"), inner=True),
-     REBUILD + "exponential(): gamma must be a finite number, got nan"),
-    (_set("gamma", "0.9", inner=True),
-     REBUILD + "exponential(): gamma must be a real number, got '0.9'"),
-    (_set("warmup_steps", 10, inner=True),
-     REBUILD + "from_config(): unknown key(s) ['warmup_steps'] for exponential; valid keys: "
-     "['base_lr', 'gamma', 'decay_steps', 'staircase']"),
-    (_set("extra", 1),
-     CONFIG_SHAPE.format("{'schedule': {'type': 'exponential', 'base_lr': 0.1, 'gamma': 0.9, "
-                         "'decay_steps': 1, 'staircase': False}, 'max_steps': 50, 'extra': 1}")),
+    (
+        _set("type", "cosinus", inner=True),
+        REBUILD
+        + "from_config(): unknown schedule type 'cosinus'; valid types: "
+        + ", ".join(sorted(families())),
+    ),
+    (
+        _set("gamma", -0.5, inner=True),
+        REBUILD + "exponential(): gamma must be a positive number, got -0.5",
+    ),
+    (
+        _set("gamma", float("nan"), inner=True),
+        REBUILD + "exponential(): gamma must be a finite number, got nan",
+    ),
+    (
+        _set("gamma", "0.9", inner=True),
+        REBUILD + "exponential(): gamma must be a real number, got '0.9'",
+    ),
+    (
+        _set("warmup_steps", 10, inner=True),
+        REBUILD + "from_config(): unknown key(s) ['warmup_steps'] for exponential; valid keys: "
+        "['base_lr', 'gamma', 'decay_steps', 'staircase']",
+    ),
+    (
+        _set("extra", 1),
+        CONFIG_SHAPE.format(
+            "{'schedule': {'type': 'exponential', 'base_lr': 0.1, 'gamma': 0.9, "
+            "'decay_steps': 1, 'staircase': False}, 'max_steps': 50, 'extra': 1}"
+        ),
+    ),
     (_drop("schedule"), CONFIG_SHAPE.format("{'max_steps': 50}")),
     (_set("max_steps", -5), REBUILD + MAX_STEPS.format(-5)),
     (_set("schedule", PLATEAU.to_config()), REBUILD + PLATEAU_AS_SCHEDULE.format("KerasSchedule")),
-    (_set("schedule", {"type": "lambda_lr", "base_lr": 0.1, "fn": "not_registered_here"}),
-     None),
+    (_set("schedule", {"type": "lambda_lr", "base_lr": 0.1, "fn": "not_registered_here"}), None),
 ]
 
 
 @pytest.mark.parametrize("edit, message", CORRUPTED, ids=[str(i) for i in range(len(CORRUPTED))])
-def test_load_model_refuses_an_edited_schedule_naming_the_problem(adapter, saved_model,
-                                                                  tmp_path, edit, message):
+def test_load_model_refuses_an_edited_schedule_naming_the_problem(
+    adapter, saved_model, tmp_path, edit, message
+):
     import keras
 
     path = _edited_copy(saved_model, tmp_path, edit)
@@ -500,7 +702,8 @@ def test_load_model_refuses_an_edited_schedule_naming_the_problem(adapter, saved
     if message is None:  # the registry's listing depends on what other tests registered
         assert str(raised.value).startswith(
             REBUILD + "lambda_lr(): fn must be a callable or the name of a registered "
-            "function (lrsched.register_function), got 'not_registered_here'; registered: ")
+            "function (lrsched.register_function), got 'not_registered_here'; registered: "
+        )
     else:
         assert str(raised.value) == message
 
@@ -516,26 +719,42 @@ def test_load_model_of_the_unedited_copy_restores_the_schedule(adapter, saved_mo
 
 def keras_equivalent_plateau(lr, factor, patience, min_delta, cooldown):
     """The lrsched.plateau that reduces exactly when Keras's ReduceLROnPlateau does."""
-    return lrsched.plateau(lr, mode="min", factor=factor, patience=max(patience - 1, 0),
-                           threshold=min_delta, threshold_mode="abs",
-                           cooldown=max(cooldown - 1, 0), eps=0.0)
+    return lrsched.plateau(
+        lr,
+        mode="min",
+        factor=factor,
+        patience=max(patience - 1, 0),
+        threshold=min_delta,
+        threshold_mode="abs",
+        cooldown=max(cooldown - 1, 0),
+        eps=0.0,
+    )
 
 
 # Keras compares metrics in float32 (keras.ops.less); on multiples of 1/64 both sides' sums
 # and comparisons are exact, so the rules themselves are what is compared.
 @settings(max_examples=40, deadline=None)
-@given(patience=st.integers(0, 4), cooldown=st.integers(0, 3),
-       min_delta=st.sampled_from([0.0, 1 / 64, 0.25]),
-       metrics=st.lists(st.integers(0, 640).map(lambda k: k / 64), min_size=1, max_size=30))
-def test_documented_mapping_from_keras_reduce_lr_on_plateau(adapter, patience, cooldown,
-                                                            min_delta, metrics):
+@given(
+    patience=st.integers(0, 4),
+    cooldown=st.integers(0, 3),
+    min_delta=st.sampled_from([0.0, 1 / 64, 0.25]),
+    metrics=st.lists(st.integers(0, 640).map(lambda k: k / 64), min_size=1, max_size=30),
+)
+def test_documented_mapping_from_keras_reduce_lr_on_plateau(
+    adapter, patience, cooldown, min_delta, metrics
+):
     import keras
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse")
-    theirs = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, mode="min",
-                                               patience=patience, min_delta=min_delta,
-                                               cooldown=cooldown)
+    theirs = keras.callbacks.ReduceLROnPlateau(
+        monitor="val_loss",
+        factor=0.5,
+        mode="min",
+        patience=patience,
+        min_delta=min_delta,
+        cooldown=cooldown,
+    )
     theirs.set_model(model)
     theirs.on_train_begin()
     keras_lrs = []
@@ -555,6 +774,7 @@ def test_adapter_docstring_examples_run(adapter):
 
 # ---- every family in a real fit ----------------------------------------------------------
 
+
 def test_fit_cases_cover_every_family():
     used = set()
 
@@ -569,8 +789,11 @@ def test_fit_cases_cover_every_family():
 
     for case in FIT_CASES.values():
         walk(case.schedule)
-    schedule_families = {name for name, cls in families().items()
-                         if issubclass(cls, lrsched.Schedule) and not name.startswith("_")}
+    schedule_families = {
+        name
+        for name, cls in families().items()
+        if issubclass(cls, lrsched.Schedule) and not name.startswith("_")
+    }
     assert schedule_families - used == set()
 
 
@@ -587,7 +810,8 @@ def test_fit_uses_the_schedule_at_every_step(backend, name):
         assert "use ScheduleCallback(schedule)" in results["refused"][name]
         return
     assert set(results["refused"]) == (
-        {"lambda_lr", "multiplicative"} if backend == "tensorflow" else set())
+        {"lambda_lr", "multiplicative"} if backend == "tensorflow" else set()
+    )
     exact = expected_lrs(case.schedule, case.expected_steps())
     np.testing.assert_array_equal(np.float32(results["fits"][name]), exact)
     if backend == "tensorflow":
@@ -605,8 +829,9 @@ def test_callbacks_log_the_learning_rate_into_history(backend):
     # (per batch: the LR the next batch starts with; 3 batches per epoch).
     epoch, step = results["plateau"]["epoch"], results["plateau"]["step"]
     np.testing.assert_array_equal(np.float32(epoch["logged_lrs"]), np.float32(epoch["lrs"]))
-    np.testing.assert_array_equal(np.float32(step["logged_lrs"][:-1]),
-                                  np.float32(step["lrs"][3::3]))
+    np.testing.assert_array_equal(
+        np.float32(step["logged_lrs"][:-1]), np.float32(step["lrs"][3::3])
+    )
     assert len(set(step["logged_lrs"])) > 1  # the per-batch run reduces within the fit
 
 
@@ -617,9 +842,11 @@ def test_schedule_callback_sets_float_learning_rate_every_step(backend):
     assert results["callback_fits"]
     for name, lrs in results["callback_fits"].items():
         case = FIT_CASES[name]
-        np.testing.assert_array_equal(np.asarray(lrs, dtype=np.float32),
-                                      expected_lrs(case.schedule, case.expected_steps()),
-                                      err_msg=name)
+        np.testing.assert_array_equal(
+            np.asarray(lrs, dtype=np.float32),
+            expected_lrs(case.schedule, case.expected_steps()),
+            err_msg=name,
+        )
 
 
 @READS_PROBE
@@ -644,7 +871,8 @@ def test_past_max_steps_the_lr_follows_the_schedule(backend):
     used = np.float32(probe(backend)["past_end"])
     assert PAST_END_CASE.steps > 2 * PAST_END_CASE.max_steps
     np.testing.assert_array_equal(
-        used, expected_lrs(PAST_END_CASE.schedule, PAST_END_CASE.expected_steps()))
+        used, expected_lrs(PAST_END_CASE.schedule, PAST_END_CASE.expected_steps())
+    )
 
 
 @READS_PROBE
@@ -666,8 +894,9 @@ def test_save_load_mid_training_continues_the_same_trajectory(backend):
     schedule = lrsched.parse(resume["schedule"])
     steps = np.asarray(resume["steps"])
     np.testing.assert_array_equal(steps, np.arange(24, 48))  # 3 more epochs of 8 batches
-    np.testing.assert_array_equal(np.asarray(resume["lrs"], np.float32),
-                                  expected_lrs(schedule, steps))
+    np.testing.assert_array_equal(
+        np.asarray(resume["lrs"], np.float32), expected_lrs(schedule, steps)
+    )
     # Adam state and LR both carried over: the weights equal an uninterrupted run's.
     for straight, resumed in zip(resume["straight"], resume["resumed"]):
         np.testing.assert_allclose(resumed, straight, rtol=1e-6, atol=1e-7)
@@ -691,7 +920,8 @@ def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
     resumed = runs["resumed"][str(point)]
     assert resumed["restored_iterations"] == point
     assert resumed["restored"] == (
-        f"KerasSchedule({RESUME_CASE.schedule!r}, max_steps={RESUME_CASE.max_steps})")
+        f"KerasSchedule({RESUME_CASE.schedule!r}, max_steps={RESUME_CASE.max_steps})"
+    )
     np.testing.assert_array_equal(np.float32(resumed["lrs"]), np.float32(runs["straight"]))
 
 
@@ -705,20 +935,25 @@ def test_plateau_callback_matches_replay(backend, interval):
     lrs = np.asarray(run["lrs"], dtype=np.float32)
     # The LR before the first epoch/batch is init()'s; after metric k it is replay[k].
     assert lrs[0] == np.float32(plateau.init().lr)
-    np.testing.assert_array_equal(lrs[1:], np.float32(replayed[:len(lrs) - 1]))
+    np.testing.assert_array_equal(lrs[1:], np.float32(replayed[: len(lrs) - 1]))
     state = plateau.init()
     for metric in run["metrics"]:
         state = plateau.update(state, metric)
     assert run["final_state"] == state.to_dict()
-    reduced = state.scale < 1.0 if isinstance(plateau.base, lrsched.Schedule) \
+    reduced = (
+        state.scale < 1.0
+        if isinstance(plateau.base, lrsched.Schedule)
         else replayed.min() < plateau.init().lr
+    )
     assert reduced, "the run never reduced the LR, so it proves nothing"
 
 
 # ---- the same LRs in torch ---------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["warmup_cosine", "sequence", "cyclic", "exponential",
-                                  "one_cycle", "lambda_lr"])
+
+@pytest.mark.parametrize(
+    "name", ["warmup_cosine", "sequence", "cyclic", "exponential", "one_cycle", "lambda_lr"]
+)
 @READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_same_lrs_as_a_torch_loop(backend, name):
@@ -735,5 +970,3 @@ def test_same_lrs_as_a_torch_loop(backend, name):
         scheduler.step()
     keras_lrs = np.asarray(probe(backend)["fits"][name], dtype=np.float32)
     np.testing.assert_array_equal(np.float32(torch_lrs), keras_lrs)
-
-

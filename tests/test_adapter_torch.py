@@ -14,17 +14,18 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lrsched.adapters import torch as torch_adapter
+from lrsched.adapters.torch import ScheduleLR
 
 import lrsched
 from lrsched._registry import families
-from lrsched.adapters import torch as torch_adapter
-from lrsched.adapters.torch import ScheduleLR
 
 TS = torch.optim.lr_scheduler
 STEPS = 120
 
 
 # --- a small real training setup ------------------------------------------------------------
+
 
 def small_model(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
@@ -33,8 +34,11 @@ def small_model(seed: int = 0) -> torch.nn.Module:
 
 def make_optimizer(model: torch.nn.Module, kind: str, groups: int = 1, lr=0.5):
     """SGD with momentum, AdamW, RMSprop or Adagrad; two groups = backbone and head."""
-    params = (model.parameters() if groups == 1 else
-              [{"params": model[0].parameters()}, {"params": model[2].parameters()}])
+    params = (
+        model.parameters()
+        if groups == 1
+        else [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
+    )
     if kind == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9)
     if kind == "adamw":
@@ -53,9 +57,16 @@ class StepRecorder:
 
     def _record(self, optimizer, args, kwargs):
         self.lrs.append([float(g["lr"]) for g in optimizer.param_groups])
-        self.momenta.append([float(g["betas"][0]) if "betas" in g else
-                             None if g.get("momentum") is None else float(g["momentum"])
-                             for g in optimizer.param_groups])
+        self.momenta.append(
+            [
+                float(g["betas"][0])
+                if "betas" in g
+                else None
+                if g.get("momentum") is None
+                else float(g["momentum"])
+                for g in optimizer.param_groups
+            ]
+        )
 
     def lr(self, group=0):
         return [row[group] for row in self.lrs]
@@ -98,6 +109,7 @@ def ours_run(schedule, kind, steps, groups=1, metrics=None, **options):
 
 # --- every family, in real loops ------------------------------------------------------------
 
+
 def _halve_every_40(step):
     return 0.5 ** (step // 40)
 
@@ -123,14 +135,11 @@ EXAMPLES = {
     "cosine": lrsched.cosine(0.1, total_steps=100, min_lr=0.001),
     "tanh": lrsched.tanh(0.1, 100, min_lr=0.001),
     "warm_restarts": lrsched.warm_restarts(0.1, period=10, period_mult=2, decay=0.8),
-    "wsd": lrsched.wsd(0.1, warmup_steps=10, stable_steps=40, decay_steps=50,
-                       decay_shape="1-sqrt"),
-    "cyclic": lrsched.cyclic(0.01, 0.1, step_size_up=9, step_size_down=14,
-                             mode="triangular2"),
+    "wsd": lrsched.wsd(0.1, warmup_steps=10, stable_steps=40, decay_steps=50, decay_shape="1-sqrt"),
+    "cyclic": lrsched.cyclic(0.01, 0.1, step_size_up=9, step_size_down=14, mode="triangular2"),
     "one_cycle": lrsched.one_cycle(0.1, total_steps=STEPS, three_phase=True),
     "cycle_momentum": lrsched.one_cycle(0.1, total_steps=100).momentum(0.8, 0.9),
-    "sequence": lrsched.sequence([lrsched.linear(0.0, 0.1, 20), lrsched.cosine(0.1, 80)],
-                                 [20]),
+    "sequence": lrsched.sequence([lrsched.linear(0.0, 0.1, 20), lrsched.cosine(0.1, 80)], [20]),
     "warmup": lrsched.warmup(lrsched.cosine(0.1, 100), steps=15, mode="cosine"),
     "product": lrsched.cosine(0.1, 100) * lrsched.lambda_lr(1.0, _halve_every_40) * 0.5,
     "clip": lrsched.exponential(0.1, 0.9).clip(min_lr=0.002),
@@ -173,21 +182,28 @@ def test_chunked_tables_equal_scalar_calls(chunk_size):
 
 
 @settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(sorted(EXAMPLES)), chunk_size=st.integers(1, 300),
-       resume_at=st.integers(0, 700), steps=st.integers(1, 300),
-       multiplier=st.sampled_from([1.0, 0.1, 3.0]))
-def test_any_chunking_and_resume_point_gives_the_schedule(name, chunk_size, resume_at, steps,
-                                                          multiplier):
+@given(
+    name=st.sampled_from(sorted(EXAMPLES)),
+    chunk_size=st.integers(1, 300),
+    resume_at=st.integers(0, 700),
+    steps=st.integers(1, 300),
+    multiplier=st.sampled_from([1.0, 0.1, 3.0]),
+)
+def test_any_chunking_and_resume_point_gives_the_schedule(
+    name, chunk_size, resume_at, steps, multiplier
+):
     schedule = EXAMPLES[name]
     first = make_optimizer(small_model(), "sgd")
-    scheduler = ScheduleLR(first, schedule, chunk_size=chunk_size, multipliers=[multiplier],
-                           cycle_momentum=False)
+    scheduler = ScheduleLR(
+        first, schedule, chunk_size=chunk_size, multipliers=[multiplier], cycle_momentum=False
+    )
     for _ in range(resume_at):
         first.step()
         scheduler.step()
     optimizer = make_optimizer(small_model(), "sgd")
-    resumed = ScheduleLR(optimizer, schedule, chunk_size=chunk_size, multipliers=[multiplier],
-                         cycle_momentum=False)
+    resumed = ScheduleLR(
+        optimizer, schedule, chunk_size=chunk_size, multipliers=[multiplier], cycle_momentum=False
+    )
     resumed.load_state_dict(scheduler.state_dict())
     seen = []
     for _ in range(steps):
@@ -208,13 +224,13 @@ def test_a_step_beyond_the_schedules_range_fails_only_when_reached():
         optimizer.step()
         scheduler.step()
     optimizer.step()
-    assert recorder.lr() == [2.0 ** t for t in range(1024)]
+    assert recorder.lr() == [2.0**t for t in range(1024)]
     with pytest.raises(ValueError, match=r"overflows float64 at step 1024\.0;"):
         scheduler.step()
 
 
 def test_unregistered_user_function_checkpoints_by_repr():
-    schedule = lrsched.lambda_lr(0.1, lambda t: 0.9 ** t)
+    schedule = lrsched.lambda_lr(0.1, lambda t: 0.9**t)
     optimizer = make_optimizer(small_model(), "sgd")
     scheduler = ScheduleLR(optimizer, schedule)
     for _ in range(7):
@@ -233,14 +249,16 @@ def test_is_a_torch_scheduler_and_works_inside_sequential_lr():
     model = small_model()
     optimizer = make_optimizer(model, "sgd")
     recorder = StepRecorder(optimizer)
-    chained = TS.SequentialLR(optimizer, [ScheduleLR(optimizer, first),
-                                          ScheduleLR(optimizer, second)], milestones=[10])
+    chained = TS.SequentialLR(
+        optimizer, [ScheduleLR(optimizer, first), ScheduleLR(optimizer, second)], milestones=[10]
+    )
     assert isinstance(chained._schedulers[0], TS.LRScheduler)
     train(model, optimizer, chained, 60)
     assert recorder.lr() == lrsched.sequence([first, second], [10])(np.arange(60)).tolist()
 
 
 # --- param groups ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["sgd", "adamw"])
 def test_one_schedule_per_group(kind):
@@ -264,12 +282,15 @@ def test_multipliers_scale_one_schedule_per_group():
     assert scheduler.get_last_lr() == [schedule(STEPS), schedule(STEPS) * 10.0]
 
 
-@pytest.mark.parametrize("option, value, length", [
-    ("schedule", [lrsched.constant(0.1)] * 3, 3),
-    ("multipliers", [1.0, 10.0, 100.0], 3),
-    ("multipliers", [1.0], 1),
-    ("momentum", [lrsched.constant(0.9)], 1),
-])
+@pytest.mark.parametrize(
+    "option, value, length",
+    [
+        ("schedule", [lrsched.constant(0.1)] * 3, 3),
+        ("multipliers", [1.0, 10.0, 100.0], 3),
+        ("multipliers", [1.0], 1),
+        ("momentum", [lrsched.constant(0.9)], 1),
+    ],
+)
 def test_length_mismatch_names_both_lengths(option, value, length):
     optimizer = make_optimizer(small_model(), "sgd", groups=2)
     kwargs = {"schedule": lrsched.constant(0.1), option: value}
@@ -284,8 +305,15 @@ def test_length_mismatch_names_both_lengths(option, value, length):
 
 ONE_CYCLES = [
     dict(max_lr=0.1, total_steps=STEPS),
-    dict(max_lr=0.3, total_steps=97, pct_start=0.37, anneal_strategy="linear",
-         three_phase=True, div_factor=10.0, final_div_factor=100.0),
+    dict(
+        max_lr=0.3,
+        total_steps=97,
+        pct_start=0.37,
+        anneal_strategy="linear",
+        three_phase=True,
+        div_factor=10.0,
+        final_div_factor=100.0,
+    ),
 ]
 
 
@@ -293,17 +321,18 @@ ONE_CYCLES = [
 @pytest.mark.parametrize("options", ONE_CYCLES)
 @pytest.mark.parametrize("bounds", [None, (0.7, 0.99)])
 def test_one_cycle_momentum_equals_torch(kind, options, bounds):
-    torch_bounds = {} if bounds is None else dict(base_momentum=bounds[0],
-                                                  max_momentum=bounds[1])
+    torch_bounds = {} if bounds is None else dict(base_momentum=bounds[0], max_momentum=bounds[1])
     steps = options["total_steps"]
-    reference = torch_run(lambda opt: TS.OneCycleLR(opt, **options, **torch_bounds), kind,
-                          steps)
+    reference = torch_run(lambda opt: TS.OneCycleLR(opt, **options, **torch_bounds), kind, steps)
     schedule = lrsched.one_cycle(
-        options["max_lr"], steps, pct_start=options.get("pct_start", 0.3),
+        options["max_lr"],
+        steps,
+        pct_start=options.get("pct_start", 0.3),
         anneal=options.get("anneal_strategy", "cos"),
         div_factor=options.get("div_factor", 25.0),
         final_div_factor=options.get("final_div_factor", 1e4),
-        three_phase=options.get("three_phase", False))
+        three_phase=options.get("three_phase", False),
+    )
     recorder, _ = ours_run(schedule, kind, steps, cycle_momentum=bounds)
     assert recorder.lr() == reference.lr()
     assert recorder.momentum() == reference.momentum()
@@ -361,6 +390,7 @@ def test_cycle_momentum_on_a_schedule_without_a_cycle_is_an_error():
 
 # --- plateau --------------------------------------------------------------------------------
 
+
 def _metrics(count, seed=3):
     """A loss that improves, stalls, jitters and returns NaN once."""
     rng = random.Random(seed)
@@ -375,8 +405,15 @@ def _metrics(count, seed=3):
 
 PLATEAUS = [
     dict(),
-    dict(mode="max", factor=0.5, patience=2, threshold=0.01, threshold_mode="abs",
-         cooldown=3, min_lr=0.02),
+    dict(
+        mode="max",
+        factor=0.5,
+        patience=2,
+        threshold=0.01,
+        threshold_mode="abs",
+        cooldown=3,
+        min_lr=0.02,
+    ),
     dict(factor=0.3, patience=0, cooldown=1, eps=1e-3),
 ]
 
@@ -385,8 +422,14 @@ PLATEAUS = [
 @pytest.mark.parametrize("options", PLATEAUS)
 def test_plateau_equals_torch_reduce_lr_on_plateau(kind, options):
     metrics = _metrics(STEPS)
-    reference = torch_run(lambda opt: TS.ReduceLROnPlateau(opt, **options), kind, STEPS,
-                          groups=2, lr=0.5, metrics=metrics)
+    reference = torch_run(
+        lambda opt: TS.ReduceLROnPlateau(opt, **options),
+        kind,
+        STEPS,
+        groups=2,
+        lr=0.5,
+        metrics=metrics,
+    )
     # Two groups, two plateaus (torch reduces each group's LR on its own).
     schedules = [lrsched.plateau(0.5, **options), lrsched.plateau(0.5, **options)]
     recorder, scheduler = ours_run(schedules, kind, STEPS, groups=2, metrics=metrics)
@@ -396,8 +439,9 @@ def test_plateau_equals_torch_reduce_lr_on_plateau(kind, options):
 
 def test_plateau_over_warmup_which_torch_cannot_chain():
     # warmup over 4 evaluations to 1.0, then halve after each non-improving evaluation.
-    schedule = lrsched.plateau(lrsched.warmup(lrsched.constant(1.0), steps=4),
-                               factor=0.5, patience=0)
+    schedule = lrsched.plateau(
+        lrsched.warmup(lrsched.constant(1.0), steps=4), factor=0.5, patience=0
+    )
     metrics = [5.0, 4.0, 3.0, 2.0, 1.0, 1.0, 1.0, 0.5, 0.6]
     recorder, scheduler = ours_run(schedule, "sgd", len(metrics), metrics=metrics)
     assert recorder.lr() == [0.2, 0.4, 0.6, 0.8, 1.0, 1.0, 0.5, 0.25, 0.25]
@@ -420,21 +464,29 @@ def test_plateau_step_without_metric_and_metric_without_plateau_are_errors():
 def test_plateau_with_an_explicit_momentum_schedule():
     momentum = lrsched.linear(0.5, 0.9, total_steps=4)
     metrics = [1.0] * 6
-    recorder, scheduler = ours_run(lrsched.plateau(0.1, patience=1), "adamw", 6,
-                                   metrics=metrics, momentum=momentum)
+    recorder, scheduler = ours_run(
+        lrsched.plateau(0.1, patience=1), "adamw", 6, metrics=metrics, momentum=momentum
+    )
     assert recorder.momentum() == momentum(np.arange(6)).tolist()
     assert recorder.lr() == [0.1, 0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1]
 
 
 def test_plateau_with_multipliers():
     metrics = [1.0, 1.0, 1.0, 1.0]
-    recorder, _ = ours_run(lrsched.plateau(0.1, patience=1, factor=0.5), "sgd", 4,
-                           groups=2, metrics=metrics, multipliers=[1.0, 10.0])
+    recorder, _ = ours_run(
+        lrsched.plateau(0.1, patience=1, factor=0.5),
+        "sgd",
+        4,
+        groups=2,
+        metrics=metrics,
+        multipliers=[1.0, 10.0],
+    )
     assert recorder.lr(0) == [0.1, 0.1, 0.1, 0.05]
     assert recorder.lr(1) == [1.0, 1.0, 1.0, 0.5]
 
 
 # --- step or epoch interval -----------------------------------------------------------------
+
 
 def test_epoch_schedule_per_batch_equals_torch_fractional_epoch_recipe():
     # torch documents CosineAnnealingWarmRestarts per batch as step(epoch + i / iters).
@@ -468,10 +520,17 @@ def test_an_epoch_schedule_stepped_once_per_epoch_needs_no_option():
 
 # --- checkpoints ----------------------------------------------------------------------------
 
+
 def _checkpoint(model, optimizer, scheduler) -> bytes:
     buffer = io.BytesIO()
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict()}, buffer)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+        },
+        buffer,
+    )
     return buffer.getvalue()
 
 
@@ -479,8 +538,11 @@ RESUMABLE = [
     (lrsched.warmup(lrsched.cosine(0.1, 100), 20), "sgd", {}),
     (lrsched.one_cycle(0.1, STEPS), "adamw", {}),
     ([lrsched.cyclic(0.01, 0.1, step_size_up=5), lrsched.exponential(0.1, 0.98)], "sgd", {}),
-    (lrsched.warm_restarts(0.1, 3, period_mult=2), "sgd", {"steps_per_epoch": 7,
-                                               "multipliers": [1.0, 3.0]}),
+    (
+        lrsched.warm_restarts(0.1, 3, period_mult=2),
+        "sgd",
+        {"steps_per_epoch": 7, "multipliers": [1.0, 3.0]},
+    ),
     ([lrsched.plateau(0.1, patience=1), lrsched.plateau(0.2, patience=3)], "adamw", {}),
 ]
 
@@ -553,6 +615,7 @@ def test_state_dict_is_plain_numbers():
 
 # --- torch integration details --------------------------------------------------------------
 
+
 def test_tensor_lr_is_updated_in_place():
     model = small_model()
     lr = torch.tensor(0.5)
@@ -588,15 +651,21 @@ def test_adding_a_param_group_later_is_a_clear_error():
     scheduler = ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
     optimizer.add_param_group({"params": model[2].parameters()})
     optimizer.step()
-    with pytest.raises(RuntimeError, match=r"2 param groups but the scheduler schedules 1: "
-                                           r"add groups with scheduler.add_param_group"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"2 param groups but the scheduler schedules 1: "
+        r"add groups with scheduler.add_param_group",
+    ):
         scheduler.step()
 
 
 # --- a plateau is a ReduceLROnPlateau -------------------------------------------------------
 
-@pytest.mark.parametrize("schedule", [lrsched.plateau(0.5, patience=2),
-                                      [lrsched.plateau(0.5), lrsched.plateau(0.2, patience=0)]])
+
+@pytest.mark.parametrize(
+    "schedule",
+    [lrsched.plateau(0.5, patience=2), [lrsched.plateau(0.5), lrsched.plateau(0.2, patience=0)]],
+)
 def test_a_plateau_scheduler_is_a_reduce_lr_on_plateau_for_isinstance_checks(schedule):
     optimizer = make_optimizer(small_model(), "sgd", groups=2)
     scheduler = ScheduleLR(optimizer, schedule)
@@ -612,12 +681,14 @@ def test_a_plateau_scheduler_is_a_reduce_lr_on_plateau_for_isinstance_checks(sch
 
 def test_the_metric_drives_the_plateau_exactly_as_replay_says():
     metrics = _metrics(STEPS)
-    schedule = lrsched.plateau(lrsched.warmup(lrsched.constant(0.5), steps=5), patience=3,
-                               factor=0.5, cooldown=2)
+    schedule = lrsched.plateau(
+        lrsched.warmup(lrsched.constant(0.5), steps=5), patience=3, factor=0.5, cooldown=2
+    )
     # Metrics as a torch framework hands them over: 0-d tensors.
     tensors = [torch.tensor(m, dtype=torch.float64) for m in metrics]
-    recorder, scheduler = ours_run(schedule, "adamw", STEPS, groups=2, metrics=tensors,
-                                   multipliers=[1.0, 10.0])
+    recorder, scheduler = ours_run(
+        schedule, "adamw", STEPS, groups=2, metrics=tensors, multipliers=[1.0, 10.0]
+    )
     replayed = np.concatenate([[schedule.init().lr], schedule.replay(metrics)])
     assert recorder.lr(0) == replayed[:-1].tolist()
     assert recorder.lr(1) == (replayed[:-1] * 10.0).tolist()
@@ -632,14 +703,20 @@ def test_plateau_scheduler_class_and_schedule_must_agree():
     class Custom(ScheduleLR):
         pass
 
-    with pytest.raises(TypeError, match=r"^Custom\(\): schedule must be no plateau.*derives "
-                                        r"from PlateauScheduleLR"):
+    with pytest.raises(
+        TypeError,
+        match=r"^Custom\(\): schedule must be no plateau.*derives "
+        r"from PlateauScheduleLR",
+    ):
         Custom(optimizer, lrsched.plateau(0.1))
-    assert isinstance(type("Mine", (torch_adapter.PlateauScheduleLR,), {})(
-        optimizer, lrsched.plateau(0.1)), TS.ReduceLROnPlateau)
+    assert isinstance(
+        type("Mine", (torch_adapter.PlateauScheduleLR,), {})(optimizer, lrsched.plateau(0.1)),
+        TS.ReduceLROnPlateau,
+    )
 
 
 # --- tensor hyperparameters (torch.compile) -------------------------------------------------
+
 
 def test_tensor_lr_and_beta1_are_filled_in_place_with_float32_values():
     model = small_model()
@@ -707,8 +784,11 @@ def test_a_compiled_optimizer_step_is_not_recompiled_over_a_one_cycle_run(optimi
 def test_groups_sharing_one_tensor_lr_get_one_each():
     model = small_model()
     shared = torch.tensor(0.01)
-    optimizer = torch.optim.SGD([{"params": model[0].parameters()},
-                                 {"params": model[2].parameters()}], lr=shared, momentum=0.9)
+    optimizer = torch.optim.SGD(
+        [{"params": model[0].parameters()}, {"params": model[2].parameters()}],
+        lr=shared,
+        momentum=0.9,
+    )
     assert optimizer.param_groups[0]["lr"] is optimizer.param_groups[1]["lr"]
     schedule = lrsched.cosine(0.01, total_steps=30)
     recorder = StepRecorder(optimizer)
@@ -720,19 +800,22 @@ def test_groups_sharing_one_tensor_lr_get_one_each():
     assert recorder.lr(0) == expected[:-1].astype(np.float32).tolist()
     assert recorder.lr(1) == (expected[:-1] * 10.0).astype(np.float32).tolist()
     # What get_last_lr() reports is what the optimizer will apply.
-    assert [float(lr) for lr in scheduler.get_last_lr()] == \
-        [float(group["lr"]) for group in optimizer.param_groups]
-    assert [float(lr) for lr in scheduler.get_last_lr()] == \
-        (expected[-1:] * [1.0, 10.0]).astype(np.float32).tolist()
+    assert [float(lr) for lr in scheduler.get_last_lr()] == [
+        float(group["lr"]) for group in optimizer.param_groups
+    ]
+    assert [float(lr) for lr in scheduler.get_last_lr()] == (expected[-1:] * [1.0, 10.0]).astype(
+        np.float32
+    ).tolist()
 
 
 def test_an_optimizer_state_with_one_shared_tensor_is_split_again_on_load():
     model = small_model()
-    optimizer = torch.optim.SGD([{"params": model[0].parameters()},
-                                 {"params": model[2].parameters()}], lr=torch.tensor(0.01))
+    optimizer = torch.optim.SGD(
+        [{"params": model[0].parameters()}, {"params": model[2].parameters()}],
+        lr=torch.tensor(0.01),
+    )
     saved = optimizer.state_dict()  # its two groups hold one tensor, and load keeps that
-    scheduler = ScheduleLR(optimizer, lrsched.cosine(0.01, total_steps=30),
-                           multipliers=[1.0, 10.0])
+    scheduler = ScheduleLR(optimizer, lrsched.cosine(0.01, total_steps=30), multipliers=[1.0, 10.0])
     optimizer.load_state_dict(saved)
     first, second = (group["lr"] for group in optimizer.param_groups)
     assert first is not second
@@ -746,17 +829,20 @@ def test_an_optimizer_state_with_one_shared_tensor_is_split_again_on_load():
 def test_groups_sharing_one_tensor_beta1_get_one_each():
     model = small_model()
     betas = (torch.tensor(0.9), torch.tensor(0.999))
-    optimizer = torch.optim.AdamW([{"params": model[0].parameters()},
-                                   {"params": model[2].parameters()}], lr=0.1, betas=betas)
+    optimizer = torch.optim.AdamW(
+        [{"params": model[0].parameters()}, {"params": model[2].parameters()}], lr=0.1, betas=betas
+    )
     schedules = [lrsched.one_cycle(0.1, 20), lrsched.constant(0.1)]
     recorder = StepRecorder(optimizer)
     train(model, optimizer, ScheduleLR(optimizer, schedules), 20)
-    assert recorder.momentum(0) == \
-        schedules[0].momentum()(np.arange(20)).astype(np.float32).tolist()
+    assert (
+        recorder.momentum(0) == schedules[0].momentum()(np.arange(20)).astype(np.float32).tolist()
+    )
     assert set(recorder.momentum(1)) == {float(np.float32(0.9))}
 
 
 # --- add_param_group -------------------------------------------------------------------------
+
 
 def test_add_param_group_with_a_multiplier_follows_the_shared_schedule():
     model = small_model()
@@ -776,8 +862,9 @@ def test_add_param_group_with_a_multiplier_follows_the_shared_schedule():
     assert recorder.momentum(1)[25:] == schedule.momentum()(steps[25:]).tolist()
     assert scheduler.multipliers == (1.0, 0.1)
     # The state now describes both groups: a scheduler built for them resumes it.
-    resumed = ScheduleLR(make_optimizer(small_model(), "sgd", groups=2), schedule,
-                         multipliers=[1.0, 0.1])
+    resumed = ScheduleLR(
+        make_optimizer(small_model(), "sgd", groups=2), schedule, multipliers=[1.0, 0.1]
+    )
     resumed.load_state_dict(scheduler.state_dict())
     assert resumed.get_last_lr() == [schedule(60), schedule(60) * 0.1]
 
@@ -789,11 +876,9 @@ def test_add_param_group_with_its_own_schedule_and_momentum():
     scheduler = ScheduleLR(optimizer, backbone)
     train(model, optimizer, scheduler, 10)
     # Its own warmup from the step it joins at: a sequence that starts it there.
-    head = lrsched.sequence([lrsched.constant(0.0), lrsched.warmup(lrsched.constant(0.1), 5)],
-                            [10])
+    head = lrsched.sequence([lrsched.constant(0.0), lrsched.warmup(lrsched.constant(0.1), 5)], [10])
     beta1 = lrsched.linear(0.5, 0.9, total_steps=50)
-    scheduler.add_param_group({"params": model[2].parameters()}, schedule=head,
-                              momentum=beta1)
+    scheduler.add_param_group({"params": model[2].parameters()}, schedule=head, momentum=beta1)
     recorder = StepRecorder(optimizer)
     train(model, optimizer, scheduler, 20, start=10)
     steps = np.arange(10, 30)
@@ -823,21 +908,31 @@ def test_add_param_group_to_a_plateau_carries_the_plateau_state():
     assert scheduler.get_last_lr() == [0.125, 1.25, 0.15]
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(), ValueError, r"add_param_group\(\): give the new group exactly one of schedule="),
-    (dict(schedule=lrsched.constant(0.1), multiplier=2.0), ValueError, "exactly one of"),
-    (dict(multiplier=-1.0), ValueError, "multiplier must be a non-negative number, got -1.0"),
-    (dict(schedule=lrsched.plateau(0.1)), TypeError,
-     r"schedule must be a schedule that is not a plateau"),
-    (dict(schedule=0.1), TypeError, "schedule must be an lrsched schedule or plateau"),
-    (dict(multiplier=1.0, momentum=0.9), TypeError, "momentum must be an lrsched schedule"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(), ValueError, r"add_param_group\(\): give the new group exactly one of schedule="),
+        (dict(schedule=lrsched.constant(0.1), multiplier=2.0), ValueError, "exactly one of"),
+        (dict(multiplier=-1.0), ValueError, "multiplier must be a non-negative number, got -1.0"),
+        (
+            dict(schedule=lrsched.plateau(0.1)),
+            TypeError,
+            r"schedule must be a schedule that is not a plateau",
+        ),
+        (dict(schedule=0.1), TypeError, "schedule must be an lrsched schedule or plateau"),
+        (dict(multiplier=1.0, momentum=0.9), TypeError, "momentum must be an lrsched schedule"),
+    ],
+)
 def test_add_param_group_refusals_leave_the_optimizer_unchanged(kwargs, error, message):
     model = small_model()
     optimizer = torch.optim.SGD(model[0].parameters(), lr=0.1)
     scheduler = ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
-    with pytest.raises(error, match=r"^ScheduleLR.add_param_group\(\): .*" + message
-                       if not message.startswith("add") else "^ScheduleLR." + message):
+    with pytest.raises(
+        error,
+        match=r"^ScheduleLR.add_param_group\(\): .*" + message
+        if not message.startswith("add")
+        else "^ScheduleLR." + message,
+    ):
         scheduler.add_param_group({"params": model[2].parameters()}, **kwargs)
     assert len(optimizer.param_groups) == 1
     optimizer.step()
@@ -848,10 +943,10 @@ def test_add_param_group_with_a_multiplier_needs_one_shared_schedule():
     model = small_model()
     optimizer = make_optimizer(model, "sgd", groups=2)
     scheduler = ScheduleLR(optimizer, [lrsched.cosine(0.1, 10), lrsched.constant(0.1)])
-    with pytest.raises(ValueError, match="multiplier must be used when one schedule drives "
-                                         "every group"):
-        scheduler.add_param_group({"params": torch.nn.Linear(2, 2).parameters()},
-                                  multiplier=2.0)
+    with pytest.raises(
+        ValueError, match="multiplier must be used when one schedule drives every group"
+    ):
+        scheduler.add_param_group({"params": torch.nn.Linear(2, 2).parameters()}, multiplier=2.0)
 
 
 def test_a_rebuilt_plateau_scheduler_takes_the_old_ones_state_with_strict_false():
@@ -862,8 +957,9 @@ def test_a_rebuilt_plateau_scheduler_takes_the_old_ones_state_with_strict_false(
     train(model, optimizer, old, 4, metrics=[1.0] * 4)  # one reduction, one bad update
     optimizer.add_param_group({"params": model[2].parameters()})
     optimizer.step()
-    with pytest.raises(RuntimeError, match="load_state_dict\\(old.state_dict\\(\\), "
-                                           "strict=False\\)"):
+    with pytest.raises(
+        RuntimeError, match="load_state_dict\\(old.state_dict\\(\\), strict=False\\)"
+    ):
         old.step(1.0)
     new = ScheduleLR(optimizer, plateau, multipliers=[1.0, 0.1])
     with pytest.raises(ValueError, match="or pass strict=False"):
@@ -879,49 +975,74 @@ def test_a_rebuilt_plateau_scheduler_takes_the_old_ones_state_with_strict_false(
         new.step(metric)
     assert new.get_last_lr() == [straight[-1], straight[-1] * 0.1]
     with pytest.raises(ValueError, match="same kind"):
-        ScheduleLR(optimizer, lrsched.cosine(0.1, 9)).load_state_dict(new.state_dict(),
-                                                                      strict=False)
+        ScheduleLR(optimizer, lrsched.cosine(0.1, 9)).load_state_dict(
+            new.state_dict(), strict=False
+        )
 
 
 # --- calls from other libraries' habits ------------------------------------------------------
+
 
 def test_timm_and_deprecated_torch_calls_name_the_call_to_use():
     optimizer = make_optimizer(small_model(), "sgd")
     scheduler = ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
     plateau = ScheduleLR(make_optimizer(small_model(), "sgd"), lrsched.plateau(0.1))
     optimizer.step()
-    with pytest.raises(ValueError, match=r"^ScheduleLR.step\(\): takes no argument .* got 3: "
-                                         r"call scheduler.step\(\) after each"):
+    with pytest.raises(
+        ValueError,
+        match=r"^ScheduleLR.step\(\): takes no argument .* got 3: "
+        r"call scheduler.step\(\) after each",
+    ):
         scheduler.step(3)  # timm's step(epoch)
-    with pytest.raises(ValueError, match=r"^ScheduleLR.step\(\): epoch must be None: torch "
-                                         r"deprecated step\(epoch\).*call step\(\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^ScheduleLR.step\(\): epoch must be None: torch "
+        r"deprecated step\(epoch\).*call step\(\)",
+    ):
         scheduler.step(epoch=3)
     with pytest.raises(ValueError, match=r"epoch must be None.*or step\(metric\) for a plateau"):
         plateau.step(3, 0.25)  # timm's step(epoch, metric)
-    with pytest.raises(TypeError, match=r"^ScheduleLR.step_update\(\): .*call "
-                                        r"scheduler.step\(\) after each optimizer.step\(\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"^ScheduleLR.step_update\(\): .*call "
+        r"scheduler.step\(\) after each optimizer.step\(\)",
+    ):
         scheduler.step_update(num_updates=1)
     assert scheduler.last_epoch == 0 and plateau.last_epoch == 0  # nothing moved
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(optimizer="sgd"), TypeError, "optimizer must be a torch.optim.Optimizer"),
-    (dict(schedule=0.1), TypeError, "schedule must be an lrsched schedule or plateau"),
-    (dict(schedule=[lrsched.plateau(0.1), lrsched.constant(0.1)]), ValueError,
-     "schedule must be all plateaus or no plateau"),
-    (dict(steps_per_epoch=0), ValueError, "steps_per_epoch must be a positive number"),
-    (dict(multipliers=[1.0, -1.0]), ValueError, r"multipliers\[1\] must be a non-negative"),
-    (dict(chunk_size=0), ValueError, "chunk_size must be a positive integer"),
-    (dict(cycle_momentum="yes"), TypeError, "cycle_momentum must be None, True, False"),
-    (dict(cycle_momentum=(0.8, 1.5)), ValueError, r"cycle_momentum\[1\] must be in"),
-    (dict(momentum=lrsched.constant(0.9), cycle_momentum=True), ValueError,
-     "cycle_momentum must be None when momentum= is given"),
-    (dict(schedule=lrsched.plateau(0.1), steps_per_epoch=5), ValueError,
-     "steps_per_epoch must be None for a plateau"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(optimizer="sgd"), TypeError, "optimizer must be a torch.optim.Optimizer"),
+        (dict(schedule=0.1), TypeError, "schedule must be an lrsched schedule or plateau"),
+        (
+            dict(schedule=[lrsched.plateau(0.1), lrsched.constant(0.1)]),
+            ValueError,
+            "schedule must be all plateaus or no plateau",
+        ),
+        (dict(steps_per_epoch=0), ValueError, "steps_per_epoch must be a positive number"),
+        (dict(multipliers=[1.0, -1.0]), ValueError, r"multipliers\[1\] must be a non-negative"),
+        (dict(chunk_size=0), ValueError, "chunk_size must be a positive integer"),
+        (dict(cycle_momentum="yes"), TypeError, "cycle_momentum must be None, True, False"),
+        (dict(cycle_momentum=(0.8, 1.5)), ValueError, r"cycle_momentum\[1\] must be in"),
+        (
+            dict(momentum=lrsched.constant(0.9), cycle_momentum=True),
+            ValueError,
+            "cycle_momentum must be None when momentum= is given",
+        ),
+        (
+            dict(schedule=lrsched.plateau(0.1), steps_per_epoch=5),
+            ValueError,
+            "steps_per_epoch must be None for a plateau",
+        ),
+    ],
+)
 def test_bad_arguments_name_the_parameter_and_value(kwargs, error, message):
     model = small_model()
-    arguments = dict(optimizer=make_optimizer(model, "sgd", groups=2),
-                     schedule=lrsched.one_cycle(0.1, 10))
+    arguments = dict(
+        optimizer=make_optimizer(model, "sgd", groups=2), schedule=lrsched.one_cycle(0.1, 10)
+    )
     arguments.update(kwargs)
     with pytest.raises(error, match=r"^ScheduleLR\(\): " + message):
         ScheduleLR(arguments.pop("optimizer"), arguments.pop("schedule"), **arguments)
@@ -940,21 +1061,27 @@ TORCH_SCHEDULERS = {
     "ExponentialLR": lambda o: TS.ExponentialLR(o, 0.97),
     "CosineAnnealingLR": lambda o: TS.CosineAnnealingLR(o, T_max=40, eta_min=0.01),
     "CosineAnnealingWarmRestarts": lambda o: TS.CosineAnnealingWarmRestarts(
-        o, T_0=10, T_mult=2, eta_min=0.001),
-    "CyclicLR": lambda o: TS.CyclicLR(o, 0.01, 0.1, step_size_up=7, step_size_down=11,
-                                      mode="exp_range", gamma=0.99),
-    "OneCycleLR": lambda o: TS.OneCycleLR(o, 0.1, total_steps=STEPS, pct_start=0.25,
-                                          three_phase=True),
+        o, T_0=10, T_mult=2, eta_min=0.001
+    ),
+    "CyclicLR": lambda o: TS.CyclicLR(
+        o, 0.01, 0.1, step_size_up=7, step_size_down=11, mode="exp_range", gamma=0.99
+    ),
+    "OneCycleLR": lambda o: TS.OneCycleLR(
+        o, 0.1, total_steps=STEPS, pct_start=0.25, three_phase=True
+    ),
     "LinearLR": lambda o: TS.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=30),
     "PolynomialLR": lambda o: TS.PolynomialLR(o, total_iters=80, power=2.0),
     "ConstantLR": lambda o: TS.ConstantLR(o, factor=0.25, total_iters=15),
-    "LambdaLR": lambda o: TS.LambdaLR(o, lambda t: 0.95 ** t),
+    "LambdaLR": lambda o: TS.LambdaLR(o, lambda t: 0.95**t),
     "MultiplicativeLR": lambda o: TS.MultiplicativeLR(o, lambda t: 0.98),
     "SequentialLR(LinearLR, CosineAnnealingLR)": lambda o: TS.SequentialLR(
-        o, [TS.LinearLR(o, 0.01, 1.0, 20), TS.CosineAnnealingLR(o, 100)], [20]),
+        o, [TS.LinearLR(o, 0.01, 1.0, 20), TS.CosineAnnealingLR(o, 100)], [20]
+    ),
     "SequentialLR(ConstantLR, ExponentialLR, StepLR)": lambda o: TS.SequentialLR(
-        o, [TS.ConstantLR(o, factor=0.1, total_iters=20), TS.ExponentialLR(o, 0.9),
-            TS.StepLR(o, 5)], [20, 50]),
+        o,
+        [TS.ConstantLR(o, factor=0.1, total_iters=20), TS.ExponentialLR(o, 0.9), TS.StepLR(o, 5)],
+        [20, 50],
+    ),
 }
 
 
@@ -976,21 +1103,34 @@ def test_from_torch_round_trips_through_schedule_lr(name):
     np.testing.assert_allclose(recorder.momentum(), reference.momentum(), rtol=1e-13, atol=0)
 
 
-@pytest.mark.parametrize("make, expected", [
-    (lambda o: TS.StepLR(o, 30, 0.5), lrsched.step(0.5, 30, gamma=0.5)),
-    (lambda o: TS.MultiStepLR(o, [5, 2, 5]), lrsched.multistep(0.5, [2, 5, 5])),
-    (lambda o: TS.CosineAnnealingLR(o, 100, eta_min=0.1),
-     lrsched.cosine(0.5, 100, min_lr=0.1, periodic=True)),
-    (lambda o: TS.CosineAnnealingWarmRestarts(o, 10, 3),
-     lrsched.warm_restarts(0.5, period=10, period_mult=3)),
-    (lambda o: TS.CyclicLR(o, 0.1, 1.0, step_size_up=3, step_size_down=5),
-     lrsched.cyclic(0.1, 1.0, step_size_up=3, step_size_down=5)),
-    (lambda o: TS.OneCycleLR(o, 1.0, total_steps=100, anneal_strategy="linear"),
-     lrsched.one_cycle(1.0, 100, anneal="linear")),
-    (lambda o: TS.PolynomialLR(o, 10, power=3.0), lrsched.polynomial(0.5, 10, power=3.0)),
-    (lambda o: TS.ReduceLROnPlateau(o, mode="max", factor=0.5, patience=3, min_lr=0.01),
-     lrsched.plateau(0.5, mode="max", factor=0.5, patience=3, min_lr=0.01)),
-])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda o: TS.StepLR(o, 30, 0.5), lrsched.step(0.5, 30, gamma=0.5)),
+        (lambda o: TS.MultiStepLR(o, [5, 2, 5]), lrsched.multistep(0.5, [2, 5, 5])),
+        (
+            lambda o: TS.CosineAnnealingLR(o, 100, eta_min=0.1),
+            lrsched.cosine(0.5, 100, min_lr=0.1, periodic=True),
+        ),
+        (
+            lambda o: TS.CosineAnnealingWarmRestarts(o, 10, 3),
+            lrsched.warm_restarts(0.5, period=10, period_mult=3),
+        ),
+        (
+            lambda o: TS.CyclicLR(o, 0.1, 1.0, step_size_up=3, step_size_down=5),
+            lrsched.cyclic(0.1, 1.0, step_size_up=3, step_size_down=5),
+        ),
+        (
+            lambda o: TS.OneCycleLR(o, 1.0, total_steps=100, anneal_strategy="linear"),
+            lrsched.one_cycle(1.0, 100, anneal="linear"),
+        ),
+        (lambda o: TS.PolynomialLR(o, 10, power=3.0), lrsched.polynomial(0.5, 10, power=3.0)),
+        (
+            lambda o: TS.ReduceLROnPlateau(o, mode="max", factor=0.5, patience=3, min_lr=0.01),
+            lrsched.plateau(0.5, mode="max", factor=0.5, patience=3, min_lr=0.01),
+        ),
+    ],
+)
 def test_from_torch_gives_the_named_family(make, expected):
     optimizer = make_optimizer(small_model(), "sgd")
     assert torch_adapter.from_torch(make(optimizer)) == expected
@@ -998,35 +1138,41 @@ def test_from_torch_gives_the_named_family(make, expected):
 
 def test_from_torch_reduce_lr_on_plateau_replays_the_same_lrs():
     metrics = _metrics(STEPS)
-    reference = torch_run(lambda o: TS.ReduceLROnPlateau(o, patience=2, cooldown=1), "sgd",
-                          STEPS, metrics=metrics)
+    reference = torch_run(
+        lambda o: TS.ReduceLROnPlateau(o, patience=2, cooldown=1), "sgd", STEPS, metrics=metrics
+    )
     optimizer = make_optimizer(small_model(), "sgd")
-    converted = torch_adapter.from_torch(TS.ReduceLROnPlateau(optimizer, patience=2,
-                                                              cooldown=1))
+    converted = torch_adapter.from_torch(TS.ReduceLROnPlateau(optimizer, patience=2, cooldown=1))
     recorder, _ = ours_run(converted, "sgd", STEPS, metrics=metrics)
     assert recorder.lr() == reference.lr()
 
 
 def test_from_torch_with_groups_of_different_base_lrs():
     model = small_model()
-    optimizer = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.01},
-                                 {"params": model[2].parameters()}], lr=0.1)
+    optimizer = torch.optim.SGD(
+        [{"params": model[0].parameters(), "lr": 0.01}, {"params": model[2].parameters()}], lr=0.1
+    )
     scheduler = TS.CosineAnnealingLR(optimizer, T_max=50)
     assert torch_adapter.from_torch(scheduler) == [
-        lrsched.cosine(0.01, 50, periodic=True), lrsched.cosine(0.1, 50, periodic=True)]
-    assert torch_adapter.from_torch(scheduler, group=1) == lrsched.cosine(0.1, 50,
-                                                                          periodic=True)
+        lrsched.cosine(0.01, 50, periodic=True),
+        lrsched.cosine(0.1, 50, periodic=True),
+    ]
+    assert torch_adapter.from_torch(scheduler, group=1) == lrsched.cosine(0.1, 50, periodic=True)
     with pytest.raises(ValueError, match=r"from_torch\(\): group must be an integer < 2"):
         torch_adapter.from_torch(scheduler, group=2)
 
 
 def test_from_torch_refuses_what_it_cannot_convert():
     optimizer = make_optimizer(small_model(), "sgd")
+
     class OwnStep(TS.StepLR):  # a subclass may compute something else: refused
         pass
 
-    with pytest.raises(TypeError, match=r"from_torch\(\): scheduler must be one of .*got "
-                                        r"OwnStep"):
+    with pytest.raises(
+        TypeError,
+        match=r"from_torch\(\): scheduler must be one of .*got "
+        r"OwnStep",
+    ):
         torch_adapter.from_torch(OwnStep(optimizer, 10))
     with pytest.raises(TypeError, match="scheduler must be a torch LR scheduler"):
         torch_adapter.from_torch(lrsched.cosine(0.1, 10))

@@ -17,8 +17,7 @@ import pytest
 import lrsched
 
 # The console script installed beside this interpreter (pip install -e . puts it there).
-COMMAND = shutil.which("lrsched", path=str(Path(sys.executable).parent)) or shutil.which(
-    "lrsched")
+COMMAND = shutil.which("lrsched", path=str(Path(sys.executable).parent)) or shutil.which("lrsched")
 pytestmark = pytest.mark.skipif(COMMAND is None, reason="the lrsched command is not installed")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -50,8 +49,9 @@ def run(*args, env=None, cwd=None):
         if key == "PYTHONPATH" and os.environ.get(key):  # in front of the tree's own path
             value = os.pathsep.join([value, os.environ[key]])
         environment[key] = value
-    return subprocess.run([COMMAND, *args], capture_output=True, text=True, env=environment,
-                          cwd=cwd, timeout=120)
+    return subprocess.run(
+        [COMMAND, *args], capture_output=True, text=True, env=environment, cwd=cwd, timeout=120
+    )
 
 
 def test_help_lists_every_command_and_each_screen_has_its_own_examples():
@@ -59,13 +59,17 @@ def test_help_lists_every_command_and_each_screen_has_its_own_examples():
     assert top.returncode == 0
     for command in ("values", "show", "plot"):
         assert command in top.stdout
-    screens = {command: run_main(command, "--help").stdout
-               for command in ("values", "show", "plot")}
+    screens = {
+        command: run_main(command, "--help").stdout for command in ("values", "show", "plot")
+    }
     for command, text in screens.items():
-        examples = [line.strip() for line in text.splitlines()
-                    if line.strip().startswith("lrsched ")]
+        examples = [
+            line.strip() for line in text.splitlines() if line.strip().startswith("lrsched ")
+        ]
         assert examples and all(line.startswith(f"lrsched {command} ") for line in examples), (
-            command, examples)
+            command,
+            examples,
+        )
         # No screen repeats another's epilog or the top-level one.
         for other, other_text in screens.items():
             if other != command:
@@ -91,8 +95,17 @@ def test_plot_writes_an_image_of_several_specs(tmp_path):
 
 def test_plot_format_follows_the_suffix(tmp_path):
     out = tmp_path / "exp.svg"
-    result = run("plot", "exponential(0.1, 0.5)", "--per-epoch", "10", "--steps", "100",
-                 "--log-y", "-o", str(out))
+    result = run(
+        "plot",
+        "exponential(0.1, 0.5)",
+        "--per-epoch",
+        "10",
+        "--steps",
+        "100",
+        "--log-y",
+        "-o",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_text().lstrip().startswith("<?xml")
 
@@ -106,17 +119,22 @@ def test_plot_of_a_plateau_reads_metrics_from_a_file(tmp_path):
     assert out.read_bytes().startswith(PNG_SIGNATURE)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["cosin(0.1, 100)"], "unknown schedule type 'cosin'"),
-    (["cosine(0.1, total_steps=0)"], "cosine(): total_steps must be a positive integer, got 0"),
-    (["cosine(0.1, 100"], "parse(): invalid schedule text"),
-    (["cosine(0.1, 100)", "--steps", "0"], "--steps must be a positive integer, got 0"),
-    (["cosine(0.1, 100)", "--per-epoch", "-1"],
-     "--per-epoch must be a positive finite number, got -1.0"),
-    (["inverse_sqrt(0.1)"], "steps is required for inverse_sqrt"),
-    (["plateau(0.1)"], "a plateau SPEC needs --metrics FILE"),
-    (["cosine(0.1, 100)", "--label", "a", "--label", "b"], "--label was given 2 time(s)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["cosin(0.1, 100)"], "unknown schedule type 'cosin'"),
+        (["cosine(0.1, total_steps=0)"], "cosine(): total_steps must be a positive integer, got 0"),
+        (["cosine(0.1, 100"], "parse(): invalid schedule text"),
+        (["cosine(0.1, 100)", "--steps", "0"], "--steps must be a positive integer, got 0"),
+        (
+            ["cosine(0.1, 100)", "--per-epoch", "-1"],
+            "--per-epoch must be a positive finite number, got -1.0",
+        ),
+        (["inverse_sqrt(0.1)"], "steps is required for inverse_sqrt"),
+        (["plateau(0.1)"], "a plateau SPEC needs --metrics FILE"),
+        (["cosine(0.1, 100)", "--label", "a", "--label", "b"], "--label was given 2 time(s)"),
+    ],
+)
 def test_bad_plot_input_is_one_line_and_a_non_zero_exit(tmp_path, args, message):
     out = tmp_path / "never.png"
     result = run("plot", *args, "-o", str(out))
@@ -131,14 +149,27 @@ def test_missing_plot_extra_is_one_line_naming_the_extra(tmp_path):
     shadow = tmp_path / "shadow" / "matplotlib"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'matplotlib'\")\n")
-    result = run("plot", "cosine(0.1, 100)", "-o", str(tmp_path / "x.png"),
-                 env={"PYTHONPATH": str(shadow.parent)})
+    result = run(
+        "plot",
+        "cosine(0.1, 100)",
+        "-o",
+        str(tmp_path / "x.png"),
+        env={"PYTHONPATH": str(shadow.parent)},
+    )
     assert result.returncode == 2
-    assert result.stderr == ('lrsched: error: plotting needs matplotlib: '
-                             'pip install "lrsched-numpy[plot]"\n')
+    assert result.stderr == (
+        'lrsched: error: plotting needs matplotlib: pip install "lrsched-numpy[plot]"\n'
+    )
     # The values command needs only numpy, so it still works there.
-    values = run("values", "cosine(0.1, 100)", "--steps", "3", "--format", "json",
-                 env={"PYTHONPATH": str(shadow.parent)})
+    values = run(
+        "values",
+        "cosine(0.1, 100)",
+        "--steps",
+        "3",
+        "--format",
+        "json",
+        env={"PYTHONPATH": str(shadow.parent)},
+    )
     assert values.returncode == 0, values.stderr
 
 
@@ -162,18 +193,22 @@ def test_values_csv_and_bad_spec():
 
 # ---- values: the same range as plot, plateaus, per-epoch --------------------------------
 
+
 def _values_json(*args):
     result = run("values", *args, "--format", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("spec", [
-    "cosine(base_lr=0.1, total_steps=1000)",
-    "warmup(cosine(0.1, 1000), steps=100)",
-    "cyclic(0.01, 0.1, step_size_up=20)",
-    "multistep(0.1, [30, 60], gamma=0.5)",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "cosine(base_lr=0.1, total_steps=1000)",
+        "warmup(cosine(0.1, 1000), steps=100)",
+        "cyclic(0.01, 0.1, step_size_up=20)",
+        "multistep(0.1, [30, 60], gamma=0.5)",
+    ],
+)
 def test_values_default_range_is_the_plot_range(spec):
     import matplotlib
 
@@ -209,8 +244,11 @@ def test_values_replays_a_plateau_from_metrics(tmp_path):
     assert data["lr"][-1] < data["lr"][0]  # the series does reduce it
     csv = run("values", spec, "--metrics", str(metrics), "--format", "csv", "--every", "4")
     assert csv.stdout.splitlines() == [
-        "seen,metric,lr", f"0,,{data['lr'][0]!r}", f"4,2.0,{data['lr'][4]!r}",
-        f"8,1.5,{data['lr'][8]!r}"]
+        "seen,metric,lr",
+        f"0,,{data['lr'][0]!r}",
+        f"4,2.0,{data['lr'][4]!r}",
+        f"8,1.5,{data['lr'][8]!r}",
+    ]
 
 
 def test_values_per_epoch_evaluates_per_step():
@@ -276,8 +314,9 @@ def _assert_line_through(dots, points, width, height):
 
 
 def test_show_draws_a_line_in_braille_with_ticks_and_a_legend():
-    result = run_main("show", "linear(1.0, 0.0, 99)", "--steps", "100", "--width", "50",
-                 "--height", "10")
+    result = run_main(
+        "show", "linear(1.0, 0.0, 99)", "--steps", "100", "--width", "50", "--height", "10"
+    )
     assert result.returncode == 0, result.stderr
     rows, ticks, rest = _picture(result.stdout)
     assert len(rows) == 10 and all(len(body) == 50 for body in rows)
@@ -289,20 +328,34 @@ def test_show_draws_a_line_in_braille_with_ticks_and_a_legend():
 
 
 def test_show_numbers_several_schedules_and_draws_each(tmp_path):
-    result = run_main("show", "constant(1.0)", "constant(0.5)", "step(1.0, 50, gamma=0.5)",
-                 "--steps", "100", "--width", "40", "--height", "8")
+    result = run_main(
+        "show",
+        "constant(1.0)",
+        "constant(0.5)",
+        "step(1.0, 50, gamma=0.5)",
+        "--steps",
+        "100",
+        "--width",
+        "40",
+        "--height",
+        "8",
+    )
     assert result.returncode == 0, result.stderr
     rows, ticks, rest = _picture(result.stdout)
     assert any("1" in body for body in rows) and any("2" in body for body in rows)
     assert any("3" in body for body in rows)
     legend = [line.strip() for line in rest[3:]]
-    assert legend == ["1: constant(lr=1.0)", "2: constant(lr=0.5)",
-                      "3: step(base_lr=1.0, step_size=50, gamma=0.5)"]
+    assert legend == [
+        "1: constant(lr=1.0)",
+        "2: constant(lr=0.5)",
+        "3: step(base_lr=1.0, step_size=50, gamma=0.5)",
+    ]
     dots = _dots(rows)
     # 32 dot rows: 1.0 on row 0, 0.5 on row 16 (round(15.5)); a numbered cell replaces
     # the dots of its character.
-    numbered = {2 * c + sub for line in rows for c, ch in enumerate(line) if ch in "123"
-                for sub in (0, 1)}
+    numbered = {
+        2 * c + sub for line in rows for c, ch in enumerate(line) if ch in "123" for sub in (0, 1)
+    }
     for column in set(range(80)) - numbered:
         assert 0 in dots[column] and 16 in dots[column], (column, dots[column])
     # The step drops from 1.0 to 0.5 at step 50 (dot column int(80 * 50 / 99) = 40): a
@@ -313,8 +366,17 @@ def test_show_numbers_several_schedules_and_draws_each(tmp_path):
 
 
 def test_show_log_y_draws_an_exponential_as_a_straight_line():
-    result = run_main("show", "exponential(1.0, 0.5)", "--steps", "21", "--log-y", "--width", "21",
-                 "--height", "5")
+    result = run_main(
+        "show",
+        "exponential(1.0, 0.5)",
+        "--steps",
+        "21",
+        "--log-y",
+        "--width",
+        "21",
+        "--height",
+        "5",
+    )
     assert result.returncode == 0, result.stderr
     rows, ticks, _ = _picture(result.stdout)
     assert ticks[0] == "1" and ticks[4] == "9.54e-7"  # 0.5**20
@@ -326,8 +388,16 @@ def test_show_log_y_draws_an_exponential_as_a_straight_line():
 def test_show_replays_a_plateau(tmp_path):
     metrics = tmp_path / "losses.txt"
     metrics.write_text("3 2 2 2 2 2")
-    result = run_main("show", "plateau(1.0, patience=1, factor=0.5)", "--metrics", str(metrics),
-                 "--width", "12", "--height", "4")
+    result = run_main(
+        "show",
+        "plateau(1.0, patience=1, factor=0.5)",
+        "--metrics",
+        str(metrics),
+        "--width",
+        "12",
+        "--height",
+        "4",
+    )
     assert result.returncode == 0, result.stderr
     rows, ticks, rest = _picture(result.stdout)
     assert ticks[0] == "1" and "x: metrics seen" in result.stdout
@@ -338,8 +408,15 @@ def test_show_needs_no_matplotlib(tmp_path):
     shadow = tmp_path / "shadow" / "matplotlib"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'matplotlib'\")\n")
-    result = run("show", "cosine(0.1, 100)", "--width", "20", "--height", "3",
-                 env={"PYTHONPATH": str(shadow.parent)})
+    result = run(
+        "show",
+        "cosine(0.1, 100)",
+        "--width",
+        "20",
+        "--height",
+        "3",
+        env={"PYTHONPATH": str(shadow.parent)},
+    )
     assert result.returncode == 0, result.stderr
     assert any(ord(c) in BRAILLE for c in result.stdout)
 
@@ -356,47 +433,73 @@ def test_show_fits_the_terminal_width_by_default(monkeypatch):
 HUGE = "1" + "0" * 400
 
 
-@pytest.mark.parametrize("args, message", [
-    (["values", "cosine(0.1, 100)", "--per-epoch", "nan"],
-     "--per-epoch must be a positive finite number, got nan"),
-    (["values", "cosine(0.1, 100)", "--per-epoch", "inf"],
-     "--per-epoch must be a positive finite number, got inf"),
-    (["show", "cosine(0.1, 100)", "--per-epoch=-inf"],
-     "--per-epoch must be a positive finite number, got -inf"),
-    # A subnormal epoch length: the core may refuse it, or its values overflow.
-    (["values", "cosine(0.1, 10)", "--per-epoch", "1e-320"], "lrsched: error: "),
-    (["values", "cosine(0.1, 100)", "--steps", HUGE], "--steps must be a positive integer at "
-     "most 9007199254740992, got '1000"),
-    (["values", "cosine(0.1, 100)", "--steps", str(2**53)], "--steps asks for "
-     "9007199254740992 values"),
-    (["values", f"cosine(0.1, {HUGE})"], "cosine(): total_steps must be a positive integer "
-     "that float64 can hold"),
-    (["show", f"step(0.1, {HUGE})", "--steps", "10"], "step(): step_size must be a positive "
-     "integer that float64 can hold"),
-    (["values", f"constant({HUGE})"], "constant(): lr must be a finite number"),
-    (["values", f"warmup(cosine(0.1, 100), steps=1{'0' * 30})"],
-     "the schedule settles only after 1100000000000000134463078006784 steps, past 2**53"),
-    (["values", "cosine(0.1, 100)", "--steps", "abc"],
-     "argument --steps: must be an integer, got 'abc'"),
-    (["values", "cosine(0.1, 100)", "--every", "0"], "--every must be a positive integer"),
-    (["values", "exponential(0.1, 0.9)"], "--steps is required for exponential"),
-    (["show", "cosine(0.1, 100)", "--width", "3"], "--width must be at least 10 columns"),
-    (["show", "cosine(0.1, 100)", "--height", "0"], "--height must be a positive integer"),
-    (["show", "constant(0.0)", "--log-y"], "--log-y needs a positive learning rate"),
-    (["show", "plateau(0.1)"], "a plateau SPEC needs --metrics FILE"),
-    (["plot", "cosine(0.1, 100)", "--dpi", str(10**6), "-o", "x.png"],
-     "--dpi must be a positive integer at most 1200, got 1000000"),
-    (["plot", "cosine(0.1, 100)", "--dpi", "0", "-o", "x.png"], "--dpi must be a positive"),
-    (["plot", "cosine(0.1, 100)", "--steps", str(2**53), "-o", "x.png"], "--steps asks for"),
-    (["plot", "cosine(0.1, 100)", "--per-epoch", "nan", "-o", "x.png"],
-     "--per-epoch must be a positive finite number, got nan"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["values", "cosine(0.1, 100)", "--per-epoch", "nan"],
+            "--per-epoch must be a positive finite number, got nan",
+        ),
+        (
+            ["values", "cosine(0.1, 100)", "--per-epoch", "inf"],
+            "--per-epoch must be a positive finite number, got inf",
+        ),
+        (
+            ["show", "cosine(0.1, 100)", "--per-epoch=-inf"],
+            "--per-epoch must be a positive finite number, got -inf",
+        ),
+        # A subnormal epoch length: the core may refuse it, or its values overflow.
+        (["values", "cosine(0.1, 10)", "--per-epoch", "1e-320"], "lrsched: error: "),
+        (
+            ["values", "cosine(0.1, 100)", "--steps", HUGE],
+            "--steps must be a positive integer at most 9007199254740992, got '1000",
+        ),
+        (
+            ["values", "cosine(0.1, 100)", "--steps", str(2**53)],
+            "--steps asks for 9007199254740992 values",
+        ),
+        (
+            ["values", f"cosine(0.1, {HUGE})"],
+            "cosine(): total_steps must be a positive integer that float64 can hold",
+        ),
+        (
+            ["show", f"step(0.1, {HUGE})", "--steps", "10"],
+            "step(): step_size must be a positive integer that float64 can hold",
+        ),
+        (["values", f"constant({HUGE})"], "constant(): lr must be a finite number"),
+        (
+            ["values", f"warmup(cosine(0.1, 100), steps=1{'0' * 30})"],
+            "the schedule settles only after 1100000000000000134463078006784 steps, past 2**53",
+        ),
+        (
+            ["values", "cosine(0.1, 100)", "--steps", "abc"],
+            "argument --steps: must be an integer, got 'abc'",
+        ),
+        (["values", "cosine(0.1, 100)", "--every", "0"], "--every must be a positive integer"),
+        (["values", "exponential(0.1, 0.9)"], "--steps is required for exponential"),
+        (["show", "cosine(0.1, 100)", "--width", "3"], "--width must be at least 10 columns"),
+        (["show", "cosine(0.1, 100)", "--height", "0"], "--height must be a positive integer"),
+        (["show", "constant(0.0)", "--log-y"], "--log-y needs a positive learning rate"),
+        (["show", "plateau(0.1)"], "a plateau SPEC needs --metrics FILE"),
+        (
+            ["plot", "cosine(0.1, 100)", "--dpi", str(10**6), "-o", "x.png"],
+            "--dpi must be a positive integer at most 1200, got 1000000",
+        ),
+        (["plot", "cosine(0.1, 100)", "--dpi", "0", "-o", "x.png"], "--dpi must be a positive"),
+        (["plot", "cosine(0.1, 100)", "--steps", str(2**53), "-o", "x.png"], "--steps asks for"),
+        (
+            ["plot", "cosine(0.1, 100)", "--per-epoch", "nan", "-o", "x.png"],
+            "--per-epoch must be a positive finite number, got nan",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     result = run_main(*args)
     assert result.returncode == 2, result.stdout
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("lrsched: error: "), (
-        result.stderr)
+        result.stderr
+    )
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr) < 400
     assert not (tmp_path / "x.png").exists()
@@ -414,8 +517,13 @@ def test_plot_of_a_hundred_million_steps_stays_small(tmp_path):
         "peak = [line for line in open('/proc/self/status') if line.startswith('VmHWM')]\n"
         "print(status, peak[0].split()[1])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=dict(os.environ, MPLBACKEND="Agg"), timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MPLBACKEND="Agg"),
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     status, peak_kib = map(int, result.stdout.splitlines()[-1].split())
     assert status == 0 and out.read_bytes().startswith(PNG_SIGNATURE)

@@ -80,19 +80,35 @@ def test_register_function_refuses_name_clashes_and_lambdas():
         L.register_function(lambda t: 1.0)
 
 
-@pytest.mark.parametrize("config, error, pattern", [
-    ({"type": "cosin", "base_lr": 0.1}, ValueError, r"unknown schedule type 'cosin'; valid types: "),
-    ({"base_lr": 0.1}, ValueError, r"must have a 'type' key"),
-    ({"type": "cosine", "base_lr": 0.1, "total_steps": 10, "warm": 1}, ValueError,
-     r"unknown key\(s\) \['warm'\] for cosine; valid keys: \['base_lr', 'total_steps'"),
-    ({"type": "cosine", "base_lr": 0.1}, TypeError, r"total_steps"),
-    ({"type": "cosine", "base_lr": "0.1", "total_steps": 10}, TypeError,
-     r"cosine\(\): base_lr must be a real number, got '0.1'"),
-    ([1, 2], TypeError, r"config must be a dict"),
-    ({"type": "lambda_lr", "base_lr": 0.1, "fn": "os.system"}, ValueError,
-     r"registered function"),
-    ({"type": "__import__"}, ValueError, r"unknown schedule type"),
-])
+@pytest.mark.parametrize(
+    "config, error, pattern",
+    [
+        (
+            {"type": "cosin", "base_lr": 0.1},
+            ValueError,
+            r"unknown schedule type 'cosin'; valid types: ",
+        ),
+        ({"base_lr": 0.1}, ValueError, r"must have a 'type' key"),
+        (
+            {"type": "cosine", "base_lr": 0.1, "total_steps": 10, "warm": 1},
+            ValueError,
+            r"unknown key\(s\) \['warm'\] for cosine; valid keys: \['base_lr', 'total_steps'",
+        ),
+        ({"type": "cosine", "base_lr": 0.1}, TypeError, r"total_steps"),
+        (
+            {"type": "cosine", "base_lr": "0.1", "total_steps": 10},
+            TypeError,
+            r"cosine\(\): base_lr must be a real number, got '0.1'",
+        ),
+        ([1, 2], TypeError, r"config must be a dict"),
+        (
+            {"type": "lambda_lr", "base_lr": 0.1, "fn": "os.system"},
+            ValueError,
+            r"registered function",
+        ),
+        ({"type": "__import__"}, ValueError, r"unknown schedule type"),
+    ],
+)
 def test_bad_configs_are_refused_clearly(config, error, pattern):
     with pytest.raises(error, match=pattern):
         L.from_config(config)
@@ -106,25 +122,31 @@ def test_deeply_nested_config_is_refused_without_recursion_error():
         L.from_config(config)
 
 
-@pytest.mark.parametrize("text, pattern", [
-    ("__import__('os').system('echo pwned')", r"only schedule families and the methods"),
-    ("__import__('os')", r"unknown schedule type '__import__'"),
-    ("cosine(0.1, 10).__class__", r"unsupported syntax Attribute"),
-    ("cosine(0.1, 10).to_config()", r"only schedule families and the methods"),
-    ("cosine(0.1, total_steps=10**10)", r"unsupported syntax BinOp"),
-    ("cosine(**{'base_lr': 0.1})", r"'\*\*' is not allowed"),
-    ("lambda_lr(0.1, lambda t: 1)", r"unsupported syntax Lambda"),
-    ("cosine(0.1, [i for i in range(10**9)])", r"unsupported syntax ListComp"),
-    ("cosine(0.1, 10", r"invalid schedule text"),
-    ("0.5 * 2", r"'\*' needs a schedule on one side"),
-    ("cosine(0.1, 10) * 'a'", r"cannot multiply"),
-    ("x" * 200_000, r"at most 100000 characters"),
-    ("(" * 500 + "1" + ")" * 500, r"nested deeper than|invalid schedule text"),
-    ("shift(" * 100 + "constant(0.1)" + ", 1)" * 100, r"nested deeper than"),
-    ("shift(" * 1000 + "constant(0.1)" + ", 1)" * 1000, r"nested|invalid schedule text"),
-    ("cosine(base_lr=0.1, total_steps=0)", r"cosine\(\): total_steps must be a positive integer"),
-    ("cosine(0.1, 10, nope=1)", r"unexpected keyword argument 'nope'"),
-])
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        ("__import__('os').system('echo pwned')", r"only schedule families and the methods"),
+        ("__import__('os')", r"unknown schedule type '__import__'"),
+        ("cosine(0.1, 10).__class__", r"unsupported syntax Attribute"),
+        ("cosine(0.1, 10).to_config()", r"only schedule families and the methods"),
+        ("cosine(0.1, total_steps=10**10)", r"unsupported syntax BinOp"),
+        ("cosine(**{'base_lr': 0.1})", r"'\*\*' is not allowed"),
+        ("lambda_lr(0.1, lambda t: 1)", r"unsupported syntax Lambda"),
+        ("cosine(0.1, [i for i in range(10**9)])", r"unsupported syntax ListComp"),
+        ("cosine(0.1, 10", r"invalid schedule text"),
+        ("0.5 * 2", r"'\*' needs a schedule on one side"),
+        ("cosine(0.1, 10) * 'a'", r"cannot multiply"),
+        ("x" * 200_000, r"at most 100000 characters"),
+        ("(" * 500 + "1" + ")" * 500, r"nested deeper than|invalid schedule text"),
+        ("shift(" * 100 + "constant(0.1)" + ", 1)" * 100, r"nested deeper than"),
+        ("shift(" * 1000 + "constant(0.1)" + ", 1)" * 1000, r"nested|invalid schedule text"),
+        (
+            "cosine(base_lr=0.1, total_steps=0)",
+            r"cosine\(\): total_steps must be a positive integer",
+        ),
+        ("cosine(0.1, 10, nope=1)", r"unexpected keyword argument 'nope'"),
+    ],
+)
 def test_untrusted_text_never_runs_code(text, pattern, capfd):
     with pytest.raises((ValueError, TypeError), match=pattern):
         L.parse(text)
@@ -133,7 +155,6 @@ def test_untrusted_text_never_runs_code(text, pattern, capfd):
 
 def test_parse_accepts_positional_arguments_and_registered_names():
     assert L.parse("cosine(0.1, 100, min_lr=0.001)") == L.cosine(0.1, 100, min_lr=0.001)
-    assert L.parse("lambda_lr(0.1, lrsched_test_halving)") == L.lambda_lr(
-        0.1, lrsched_test_halving)
+    assert L.parse("lambda_lr(0.1, lrsched_test_halving)") == L.lambda_lr(0.1, lrsched_test_halving)
     assert L.parse("cosine(0.1, 10).clip(max_lr=inf)") == L.cosine(0.1, 10).clip()
     assert L.parse("2 * cosine(0.1, 10)") == L.cosine(0.1, 10) * 2

@@ -15,39 +15,49 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-import types
 import re
 import runpy
 import subprocess
 import sys
 import traceback
+import types
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-import lrsched  # noqa: E402
-from lrsched._registry import families  # noqa: E402
+import lrsched
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 # The recipe pages need Lightning and transformers and start processes: they run in the
 # framework suite (tests/test_docs_recipes.py, pytest -m frameworks).
-PAGES = sorted([ROOT / "README.md", *(page for page in DOCS.rglob("*.md")
-                                      if page.parent != DOCS / "recipes")])
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```python(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)```",
-                   re.DOTALL | re.MULTILINE)
+PAGES = sorted(
+    [ROOT / "README.md", *(page for page in DOCS.rglob("*.md") if page.parent != DOCS / "recipes")]
+)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```python(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)```",
+    re.DOTALL | re.MULTILINE,
+)
 # After a block: a short paragraph that says "prints", then the printed text.
-PRINTS = re.compile(r"\s*\n(?:[^\n`]*\bprints?\b[^\n`]*\n)+\s*```text\n(?P<text>.*?)^```",
-                    re.DOTALL | re.MULTILINE)
+PRINTS = re.compile(
+    r"\s*\n(?:[^\n`]*\bprints?\b[^\n`]*\n)+\s*```text\n(?P<text>.*?)^```", re.DOTALL | re.MULTILINE
+)
 TEST_FILE = re.compile(r'title="(?P<path>(?:[\w-]+/)*test_[\w-]+\.py)"')
 # Families documented on the composition page rather than on a page of their own.
-ON_COMPOSITION_PAGE = {"sequence", "warmup", "product", "clip", "shift", "per_epoch",
-                       "cycle_momentum"}
+ON_COMPOSITION_PAGE = {
+    "sequence",
+    "warmup",
+    "product",
+    "clip",
+    "shift",
+    "per_epoch",
+    "cycle_momentum",
+}
 
 
 def python_blocks(page: Path) -> list[tuple[int, str]]:
@@ -81,8 +91,11 @@ def _blocks(page: Path) -> list[tuple[int, str | None, dict]]:
 
 
 def saved_test_files(page: Path) -> list[tuple[int, str, str]]:
-    return [(line, extras["test_file"], extras["code"]) for line, code, extras in _blocks(page)
-            if code is None]
+    return [
+        (line, extras["test_file"], extras["code"])
+        for line, code, extras in _blocks(page)
+        if code is None
+    ]
 
 
 def page_id(page: Path) -> str:
@@ -108,17 +121,25 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
             output = io.StringIO()
             try:
                 with contextlib.redirect_stdout(output):
-                    exec(compile(code, f"{page_id(page)}:{line}", "exec", dont_inherit=True),
-                         namespace)
+                    exec(
+                        compile(code, f"{page_id(page)}:{line}", "exec", dont_inherit=True),
+                        namespace,
+                    )
             except Exception as error:
-                inside = [frame.lineno for frame in traceback.extract_tb(error.__traceback__)
-                          if frame.filename == f"{page_id(page)}:{line}"]
+                inside = [
+                    frame.lineno
+                    for frame in traceback.extract_tb(error.__traceback__)
+                    if frame.filename == f"{page_id(page)}:{line}"
+                ]
                 where = line + inside[-1] - 1 if inside else line
-                raise AssertionError(f"the example at {page_id(page)} line {where} failed: "
-                                     f"{type(error).__name__}: {error}") from error
+                raise AssertionError(
+                    f"the example at {page_id(page)} line {where} failed: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
             if "printed" in extras:
                 assert output.getvalue() == extras["printed"], (
-                    f"the example at {page_id(page)} line {line} prints something else")
+                    f"the example at {page_id(page)} line {line} prints something else"
+                )
             else:
                 sys.stdout.write(output.getvalue())
     finally:
@@ -133,28 +154,47 @@ def test_test_files_on_a_page_pass_under_pytest_each_test_once(page, tmp_path):
         (project / path).write_text(code + "\n", encoding="utf-8")
         (project / "pytest.ini").write_text("[pytest]\n")  # the reader's project, not ours
         # A fixed seed: the same examples every run, as lrsched's own CI profile does.
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "--hypothesis-seed=0", path], cwd=project, capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--hypothesis-seed=0",
+                path,
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
         defined = len(re.findall(r"^def (test_\w+)", code, re.MULTILINE))
         summary = done.stdout.strip().splitlines()[-1]
         assert re.match(rf"{defined} passed in ", summary), summary
         # Each test ran once: the module calls no test when pytest imports it (calls under
         # `if __name__ == "__main__":` run only as a script).
-        calls = [node.value.func.id for node in ast.parse(code).body
-                 if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-                 and isinstance(node.value.func, ast.Name)
-                 and node.value.func.id.startswith("test_")]
+        calls = [
+            node.value.func.id
+            for node in ast.parse(code).body
+            if isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id.startswith("test_")
+        ]
         assert not calls, f"{path} runs {calls} on import, so pytest runs them twice"
 
 
 def test_the_extraction_finds_blocks_and_skips_no_run(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("text\n\n```python\nx = 1\n```\n\n```python {.no-run}\nboom()\n```\n\n"
-                    "- item\n\n    ```python\n    y = 2\n    ```\n\n"
-                    '```python title="tests/test_a.py"\ndef test_a():\n    pass\n```\n\n'
-                    "```python\nprint(3)\n```\n\nwhich prints\n\n```text\n3\n```\n")
+    page.write_text(
+        "text\n\n```python\nx = 1\n```\n\n```python {.no-run}\nboom()\n```\n\n"
+        "- item\n\n    ```python\n    y = 2\n    ```\n\n"
+        '```python title="tests/test_a.py"\ndef test_a():\n    pass\n```\n\n'
+        "```python\nprint(3)\n```\n\nwhich prints\n\n```text\n3\n```\n"
+    )
     assert python_blocks(page) == [(4, "x = 1"), (14, "y = 2"), (23, "print(3)")]
     assert saved_test_files(page) == [(18, "tests/test_a.py", "def test_a():\n    pass")]
     assert _blocks(page)[-1][2] == {"printed": "3\n"}
@@ -209,8 +249,9 @@ def _all_of(module: str) -> list[str]:
 
     source = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
     for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__"
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "__all__" for t in node.targets
+        ):
             return list(ast.literal_eval(node.value))
     raise AssertionError(f"{module} has no __all__")
 
@@ -218,8 +259,9 @@ def _all_of(module: str) -> list[str]:
 def test_the_api_reference_renders_every_public_name():
     rendered = set()
     for page in DOCS.rglob("*.md"):
-        rendered.update(re.findall(r"^::: ([\w.]+)", page.read_text(encoding="utf-8"),
-                                   re.MULTILINE))
+        rendered.update(
+            re.findall(r"^::: ([\w.]+)", page.read_text(encoding="utf-8"), re.MULTILINE)
+        )
     public = [f"lrsched.{name}" for name in lrsched.__all__]
     public += [f"lrsched.testing.{name}" for name in _all_of("lrsched.testing")]
     # The strategies module is rendered whole, with every name of its __all__.

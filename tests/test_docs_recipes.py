@@ -19,16 +19,19 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.frameworks,
-              pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated"),
-              pytest.mark.filterwarnings("ignore:.*LeafSpec.*"),
-              pytest.mark.filterwarnings("ignore::UserWarning:transformers"),
-              pytest.mark.filterwarnings("ignore:.*does not have many workers.*")]
+pytestmark = [
+    pytest.mark.frameworks,
+    pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated"),
+    pytest.mark.filterwarnings("ignore:.*LeafSpec.*"),
+    pytest.mark.filterwarnings("ignore::UserWarning:transformers"),
+    pytest.mark.filterwarnings("ignore:.*does not have many workers.*"),
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "docs" / "recipes").glob("*.md"))
-FENCE = re.compile(r"^```(?P<lang>python|bash)(?P<info>[^\n]*)\n(?P<body>.*?)^```",
-                   re.DOTALL | re.MULTILINE)
+FENCE = re.compile(
+    r"^```(?P<lang>python|bash)(?P<info>[^\n]*)\n(?P<body>.*?)^```", re.DOTALL | re.MULTILINE
+)
 TITLE = re.compile(r'title="(?P<name>[^"]+)"')
 
 
@@ -38,8 +41,14 @@ def blocks(page: Path) -> list[tuple[int, str, str | None, str]]:
     found = []
     for match in FENCE.finditer(text):
         title = TITLE.search(match.group("info"))
-        found.append((text.count("\n", 0, match.start()) + 2, match.group("lang"),
-                      title.group("name") if title else None, match.group("body")))
+        found.append(
+            (
+                text.count("\n", 0, match.start()) + 2,
+                match.group("lang"),
+                title.group("name") if title else None,
+                match.group("body"),
+            )
+        )
     return found
 
 
@@ -51,16 +60,19 @@ def run_command(line: str, where: str) -> None:
         words = [sys.executable, "-m", "torch.distributed.run", *words[1:]]
     else:
         return  # pip install and the like: the environment has them already
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get(
-        "PYTHONPATH", "")]), OMP_NUM_THREADS="1")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        OMP_NUM_THREADS="1",
+    )
     done = subprocess.run(words, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, (f"{where}: `{line}` failed:\n{done.stdout[-3000:]}\n"
-                                  f"{done.stderr[-3000:]}")
+    assert done.returncode == 0, (
+        f"{where}: `{line}` failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
 
 
 def test_there_is_a_recipe_per_stack():
-    assert {page.stem for page in RECIPES} >= {"lightning", "hf-trainer", "distributed",
-                                               "compile"}
+    assert {page.stem for page in RECIPES} >= {"lightning", "hf-trainer", "distributed", "compile"}
 
 
 @pytest.mark.parametrize("page", RECIPES, ids=lambda page: page.stem)
@@ -81,10 +93,14 @@ def test_recipe_examples_run(page, tmp_path, monkeypatch):
         try:
             exec(compile(code, f"{where}:{line}", "exec", dont_inherit=True), namespace)
         except Exception as error:
-            inside = [frame.lineno for frame in traceback.extract_tb(error.__traceback__)
-                      if frame.filename == f"{where}:{line}"]
+            inside = [
+                frame.lineno
+                for frame in traceback.extract_tb(error.__traceback__)
+                if frame.filename == f"{where}:{line}"
+            ]
             at = line + inside[-1] - 1 if inside else line
-            raise AssertionError(f"the example at {where} line {at} failed: "
-                                 f"{type(error).__name__}: {error}") from error
+            raise AssertionError(
+                f"the example at {where} line {at} failed: {type(error).__name__}: {error}"
+            ) from error
         ran += 1
     assert ran > 0

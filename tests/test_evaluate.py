@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lrsched
-from lrsched.testing import strategies as lst
 from lrsched._evaluate import BLOCK, StepTable
 from lrsched._ops import NUMPY
+from lrsched.testing import strategies as lst
 
 RNG = np.random.default_rng(20261121)
 
@@ -47,8 +47,10 @@ def test_floor_divmod_is_numpys_floor_divide_and_fmod(divisor):
 def test_integer_powers_are_numpys_power(base):
     for exponent in (np.arange(50.0), RNG.integers(0, 3000, 1000).astype(float), np.array([7.0])):
         with np.errstate(over="ignore"):
-            assert np.array_equal(_bits(NUMPY.integer_powers(0.1, base, exponent)),
-                                  _bits(np.power(base, exponent) * 0.1))
+            assert np.array_equal(
+                _bits(NUMPY.integer_powers(0.1, base, exponent)),
+                _bits(np.power(base, exponent) * 0.1),
+            )
 
 
 SCHEDULES = [
@@ -63,10 +65,15 @@ SCHEDULES = [
     lrsched.one_cycle(0.1, 50000),
     lrsched.one_cycle(0.1, 50000, three_phase=True, anneal="linear").momentum(),
     lrsched.warmup(lrsched.cosine(0.1, 40000), steps=5000, mode="cosine"),
-    lrsched.wsd(0.1, warmup_steps=500, stable_steps=30000, decay_steps=20000,
-                decay_shape="1-sqrt"),
-    lrsched.sequence([lrsched.constant(0.1), lrsched.linear(0.1, 0.0, 9000),
-                      lrsched.exponential(0.1, 0.5, decay_steps=1000)], [20000, 29000]),
+    lrsched.wsd(0.1, warmup_steps=500, stable_steps=30000, decay_steps=20000, decay_shape="1-sqrt"),
+    lrsched.sequence(
+        [
+            lrsched.constant(0.1),
+            lrsched.linear(0.1, 0.0, 9000),
+            lrsched.exponential(0.1, 0.5, decay_steps=1000),
+        ],
+        [20000, 29000],
+    ),
 ]
 
 
@@ -110,8 +117,10 @@ def test_multiplicative_gives_one_running_product_across_blocks():
     steps = np.arange(3 * BLOCK)
     values = schedule(steps)
     assert values[-1] == pytest.approx(0.99999 ** (3 * BLOCK - 1), rel=1e-12)
-    assert np.array_equal(_bits(values[[0, BLOCK, 3 * BLOCK - 1]]),
-                          _bits([schedule(0), schedule(BLOCK), schedule(3 * BLOCK - 1)]))
+    assert np.array_equal(
+        _bits(values[[0, BLOCK, 3 * BLOCK - 1]]),
+        _bits([schedule(0), schedule(BLOCK), schedule(3 * BLOCK - 1)]),
+    )
 
 
 @pytest.fixture
@@ -122,7 +131,7 @@ def traced_memory():
     tracemalloc.stop()
 
 
-@pytest.mark.parametrize("schedule", SCHEDULES[:: 3], ids=repr)
+@pytest.mark.parametrize("schedule", SCHEDULES[::3], ids=repr)
 def test_peak_memory_stays_near_the_output_array(schedule, traced_memory):
     steps = np.arange(10**6)  # int64: the float64 conversion is part of the cost
     traced_memory.reset_peak()
@@ -156,8 +165,10 @@ def test_the_first_bad_step_is_reported_before_a_formulas_error():
     schedule = lrsched.cosine(0.1, 1000)
     steps = np.arange(4 * BLOCK, dtype=np.float64)
     steps[[BLOCK + 5, 3 * BLOCK + 1]] = [np.nan, -2.0]
-    with pytest.raises(lrsched.ArgumentError,
-                       match=rf"^cosine\(\): step must be .* got nan at index \({BLOCK + 5},\)"):
+    with pytest.raises(
+        lrsched.ArgumentError,
+        match=rf"^cosine\(\): step must be .* got nan at index \({BLOCK + 5},\)",
+    ):
         schedule(steps)
     # A bad step comes before an overflow further on, as if every step were checked first.
     growing = lrsched.exponential(1.0, 2.0, decay_steps=1.0)
@@ -175,8 +186,11 @@ def test_every_value_is_checked_and_the_error_names_the_schedule_and_step():
         def _values(self, t):
             return 0.1 - t
 
-    with pytest.raises(lrsched.ArgumentError, match=r"^Negative\(\): the learning rate must "
-                                                  r"be finite and >= 0, got -0.9 at step 1.0$"):
+    with pytest.raises(
+        lrsched.ArgumentError,
+        match=r"^Negative\(\): the learning rate must "
+        r"be finite and >= 0, got -0.9 at step 1.0$",
+    ):
         Negative()(np.array([0.0, 1.0]))
     with pytest.raises(lrsched.ArgumentError, match="got -0.9 at step 1.0"):
         Negative()(1)
@@ -191,8 +205,7 @@ def test_whole_scalar_steps_read_from_the_table_are_the_array_values(schedule):
     # In order (the table's chunks grow), at random (they restart), and as numpy scalars.
     got = [schedule(int(k)) for k in steps]
     assert np.array_equal(_bits(got), _bits(expected))
-    assert np.array_equal(_bits([schedule(np.int64(k)) for k in steps[:50]]),
-                          _bits(expected[:50]))
+    assert np.array_equal(_bits([schedule(np.int64(k)) for k in steps[:50]]), _bits(expected[:50]))
     assert all(type(value) is float for value in got[:5])
 
 
@@ -231,8 +244,15 @@ def test_a_training_loop_calls_a_multiplicative_factor_once_per_step():
 def test_schedules_evaluate_from_several_user_threads_at_once():
     from concurrent.futures import ThreadPoolExecutor
 
-    schedules = [lrsched.cosine(0.1, 10**5), lrsched.step(0.1, 1000), SCHEDULES[4],
-                 SCHEDULES[9], MORE[8], MORE[9], lrsched.multiplicative(0.1, lambda k: 0.9999)]
+    schedules = [
+        lrsched.cosine(0.1, 10**5),
+        lrsched.step(0.1, 1000),
+        SCHEDULES[4],
+        SCHEDULES[9],
+        MORE[8],
+        MORE[9],
+        lrsched.multiplicative(0.1, lambda k: 0.9999),
+    ]
     steps = np.arange(2 * BLOCK)
     expected = [schedule(steps) for schedule in schedules]
 
@@ -244,7 +264,7 @@ def test_schedules_evaluate_from_several_user_threads_at_once():
 
     with ThreadPoolExecutor(4) as users:
         for index, values in users.map(evaluate, range(28)):
-            assert np.array_equal(_bits(values), _bits(expected[index][:values.size]))
+            assert np.array_equal(_bits(values), _bits(expected[index][: values.size]))
 
 
 def test_clip_copes_with_the_read_only_arrays_a_users_schedule_returns():
@@ -259,8 +279,7 @@ def test_clip_copes_with_the_read_only_arrays_a_users_schedule_returns():
     assert clipped(3) == 0.5 and Flat()(3) == 1.0
 
 
-@given(schedule=lst.schedules(), scale=st.sampled_from([1.0, 0.37, 3.0]),
-       shuffled=st.booleans())
+@given(schedule=lst.schedules(), scale=st.sampled_from([1.0, 0.37, 3.0]), shuffled=st.booleans())
 def test_any_schedule_gives_its_scalar_bits_in_blocks(schedule, scale, shuffled):
     """Every family and composite, on arrays large enough for blocks."""
     steps = np.arange(3 * BLOCK + 17) * scale
@@ -268,5 +287,4 @@ def test_any_schedule_gives_its_scalar_bits_in_blocks(schedule, scale, shuffled)
         steps = RNG.permutation(steps)
     values = schedule(steps)
     picked = RNG.choice(steps.size, 40, replace=False)
-    assert np.array_equal(_bits(values[picked]),
-                          _bits([schedule(float(steps[i])) for i in picked]))
+    assert np.array_equal(_bits(values[picked]), _bits([schedule(float(steps[i])) for i in picked]))

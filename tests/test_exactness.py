@@ -42,8 +42,12 @@ def half_cosine(position, length):
 # ---------------------------------------------------------------- warm restarts
 
 
-@given(period=st.integers(1, 1000), mult=st.integers(2, 12), min_lr=st.sampled_from([0.0, 0.01]),
-       decay=st.sampled_from([1.0, 0.9, 0.5]))
+@given(
+    period=st.integers(1, 1000),
+    mult=st.integers(2, 12),
+    min_lr=st.sampled_from([0.0, 0.01]),
+    decay=st.sampled_from([1.0, 0.9, 0.5]),
+)
 def test_warm_restarts_restart_exactly_at_every_cycle_start(period, mult, min_lr, decay):
     schedule = lrsched.warm_restarts(1.0, period, period_mult=mult, min_lr=min_lr, decay=decay)
     starts = restart_steps(period, mult)
@@ -59,12 +63,16 @@ def test_warm_restarts_restart_exactly_at_every_cycle_start(period, mult, min_lr
 
     # One step before each restart is the last step of the previous cycle, T_{i-1} - 1 in.
     previous_lengths = [period * mult ** (index - 1) for index in cycles]
-    before = [min_lr + (1.0 - min_lr) * decay ** (index - 1) * half_cosine(length - 1, length)
-              for index, length in zip(cycles, previous_lengths)]
+    before = [
+        min_lr + (1.0 - min_lr) * decay ** (index - 1) * half_cosine(length - 1, length)
+        for index, length in zip(cycles, previous_lengths)
+    ]
     np.testing.assert_allclose(schedule(at_start - 1.0), before, rtol=1e-9, atol=1e-15)
     # One step after, 1 step into cycle i.
-    after = [min_lr + (1.0 - min_lr) * decay**index * half_cosine(1, period * mult**index)
-             for index in cycles]
+    after = [
+        min_lr + (1.0 - min_lr) * decay**index * half_cosine(1, period * mult**index)
+        for index in cycles
+    ]
     np.testing.assert_allclose(schedule(at_start + 1.0), after, rtol=1e-12)
 
 
@@ -72,8 +80,9 @@ def test_warm_restarts_restart_exactly_at_every_cycle_start(period, mult, min_lr
 @pytest.mark.parametrize("mult", [2, 3, 5])
 def test_warm_restarts_fractional_period_restart_exactly(period, mult):
     schedule = lrsched.warm_restarts(1.0, period, period_mult=mult)
-    exact = [float(start) for _, start in restart_steps(period, mult)
-             if Fraction(float(start)) == start]  # S_i that float64 holds exactly
+    exact = [
+        float(start) for _, start in restart_steps(period, mult) if Fraction(float(start)) == start
+    ]  # S_i that float64 holds exactly
     assert len(exact) > 10
     assert np.all(schedule(np.array(exact)) == 1.0)
 
@@ -82,8 +91,7 @@ def _torch_epoch_lr(period, mult, epoch):
     torch = pytest.importorskip("torch")
     parameter = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([parameter], lr=1.0)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=period,
-                                                                     T_mult=mult)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=period, T_mult=mult)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # step(epoch) is deprecated in torch
         scheduler.step(epoch)
@@ -128,8 +136,9 @@ def test_warm_restarts_fractional_epochs_match_torch_step_epoch(mult):
     torch = pytest.importorskip("torch")
     parameter = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([parameter], lr=0.1)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=mult,
-                                                                     eta_min=0.001)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        opt, T_0=3, T_mult=mult, eta_min=0.001
+    )
     iters = 7
     epochs, theirs = [], []
     with warnings.catch_warnings():
@@ -174,14 +183,18 @@ def test_huge_steps_decays(step):
     decay_steps = 2**50 - 1
     expected = _decimal_power(0.5, Fraction(step, decay_steps))
     assert lrsched.exponential(1.0, 0.5, decay_steps=decay_steps)(t) == pytest.approx(
-        expected, rel=1e-13)
-    assert lrsched.exponential(1.0, 0.5, decay_steps=decay_steps, staircase=True)(t) == \
-        0.5 ** (step // decay_steps)
+        expected, rel=1e-13
+    )
+    assert lrsched.exponential(1.0, 0.5, decay_steps=decay_steps, staircase=True)(t) == 0.5 ** (
+        step // decay_steps
+    )
 
     assert lrsched.inverse_time(1.0, 3, 0.5)(t) == pytest.approx(
-        float(1 / (1 + Fraction(1, 2) * Fraction(step, 3))), rel=1e-15)
+        float(1 / (1 + Fraction(1, 2) * Fraction(step, 3))), rel=1e-15
+    )
     assert lrsched.inverse_sqrt(1.0, timescale=100)(t) == pytest.approx(
-        math.sqrt(float(Fraction(100, step + 100))), rel=1e-15)
+        math.sqrt(float(Fraction(100, step + 100))), rel=1e-15
+    )
 
 
 @given(step=huge_steps, total=st.integers(1, 2**30), power=st.floats(0.5, 3.0))
@@ -212,11 +225,16 @@ def test_huge_steps_cosine(step, total, min_lr):
     position = step % (2 * total)  # the cosine is 2T-periodic
     expected = min_lr + (1.0 - min_lr) * half_cosine(position, total)
     assert lrsched.cosine(1.0, total, min_lr=min_lr, periodic=True)(t) == pytest.approx(
-        expected, rel=1e-12, abs=1e-15)
+        expected, rel=1e-12, abs=1e-15
+    )
 
 
-@given(step=huge_steps, period=st.integers(1, 1000), mult=st.sampled_from([1, 2, 3, 7]),
-       decay=st.sampled_from([1.0, 0.999]))
+@given(
+    step=huge_steps,
+    period=st.integers(1, 1000),
+    mult=st.sampled_from([1, 2, 3, 7]),
+    decay=st.sampled_from([1.0, 0.999]),
+)
 def test_huge_steps_warm_restarts(step, period, mult, decay):
     if mult == 1:
         cycle, within, length = step // period, step % period, period
@@ -231,8 +249,12 @@ def test_huge_steps_warm_restarts(step, period, mult, decay):
     assert value == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
-@given(step=huge_steps, up=st.integers(1, 10**6), down=st.integers(0, 10**6),
-       mode=st.sampled_from(["triangular", "triangular2"]))
+@given(
+    step=huge_steps,
+    up=st.integers(1, 10**6),
+    down=st.integers(0, 10**6),
+    mode=st.sampled_from(["triangular", "triangular2"]),
+)
 def test_huge_steps_cyclic(step, up, down, mode):
     length = up + down
     position = Fraction(step % length)
@@ -245,8 +267,11 @@ def test_huge_steps_cyclic(step, up, down, mode):
     assert schedule.momentum(0.8, 0.9)(float(step)) == pytest.approx(momentum, rel=1e-12)
 
 
-@given(step=huge_steps, up=st.sampled_from([0.5, 2.5, 3.25, 1000.75]),
-       down=st.sampled_from([0.25, 1.5, 7.0]))
+@given(
+    step=huge_steps,
+    up=st.sampled_from([0.5, 2.5, 3.25, 1000.75]),
+    down=st.sampled_from([0.25, 1.5, 7.0]),
+)
 def test_huge_steps_cyclic_fractional_step_sizes(step, up, down):
     up, down = Fraction(up), Fraction(down)
     position = Fraction(step) % (up + down)
@@ -266,10 +291,12 @@ def test_huge_steps_ends_and_pieces(step):
     assert lrsched.one_cycle(1.0, 1000).momentum()(t) == 0.95
     assert lrsched.wsd(1.0, 10, 10, 10, min_lr=0.01)(t) == 0.01
     assert lrsched.lambda_lr(1.0, lambda k: 1 / (1 + k))(t) == pytest.approx(
-        float(Fraction(1, step + 1)), rel=1e-15)
+        float(Fraction(1, step + 1)), rel=1e-15
+    )
     boundary = TOP - 5
-    assert lrsched.piecewise_constant([boundary], [0.1, 0.2])(t) == (0.1 if step <= boundary
-                                                                    else 0.2)
+    assert lrsched.piecewise_constant([boundary], [0.1, 0.2])(t) == (
+        0.1 if step <= boundary else 0.2
+    )
     line = lrsched.piecewise_linear([0, TOP], [0.0, 1.0])
     assert line(t) == pytest.approx(float(Fraction(step, TOP)), rel=1e-15)
 
@@ -283,19 +310,19 @@ def test_huge_steps_composites(step):
         return half_cosine(position % 20, 10)
 
     assert lrsched.sequence([lrsched.constant(1.0), inner], [3])(t) == pytest.approx(
-        periodic_at(step - 3), rel=1e-12, abs=1e-15)
-    assert lrsched.warmup(inner, 5)(t) == pytest.approx(periodic_at(step - 5), rel=1e-12,
-                                                       abs=1e-15)
+        periodic_at(step - 3), rel=1e-12, abs=1e-15
+    )
+    assert lrsched.warmup(inner, 5)(t) == pytest.approx(periodic_at(step - 5), rel=1e-12, abs=1e-15)
     assert (inner * 0.5)(t) == pytest.approx(0.5 * periodic_at(step), rel=1e-12, abs=1e-15)
     assert inner.clip(0.1)(t) == pytest.approx(max(0.1, periodic_at(step)), rel=1e-12)
     if step <= TOP - 3:  # t + 3 must still be a float64 integer
         assert inner.shift(3)(t) == pytest.approx(periodic_at(step + 3), rel=1e-12, abs=1e-15)
     # Epoch conversion is exact when the division is: staircase, or a power of two.
-    assert inner.per_epoch(3, staircase=True)(t) == pytest.approx(periodic_at(step // 3),
-                                                                  rel=1e-12, abs=1e-15)
+    assert inner.per_epoch(3, staircase=True)(t) == pytest.approx(
+        periodic_at(step // 3), rel=1e-12, abs=1e-15
+    )
     by_four = Fraction(step, 4) % 20
-    assert inner.per_epoch(4)(t) == pytest.approx(half_cosine(by_four, 10), rel=1e-12,
-                                                  abs=1e-15)
+    assert inner.per_epoch(4)(t) == pytest.approx(half_cosine(by_four, 10), rel=1e-12, abs=1e-15)
 
 
 def test_multiplicative_refuses_huge_steps_clearly():
@@ -354,7 +381,9 @@ SCHEDULES = [
 
 step_arrays = st.lists(
     st.one_of(st.integers(0, 300), st.floats(0.0, 300.0), st.integers(TOP - 100, TOP)),
-    min_size=1, max_size=40)
+    min_size=1,
+    max_size=40,
+)
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=repr)
@@ -377,14 +406,19 @@ def test_scalar_equals_vectorized_bit_for_bit(schedule, steps):
 
 
 def test_fractional_steps():
-    assert lrsched.step(1.0, 2, gamma=0.5)([1.999, 2.0, 2.5, 3.999]).tolist() == [1.0, 0.5, 0.5, 0.5]
+    assert lrsched.step(1.0, 2, gamma=0.5)([1.999, 2.0, 2.5, 3.999]).tolist() == [
+        1.0,
+        0.5,
+        0.5,
+        0.5,
+    ]
     assert lrsched.multistep(1.0, [3], gamma=0.5)([2.5, 3.0]).tolist() == [1.0, 0.5]
-    assert lrsched.cosine(1.0, 10)(2.5) == pytest.approx(half_cosine(Fraction(5, 2), 10),
-                                                         rel=1e-15)
+    assert lrsched.cosine(1.0, 10)(2.5) == pytest.approx(half_cosine(Fraction(5, 2), 10), rel=1e-15)
     assert lrsched.linear(0.0, 1.0, 10)(2.5) == 0.25
     assert lrsched.exponential(1.0, 0.25)(0.5) == 0.5
     assert lrsched.warm_restarts(1.0, 4, period_mult=2)([3.5, 4.0, 4.5]).tolist() == pytest.approx(
-        [half_cosine(Fraction(7, 2), 4), 1.0, half_cosine(Fraction(1, 2), 8)], rel=1e-15)
+        [half_cosine(Fraction(7, 2), 4), 1.0, half_cosine(Fraction(1, 2), 8)], rel=1e-15
+    )
     assert lrsched.cyclic(0.0, 1.0, step_size_up=4)([1.0, 5.0, 8.5]).tolist() == [0.25, 0.75, 0.125]
     assert lrsched.one_cycle(1.0, 1001, pct_start=0.3, anneal="linear")(299.3) == 1.0
 
@@ -397,13 +431,17 @@ def test_decays_to_zero_keep_their_relative_precision_to_the_last_step(total):
 
     steps = [total - 1, total - 2, total - 7, total // 2]
     line = lrsched.linear(1.0, 0.0, total)
-    sqrt_decay = lrsched.wsd(1.0, warmup_steps=0, stable_steps=0, decay_steps=total,
-                             decay_shape="1-sqrt")
+    sqrt_decay = lrsched.wsd(
+        1.0, warmup_steps=0, stable_steps=0, decay_steps=total, decay_shape="1-sqrt"
+    )
     for step in steps:
         left = Fraction(total - step, total)
         assert line(step) == pytest.approx(float(left), rel=1e-12, abs=0)
-        exact = 1 - math.sqrt(step / total) if step < total * 0.9 else float(
-            left / (1 + Fraction(math.sqrt(step / total))))
+        exact = (
+            1 - math.sqrt(step / total)
+            if step < total * 0.9
+            else float(left / (1 + Fraction(math.sqrt(step / total))))
+        )
         assert sqrt_decay(step) == pytest.approx(exact, rel=1e-12, abs=0)
     assert line(0) == 1.0 and line(total) == 0.0 and sqrt_decay(0) == 1.0
     assert sqrt_decay(total) == 0.0
@@ -414,11 +452,14 @@ def test_cosine_decays_keep_their_relative_precision_to_the_last_step(total):
     """cosine(1.0, 10**6)(10**6 - 1) was 5.7e-6 off in relative terms with (1 + cos)/2."""
     steps = [total - 1, total - 2, total - 5, total + 1]
     exact = [math.sin(math.pi * (total - step) / (2 * total)) ** 2 for step in steps[:3]]
-    decays = [lrsched.cosine(1.0, total), lrsched.warm_restarts(1.0, total),
-              lrsched.wsd(1.0, warmup_steps=0, stable_steps=0, decay_steps=total,
-                          decay_shape="cosine")]
+    decays = [
+        lrsched.cosine(1.0, total),
+        lrsched.warm_restarts(1.0, total),
+        lrsched.wsd(1.0, warmup_steps=0, stable_steps=0, decay_steps=total, decay_shape="cosine"),
+    ]
     for schedule in decays:
         for step, value in zip(steps, exact):
             assert schedule(step) == pytest.approx(value, rel=1e-12, abs=0), schedule
-    assert lrsched.cosine(1.0, total, periodic=True)(total + 1) == pytest.approx(exact[0],
-                                                                             rel=1e-12)
+    assert lrsched.cosine(1.0, total, periodic=True)(total + 1) == pytest.approx(
+        exact[0], rel=1e-12
+    )

@@ -28,7 +28,9 @@ def test_inverse_sqrt_matches_transformers_formula(base, warmup, timescale):
             return base * t / max(1, warmup)
         return base / math.sqrt((t + timescale - warmup) / timescale)
 
-    ours = L.sequence([L.linear(0.0, base, warmup), L.inverse_sqrt(base, timescale=timescale)], [warmup])
+    ours = L.sequence(
+        [L.linear(0.0, base, warmup), L.inverse_sqrt(base, timescale=timescale)], [warmup]
+    )
     np.testing.assert_allclose(ours(STEPS), reference(transformers), rtol=1e-12, atol=0)
 
 
@@ -45,8 +47,9 @@ def test_cosine_with_warmup_matches_transformers_formula(base, warmup, total):
     steps = np.arange(total + 1)
     # The reference's 1 + cos(pi * progress) cancels near the low point: there its own error
     # is a few ulps of base, absolute (lrsched's precise form is checked in test_exactness).
-    np.testing.assert_allclose(ours(steps), reference(transformers, steps), rtol=1e-12,
-                               atol=1e-15 * base)
+    np.testing.assert_allclose(
+        ours(steps), reference(transformers, steps), rtol=1e-12, atol=1e-15 * base
+    )
 
 
 @pytest.mark.parametrize("shape", ["linear", "cosine", "1-sqrt"])
@@ -59,9 +62,11 @@ def test_wsd_matches_transformers_wsd_after_warmup(shape, stable, decay, ratio):
             return base
         if t < stable + decay:
             progress = (t - stable) / decay
-            factor = {"linear": 1.0 - progress,
-                      "cosine": 0.5 * (1.0 + math.cos(math.pi * progress)),
-                      "1-sqrt": 1.0 - math.sqrt(progress)}[shape]
+            factor = {
+                "linear": 1.0 - progress,
+                "cosine": 0.5 * (1.0 + math.cos(math.pi * progress)),
+                "1-sqrt": 1.0 - math.sqrt(progress),
+            }[shape]
             return base * (factor * (1.0 - ratio) + ratio)
         return base * ratio
 
@@ -84,8 +89,14 @@ def test_exponential_ramp_is_the_range_test_ramp(start, ratio, n):
     assert ramp(0) == start and ramp(n - 1) == end and ramp(10 * n) == end
 
 
-@given(points=st.lists(st.tuples(st.integers(0, 1000), st.floats(0.0, 1.0)), min_size=1,
-                       max_size=6, unique_by=lambda p: p[0]))
+@given(
+    points=st.lists(
+        st.tuples(st.integers(0, 1000), st.floats(0.0, 1.0)),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda p: p[0],
+    )
+)
 def test_piecewise_linear_interpolates_between_points(points):
     points.sort()
     boundaries = [b for b, _ in points]
@@ -100,12 +111,20 @@ def test_piecewise_linear_interpolates_between_points(points):
         return values[-1]
 
     steps = np.arange(0, 1100, 7)
-    np.testing.assert_allclose(L.piecewise_linear(boundaries, values)(steps),
-                               reference(by_hand, steps), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        L.piecewise_linear(boundaries, values)(steps),
+        reference(by_hand, steps),
+        rtol=1e-12,
+        atol=1e-15,
+    )
 
 
-@given(base=st.floats(0.01, 1.0), warm=st.integers(1, 40),
-       start_factor=st.floats(0.01, 0.9), mode=st.sampled_from(["linear", "cosine", "constant"]))
+@given(
+    base=st.floats(0.01, 1.0),
+    warm=st.integers(1, 40),
+    start_factor=st.floats(0.01, 0.9),
+    mode=st.sampled_from(["linear", "cosine", "constant"]),
+)
 def test_warmup_ramps_into_the_schedule_and_never_wastes_step_zero(base, warm, start_factor, mode):
     inner = L.cosine(base, 100)
     s = L.warmup(inner, warm, start_factor=start_factor, mode=mode)
@@ -121,8 +140,9 @@ def test_warmup_ramps_into_the_schedule_and_never_wastes_step_zero(base, warm, s
 
 def test_warmup_linear_formula():
     s = L.warmup(L.constant(1.0), steps=4, start_factor=0.2)
-    np.testing.assert_allclose(s([0, 1, 2, 3, 4]),
-                               [0.2 + 0.8 * k / 5 for k in (1, 2, 3, 4)] + [1.0], rtol=1e-15)
+    np.testing.assert_allclose(
+        s([0, 1, 2, 3, 4]), [0.2 + 0.8 * k / 5 for k in (1, 2, 3, 4)] + [1.0], rtol=1e-15
+    )
 
 
 def test_exponential_warmup_is_geometric():
@@ -135,8 +155,11 @@ def test_sequence_restarts_each_schedule_at_its_boundary():
     first, second, third = L.linear(0.0, 1.0, 10), L.cosine(1.0, 20), L.constant(0.01)
     s = L.sequence([first, second, third], [10, 30])
     t = np.arange(60)
-    expected = np.where(t < 10, first(t), np.where(t < 30, second(np.maximum(t - 10, 0)),
-                                                   third(np.maximum(t - 30, 0))))
+    expected = np.where(
+        t < 10,
+        first(t),
+        np.where(t < 30, second(np.maximum(t - 10, 0)), third(np.maximum(t - 30, 0))),
+    )
     assert np.array_equal(s(t), expected)
 
 
@@ -165,16 +188,19 @@ def test_polynomial_cycle_follows_keras_rule():
     assert s(0) == 1.0 and s(10) == 0.0 and s(15) == pytest.approx(0.25)
 
 
-@pytest.mark.parametrize("schedule, tail_start, period", [
-    (L.cosine(0.1, 100), 100.0, None),
-    (L.cosine(0.1, 100, periodic=True), 0.0, 200.0),
-    (L.warmup(L.cosine(0.1, 100), 10), 110.0, None),
-    (L.cyclic(0.1, 1.0, step_size_up=5, step_size_down=7), 0.0, 12.0),
-    (L.warm_restarts(0.1, 9), 0.0, 9.0),
-    (L.one_cycle(1.0, 50), 49.0, None),
-    (L.sequence([L.constant(1.0), L.linear(1.0, 0.0, 20)], [15]), 35.0, None),
-    (L.cosine(0.1, 10).per_epoch(3), 30.0, None),
-])
+@pytest.mark.parametrize(
+    "schedule, tail_start, period",
+    [
+        (L.cosine(0.1, 100), 100.0, None),
+        (L.cosine(0.1, 100, periodic=True), 0.0, 200.0),
+        (L.warmup(L.cosine(0.1, 100), 10), 110.0, None),
+        (L.cyclic(0.1, 1.0, step_size_up=5, step_size_down=7), 0.0, 12.0),
+        (L.warm_restarts(0.1, 9), 0.0, 9.0),
+        (L.one_cycle(1.0, 50), 49.0, None),
+        (L.sequence([L.constant(1.0), L.linear(1.0, 0.0, 20)], [15]), 35.0, None),
+        (L.cosine(0.1, 10).per_epoch(3), 30.0, None),
+    ],
+)
 def test_tail_is_where_the_schedule_really_settles(schedule, tail_start, period):
     tail = schedule.tail()
     assert tail == (tail_start, period)
@@ -182,8 +208,9 @@ def test_tail_is_where_the_schedule_really_settles(schedule, tail_start, period)
     if period is None:
         assert np.all(schedule(later) == schedule(tail.start))
     else:
-        np.testing.assert_allclose(schedule(later), schedule(later + period), rtol=1e-12,
-                                   atol=1e-15)
+        np.testing.assert_allclose(
+            schedule(later), schedule(later + period), rtol=1e-12, atol=1e-15
+        )
 
 
 def test_tail_is_none_where_the_schedule_never_settles():
@@ -234,9 +261,17 @@ def test_plateau_metrics_from_every_framework_match_python_floats():
     torch = pytest.importorskip("torch")
     jnp = pytest.importorskip("jax.numpy")
     floats = [2.0, 1.0, math.nan, -math.inf, -3.0, 1.0, math.inf, 0.5, 0.5, 0.5]
-    wrapped = [torch.tensor(floats[0]), jnp.float32(floats[1]), np.float64(floats[2]),
-               torch.tensor([floats[3]]), jnp.array(floats[4]), np.array(floats[5]),
-               torch.tensor(floats[6], dtype=torch.float64), np.float32(floats[7]),
-               floats[8], torch.tensor(floats[9])]
+    wrapped = [
+        torch.tensor(floats[0]),
+        jnp.float32(floats[1]),
+        np.float64(floats[2]),
+        torch.tensor([floats[3]]),
+        jnp.array(floats[4]),
+        np.array(floats[5]),
+        torch.tensor(floats[6], dtype=torch.float64),
+        np.float32(floats[7]),
+        floats[8],
+        torch.tensor(floats[9]),
+    ]
     p = L.plateau(0.1, patience=1, threshold_mode="abs", threshold=0.0)
     assert np.array_equal(p.replay(wrapped), p.replay(floats))

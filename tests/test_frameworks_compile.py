@@ -10,13 +10,15 @@ import copy
 import numpy as np
 import pytest
 import torch
+from lrsched.adapters.torch import ScheduleLR
 from torch._dynamo.utils import counters
 
 import lrsched
-from lrsched.adapters.torch import ScheduleLR
 
-pytestmark = [pytest.mark.frameworks,
-              pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")]
+pytestmark = [
+    pytest.mark.frameworks,
+    pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated"),
+]
 
 STEPS = 30
 SCHEDULE = lrsched.one_cycle(0.05, total_steps=STEPS)
@@ -25,8 +27,9 @@ SCHEDULE = lrsched.one_cycle(0.05, total_steps=STEPS)
 def adam(model):
     # torch's advice for compiled optimizers: tensor hyperparameters, so a new value is
     # new data rather than a new constant to guard on.
-    return torch.optim.Adam(model.parameters(), lr=torch.tensor(0.05),
-                            betas=(torch.tensor(0.9), torch.tensor(0.999)))
+    return torch.optim.Adam(
+        model.parameters(), lr=torch.tensor(0.05), betas=(torch.tensor(0.9), torch.tensor(0.999))
+    )
 
 
 def test_a_compiled_adam_step_compiles_once_over_a_one_cycle_run():

@@ -24,16 +24,30 @@ ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "tests" / "framework_cases" / "distributed_case.py"
 STEPS = 30
 SCHEDULE = lrsched.one_cycle(0.05, total_steps=STEPS)
-PLATEAU = lrsched.plateau(lrsched.warmup(lrsched.constant(0.05), steps=2), patience=1,
-                          factor=0.5)
+PLATEAU = lrsched.plateau(lrsched.warmup(lrsched.constant(0.05), steps=2), patience=1, factor=0.5)
 
 
 def torchrun(script: Path, *args: str, processes: int = 2, timeout: int = 300):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get(
-        "PYTHONPATH", "")]), OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run",
-                           f"--nproc_per_node={processes}", "--standalone", str(script),
-                           *args], env=env, capture_output=True, text=True, timeout=timeout)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        OMP_NUM_THREADS="1",
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={processes}",
+            "--standalone",
+            str(script),
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 

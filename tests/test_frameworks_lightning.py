@@ -13,15 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = [pytest.mark.frameworks,
-              # Lightning's own use of a deprecated torch pytree name.
-              pytest.mark.filterwarnings("ignore:.*LeafSpec.*")]
+pytestmark = [
+    pytest.mark.frameworks,
+    # Lightning's own use of a deprecated torch pytree name.
+    pytest.mark.filterwarnings("ignore:.*LeafSpec.*"),
+]
 L = pytest.importorskip("lightning")
 
 import torch  # noqa: E402
+from lrsched.adapters.torch import ScheduleLR  # noqa: E402
 
 import lrsched  # noqa: E402
-from lrsched.adapters.torch import ScheduleLR  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "framework_cases"
@@ -42,15 +44,14 @@ def fit(schedule, out, epochs=EPOCHS, ckpt_path=None):
 def plateau_lrs_per_step(plateau, val_losses, batches):
     """The LR each step of each epoch should use: the state after the previous epochs."""
     per_epoch = [plateau.init().lr, *plateau.replay(val_losses).tolist()]
-    return [lr for lr in per_epoch[:len(val_losses)] for _ in range(batches)]
+    return [lr for lr in per_epoch[: len(val_losses)] for _ in range(batches)]
 
 
 def test_a_step_schedule_sets_every_optimizer_step_and_the_monitor_logs_it(tmp_path):
     module, trainer = fit(case.STEP_SCHEDULE, tmp_path)
     steps = np.arange(EPOCHS * case.BATCHES)
     assert [lr for lr, _ in module.used] == case.STEP_SCHEDULE(steps).tolist()
-    assert [beta1 for _, beta1 in module.used] == \
-        case.STEP_SCHEDULE.momentum()(steps).tolist()
+    assert [beta1 for _, beta1 in module.used] == case.STEP_SCHEDULE.momentum()(steps).tolist()
     monitor = trainer.callbacks[0]
     assert isinstance(monitor, L.pytorch.callbacks.LearningRateMonitor)
     assert monitor.lrs["lr-AdamW"] == case.STEP_SCHEDULE(steps).tolist()
@@ -85,14 +86,23 @@ def test_ckpt_path_resume_continues_the_trajectory_exactly(kind, tmp_path):
     # The checkpoint holds the scheduler's own state, plain numbers only.
     saved = torch.load(checkpoint, weights_only=True)["lr_schedulers"][0]
     assert saved["format"] == "lrsched.ScheduleLR/1" and saved["last_epoch"] == (
-        2 * case.BATCHES if kind == "step" else 2)
+        2 * case.BATCHES if kind == "step" else 2
+    )
 
 
 def test_ddp_on_two_cpu_processes(tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get(
-        "PYTHONPATH", "")]), OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, str(CASES / "lightning_case.py"), str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=400)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        OMP_NUM_THREADS="1",
+    )
+    done = subprocess.run(
+        [sys.executable, str(CASES / "lightning_case.py"), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # With a DistributedSampler each rank sees half the batches per epoch.
     steps = np.arange(EPOCHS * case.BATCHES // 2)
@@ -103,7 +113,8 @@ def test_ddp_on_two_cpu_processes(tmp_path):
         assert [b for _, b in step["used"]] == case.STEP_SCHEDULE.momentum()(steps).tolist()
         plateau = json.loads((tmp_path / f"plateau-rank{rank}.json").read_text())
         assert [lr for lr, _ in plateau["used"]] == plateau_lrs_per_step(
-            case.PLATEAU, plateau["val_losses"], case.BATCHES // 2)
+            case.PLATEAU, plateau["val_losses"], case.BATCHES // 2
+        )
     ranks = [json.loads((tmp_path / f"plateau-rank{r}.json").read_text()) for r in range(2)]
     assert ranks[0]["val_losses"] == ranks[1]["val_losses"]  # sync_dist=True
     # LearningRateMonitor logs on rank 0 only.
@@ -114,5 +125,6 @@ def test_ddp_on_two_cpu_processes(tmp_path):
 def test_schedule_lr_is_accepted_by_lightning_without_a_custom_lr_scheduler_step():
     optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
     for schedule in (lrsched.cosine(0.1, 10), lrsched.plateau(0.1)):
-        assert isinstance(ScheduleLR(optimizer, schedule),
-                          L.pytorch.utilities.types.LRSchedulerTypeTuple)
+        assert isinstance(
+            ScheduleLR(optimizer, schedule), L.pytorch.utilities.types.LRSchedulerTypeTuple
+        )

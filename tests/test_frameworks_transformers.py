@@ -8,18 +8,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytestmark = [pytest.mark.frameworks,
-              # transformers' own advice on CPU runs, nothing about schedulers.
-              pytest.mark.filterwarnings("ignore::UserWarning:transformers")]
+pytestmark = [
+    pytest.mark.frameworks,
+    # transformers' own advice on CPU runs, nothing about schedulers.
+    pytest.mark.filterwarnings("ignore::UserWarning:transformers"),
+]
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
 import torch  # noqa: E402
-from transformers import (BertConfig, BertForSequenceClassification, Trainer,  # noqa: E402
-                          TrainerCallback, TrainingArguments)
+from lrsched.adapters.torch import ScheduleLR  # noqa: E402
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 
 import lrsched  # noqa: E402
-from lrsched.adapters.torch import ScheduleLR  # noqa: E402
 
 STEPS, EVAL_EVERY, KILL = 24, 4, 12
 STEP_SCHEDULE = lrsched.warmup(lrsched.one_cycle(1e-3, total_steps=STEPS - 4), 4)
@@ -28,10 +35,17 @@ PLATEAU = lrsched.plateau(1e-3, patience=0, factor=0.5, threshold=0.05)
 
 def tiny_bert() -> torch.nn.Module:
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=32,
-                        max_position_embeddings=16, num_labels=2, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
+    config = BertConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+        num_labels=2,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     return BertForSequenceClassification(config)
 
 
@@ -47,8 +61,11 @@ class Tokens(torch.utils.data.Dataset):
 
     def __getitem__(self, index):
         ids = self.ids[index]
-        return {"input_ids": ids, "attention_mask": torch.ones_like(ids),
-                "labels": int((ids == 7).any())}
+        return {
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+            "labels": int((ids == 7).any()),
+        }
 
 
 class Record(TrainerCallback):
@@ -79,16 +96,32 @@ def run(schedule, out, resume=None, stop_at=None):
     scheduler = ScheduleLR(optimizer, schedule)
     plateau = isinstance(schedule, lrsched.plateau)
     args = TrainingArguments(
-        output_dir=str(out), max_steps=STEPS, per_device_train_batch_size=4,
-        logging_steps=1, save_strategy="steps", save_steps=KILL, report_to=[],
-        use_cpu=True, seed=0, disable_tqdm=True, dataloader_num_workers=0,
-        eval_strategy="steps" if plateau else "no", eval_steps=EVAL_EVERY,
-        metric_for_best_model="loss" if plateau else None, per_device_eval_batch_size=8)
+        output_dir=str(out),
+        max_steps=STEPS,
+        per_device_train_batch_size=4,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=KILL,
+        report_to=[],
+        use_cpu=True,
+        seed=0,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        eval_strategy="steps" if plateau else "no",
+        eval_steps=EVAL_EVERY,
+        metric_for_best_model="loss" if plateau else None,
+        per_device_eval_batch_size=8,
+    )
     record = Record()
     callbacks = [record] + ([StopAt(stop_at)] if stop_at else [])
-    trainer = Trainer(model=model, args=args, train_dataset=Tokens(96, 0),
-                      eval_dataset=Tokens(32, 1), optimizers=(optimizer, scheduler),
-                      callbacks=callbacks)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=Tokens(96, 0),
+        eval_dataset=Tokens(32, 1),
+        optimizers=(optimizer, scheduler),
+        callbacks=callbacks,
+    )
     trainer.train(resume_from_checkpoint=resume)
     return trainer, record.used
 
@@ -119,14 +152,16 @@ def test_a_plateau_is_stepped_with_the_evaluation_metric(tmp_path):
     assert min(expected) < max(expected)  # it did reduce
 
 
-@pytest.mark.parametrize("schedule", [lrsched.one_cycle(1e-3, STEPS), PLATEAU],
-                         ids=["one_cycle", "plateau"])
+@pytest.mark.parametrize(
+    "schedule", [lrsched.one_cycle(1e-3, STEPS), PLATEAU], ids=["one_cycle", "plateau"]
+)
 def test_resume_from_checkpoint_continues_exactly(schedule, tmp_path):
     straight, straight_used = run(schedule, tmp_path / "straight")
     _, first_used = run(schedule, tmp_path / "killed", stop_at=KILL)
     assert len(first_used) == KILL
-    resumed, resumed_used = run(schedule, tmp_path / "killed",
-                                resume=str(tmp_path / "killed" / f"checkpoint-{KILL}"))
+    resumed, resumed_used = run(
+        schedule, tmp_path / "killed", resume=str(tmp_path / "killed" / f"checkpoint-{KILL}")
+    )
     assert first_used + resumed_used == straight_used
     assert resumed.lr_scheduler.state_dict() == straight.lr_scheduler.state_dict()
     for a, b in zip(straight.model.parameters(), resumed.model.parameters()):

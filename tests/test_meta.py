@@ -22,14 +22,14 @@ def test_import_lrsched_imports_only_numpy():
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import lrsched pulled in: {out.stdout.strip()}"
 
 
 def _run(code: str) -> str:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_import_lrsched_defers_families_until_first_use():
@@ -54,11 +54,19 @@ def test_import_lrsched_defers_families_until_first_use():
         "print(json.dumps([added, value, known, rebuilt, parsed, unpickled]))\n"
     )
     added, value, known, rebuilt, parsed, unpickled = json.loads(_run(code))
-    assert set(added) <= {"lrsched", "lrsched._base", "lrsched._registry", "lrsched._validation",
-                          "lrsched._evaluate", "lrsched._ops", "lrsched._user"}, added
+    assert set(added) <= {
+        "lrsched",
+        "lrsched._base",
+        "lrsched._registry",
+        "lrsched._validation",
+        "lrsched._evaluate",
+        "lrsched._ops",
+        "lrsched._user",
+    }, added
     assert math.isclose(value, 0.05)  # half way down a half cosine from 0.1 to 0
-    library = sorted(name for name, cls in families().items()
-                     if cls.__module__.startswith("lrsched."))
+    library = sorted(
+        name for name, cls in families().items() if cls.__module__.startswith("lrsched.")
+    )
     assert known == library  # only cosine was touched, yet from_config knows every family
     assert rebuilt == parsed == unpickled == repr(schedule)
 
@@ -67,10 +75,12 @@ def test_every_lazy_name_is_imported_for_type_checkers_from_the_same_module():
     # The TYPE_CHECKING block in lrsched/__init__.py is what type checkers, IDEs and the API
     # docs read; __getattr__ serves the same names at run time from _LAZY.
     tree = ast.parse(inspect.getsource(lrsched))
-    block = next(node for node in tree.body
-                 if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
-    imported = {alias.name: node.module for node in block.body
-                for alias in node.names}
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    imported = {alias.name: node.module for node in block.body for alias in node.names}
     assert imported == lrsched._LAZY
     for name, cls in families().items():
         if cls.__module__.startswith("lrsched."):
@@ -84,18 +94,31 @@ def test_families_loads_every_module_that_defines_a_family():
 
     # The one table lists every family class each module defines, and only those.
     for module, names in _registry.FAMILY_MODULES.items():
-        defined = {name for name, obj in vars(importlib.import_module(module)).items()
-                   if isinstance(obj, type) and issubclass(obj, lrsched._base.ValueObject)
-                   and obj.__module__ == module and not name.startswith("_")
-                   and name[0].islower()}
+        defined = {
+            name
+            for name, obj in vars(importlib.import_module(module)).items()
+            if isinstance(obj, type)
+            and issubclass(obj, lrsched._base.ValueObject)
+            and obj.__module__ == module
+            and not name.startswith("_")
+            and name[0].islower()
+        }
         assert defined == set(names), module
 
 
 def test_all_is_sorted_and_complete():
     assert lrsched.__all__ == sorted(lrsched.__all__)
-    assert set(lrsched.__all__) == {"ArgumentError", "ArgumentTypeError", "Route", "Schedule",
-                                    "StepTable", "Tail", "register_family", "register_function",
-                                    *lrsched._LAZY}
+    assert set(lrsched.__all__) == {
+        "ArgumentError",
+        "ArgumentTypeError",
+        "Route",
+        "Schedule",
+        "StepTable",
+        "Tail",
+        "register_family",
+        "register_function",
+        *lrsched._LAZY,
+    }
     assert set(lrsched.__all__) <= set(dir(lrsched))
     namespace = {}
     exec("from lrsched import *", namespace)
@@ -112,13 +135,15 @@ def _public_objects():
         yield name, getattr(lrsched, name)
 
 
-@pytest.mark.parametrize("name, obj", list(_public_objects()), ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize(
+    "name, obj", list(_public_objects()), ids=[name for name, _ in _public_objects()]
+)
 def test_public_name_has_summary_and_example(name, obj):
     doc = inspect.getdoc(obj)
     assert doc, f"{name} has no docstring"
     summary = doc.splitlines()[0]
     assert summary.endswith("."), f"{name}: summary line should be a sentence: {summary!r}"
-    if inspect.isclass(obj) and name in families() or inspect.isfunction(obj):
+    if (inspect.isclass(obj) and name in families()) or inspect.isfunction(obj):
         assert ">>>" in doc, f"{name} has no runnable example"
 
 

@@ -34,8 +34,12 @@ def test_version_is_the_installed_metadata_version():
 
 
 def test_version_option_prints_the_same_version():
-    done = subprocess.run([sys.executable, "-m", "lrsched.cli", "--version"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "lrsched.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert done.stdout == f"lrsched {lrsched.__version__}\n"
     command = shutil.which("lrsched", path=str(Path(sys.executable).parent))
     if command is not None:  # the console script of this environment
@@ -47,8 +51,9 @@ def test_the_wheel_ships_the_type_marker():
     assert (Path(lrsched.__file__).parent / "py.typed").is_file()
 
 
-needs_checkout = pytest.mark.skipif(not (ROOT / "pyproject.toml").is_file(),
-                                    reason="needs the checkout's pyproject.toml")
+needs_checkout = pytest.mark.skipif(
+    not (ROOT / "pyproject.toml").is_file(), reason="needs the checkout's pyproject.toml"
+)
 
 
 @needs_checkout

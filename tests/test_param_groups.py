@@ -59,8 +59,11 @@ def _names(groups):
 def test_every_trainable_parameter_lands_in_exactly_one_group():
     model = _model()
     model.embeddings.weight.requires_grad_(False)  # frozen: in no group
-    groups = param_groups(model, {"embeddings": 0.1, "encoder": 1.0, "pooler": 1.0,
-                                  "classifier": 10.0}, weight_decay=0.01)
+    groups = param_groups(
+        model,
+        {"embeddings": 0.1, "encoder": 1.0, "pooler": 1.0, "classifier": 10.0},
+        weight_decay=0.01,
+    )
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert sorted(_names(groups)) == sorted(trainable)
     assert len(_names(groups)) == len(set(_names(groups)))
@@ -72,8 +75,10 @@ def test_every_trainable_parameter_lands_in_exactly_one_group():
     assert "encoder.layer.0.norm.weight" in by_name["encoder.no_decay"]["param_names"]
     assert by_name["encoder"]["weight_decay"] == 0.01
     for group in groups:
-        assert all(p is dict(model.named_parameters())[n]
-                   for p, n in zip(group["params"], group["param_names"]))
+        assert all(
+            p is dict(model.named_parameters())[n]
+            for p, n in zip(group["params"], group["param_names"])
+        )
 
 
 def test_parameters_matching_no_pattern_or_several_are_all_named():
@@ -95,10 +100,13 @@ def test_layer_decay_is_timms_rule_and_multiplies_the_pattern_factors():
     # 3 blocks: embeddings layer 0, blocks 1..3, pooler and head layer 4 (1x).
     assert scale["classifier.weight"] == scale["pooler.bias"] == 1.0
     assert scale["encoder.layer.2.attention.weight"] == 0.5
-    assert scale["encoder.layer.0.norm.bias"] == 0.5 ** 3
-    assert scale["embeddings.weight"] == 0.5 ** 4
-    both = param_groups(model, {"classifier": 10.0, "embeddings": 1.0, "encoder": 1.0,
-                                "pooler": 1.0}, layer_decay=0.5)
+    assert scale["encoder.layer.0.norm.bias"] == 0.5**3
+    assert scale["embeddings.weight"] == 0.5**4
+    both = param_groups(
+        model,
+        {"classifier": 10.0, "embeddings": 1.0, "encoder": 1.0, "pooler": 1.0},
+        layer_decay=0.5,
+    )
     assert {g["name"]: g["lr_scale"] for g in both}["classifier.layer4"] == 10.0
     custom = param_groups(model, layer_decay=0.1, layer_of=lambda n: 0 if "emb" in n else 1)
     assert sorted(g["lr_scale"] for g in custom) == [pytest.approx(0.1), 1.0]
@@ -122,16 +130,20 @@ def _train(model, optimizer, scheduler, steps=8):
 
 def test_fine_tuning_run_gets_each_groups_multiplier():
     model = _model()
-    groups = param_groups(model, {"embeddings": 0.1, "encoder": 1.0, "pooler": 1.0,
-                                  "classifier": 10.0}, weight_decay=0.01)
+    groups = param_groups(
+        model,
+        {"embeddings": 0.1, "encoder": 1.0, "pooler": 1.0, "classifier": 10.0},
+        weight_decay=0.01,
+    )
     optimizer = torch.optim.AdamW(groups, lr=1e-3)
     schedule = lrsched.warmup(lrsched.cosine(1e-3, 20), 4)
     scheduler = ScheduleLR(optimizer, schedule, multipliers=group_multipliers(groups))
     seen = _train(model, optimizer, scheduler)
     factors = np.array([g["lr_scale"] for g in groups])
     np.testing.assert_array_equal(seen, schedule(np.arange(8))[:, None] * factors[None, :])
-    assert [g["weight_decay"] for g in optimizer.param_groups] == [g["weight_decay"]
-                                                                    for g in groups]
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [
+        g["weight_decay"] for g in groups
+    ]
 
 
 def test_multipliers_are_said_once():
@@ -144,11 +156,13 @@ def test_multipliers_are_said_once():
 
 def _reads_groups():
     model = _model()
-    groups = param_groups(model, {"embeddings": 0.1, "encoder": 1.0, "pooler": 1.0,
-                                  "classifier": 10.0})
+    groups = param_groups(
+        model, {"embeddings": 0.1, "encoder": 1.0, "pooler": 1.0, "classifier": 10.0}
+    )
     optimizer = torch.optim.SGD(groups, lr=0.1)
     return ScheduleLR(optimizer, lrsched.constant(0.1)).get_last_lr() == [
-        0.1 * g["lr_scale"] for g in groups]
+        0.1 * g["lr_scale"] for g in groups
+    ]
 
 
 def test_schedule_lr_picks_the_multipliers_up_from_the_groups():
@@ -158,8 +172,9 @@ def test_schedule_lr_picks_the_multipliers_up_from_the_groups():
 def test_group_schedules_and_plot_draw_each_group_by_name(tmp_path):
     pytest.importorskip("matplotlib")
     model = _model()
-    groups = param_groups(model, {"embeddings": 0.1, "encoder": 1.0, "pooler": 1.0,
-                                  "classifier": 10.0})
+    groups = param_groups(
+        model, {"embeddings": 0.1, "encoder": 1.0, "pooler": 1.0, "classifier": 10.0}
+    )
     optimizer = torch.optim.SGD(groups, lr=0.1)
     schedule = lrsched.cosine(0.1, 50)
     scheduler = ScheduleLR(optimizer, schedule, multipliers=group_multipliers(groups))
@@ -181,6 +196,7 @@ def test_group_schedules_and_plot_draw_each_group_by_name(tmp_path):
 
 # --- from_torch: SWALR and ChainedScheduler ---------------------------------------------------
 
+
 def _torch_lrs(optimizer, scheduler, steps):
     lrs = []
     with warnings.catch_warnings():
@@ -194,15 +210,16 @@ def _torch_lrs(optimizer, scheduler, steps):
 
 @pytest.mark.parametrize("strategy, epochs", [("cos", 10), ("linear", 7), ("cos", 0)])
 def test_swalr_is_the_anneal_into_swa_lr(strategy, epochs):
+    from lrsched.adapters.torch import from_torch
     from torch.optim.swa_utils import SWALR
 
-    from lrsched.adapters.torch import from_torch
-
     params = [torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)]
-    optimizer = torch.optim.SGD([{"params": [params[0]]}, {"params": [params[1]], "lr": 0.3}],
-                                lr=0.1)
-    scheduler = SWALR(optimizer, swa_lr=[0.01, 0.02], anneal_epochs=epochs,
-                      anneal_strategy=strategy)
+    optimizer = torch.optim.SGD(
+        [{"params": [params[0]]}, {"params": [params[1]], "lr": 0.3}], lr=0.1
+    )
+    scheduler = SWALR(
+        optimizer, swa_lr=[0.01, 0.02], anneal_epochs=epochs, anneal_strategy=strategy
+    )
     converted = from_torch(scheduler)
     theirs = _torch_lrs(optimizer, scheduler, 25)
     ours = np.stack([s(np.arange(25)) for s in converted], axis=1)
@@ -214,12 +231,15 @@ def test_chained_multiplicative_schedulers_are_their_product():
 
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
     L = torch.optim.lr_scheduler
-    scheduler = L.ChainedScheduler([
-        L.ConstantLR(optimizer, factor=0.25, total_iters=4),
-        L.ExponentialLR(optimizer, gamma=0.95),
-        L.MultiStepLR(optimizer, milestones=[10, 20], gamma=0.5),
-        L.LinearLR(optimizer, start_factor=0.5, total_iters=6),
-    ], optimizer=optimizer)
+    scheduler = L.ChainedScheduler(
+        [
+            L.ConstantLR(optimizer, factor=0.25, total_iters=4),
+            L.ExponentialLR(optimizer, gamma=0.95),
+            L.MultiStepLR(optimizer, milestones=[10, 20], gamma=0.5),
+            L.LinearLR(optimizer, start_factor=0.5, total_iters=6),
+        ],
+        optimizer=optimizer,
+    )
     converted = from_torch(scheduler)
     assert isinstance(converted, lrsched.product)
     theirs = _torch_lrs(optimizer, scheduler, 40)[:, 0]
@@ -231,9 +251,10 @@ def test_chained_with_an_absolute_scheduler_is_refused_with_the_reason():
 
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
     L = torch.optim.lr_scheduler
-    scheduler = L.ChainedScheduler([L.CosineAnnealingLR(optimizer, T_max=10),
-                                    L.ExponentialLR(optimizer, gamma=0.9)],
-                                   optimizer=optimizer)
+    scheduler = L.ChainedScheduler(
+        [L.CosineAnnealingLR(optimizer, T_max=10), L.ExponentialLR(optimizer, gamma=0.9)],
+        optimizer=optimizer,
+    )
     with pytest.raises(TypeError, match="CosineAnnealingLR sets or adds to it"):
         from_torch(scheduler)
     assert math.isfinite(optimizer.param_groups[0]["lr"])
@@ -241,10 +262,13 @@ def test_chained_with_an_absolute_scheduler_is_refused_with_the_reason():
 
 def _plot_takes_a_scheduler():
     pytest.importorskip("matplotlib")
-    optimizer = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)],
-                                  "name": "backbone"},
-                                 {"params": [torch.zeros(1, requires_grad=True)],
-                                  "name": "head"}], lr=0.1)
+    optimizer = torch.optim.SGD(
+        [
+            {"params": [torch.zeros(1, requires_grad=True)], "name": "backbone"},
+            {"params": [torch.zeros(1, requires_grad=True)], "name": "head"},
+        ],
+        lr=0.1,
+    )
     scheduler = ScheduleLR(optimizer, lrsched.cosine(0.1, 20), multipliers=[1.0, 10.0])
     try:
         ax = lrsched.plot(scheduler, steps=25, log_y=True)

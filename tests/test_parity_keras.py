@@ -69,8 +69,9 @@ def keras_values(schedule, steps: np.ndarray, *, vectorized: bool = VECTORIZED) 
     return values.astype(np.float64)
 
 
-def assert_matches(name, ours: np.ndarray, theirs: np.ndarray, steps: np.ndarray,
-                   bound: np.ndarray) -> None:
+def assert_matches(
+    name, ours: np.ndarray, theirs: np.ndarray, steps: np.ndarray, bound: np.ndarray
+) -> None:
     """|keras - float32(ours)| <= FLOAT32_ROUNDINGS * eps32 * bound at every step."""
     ours32 = np.float32(ours).astype(np.float64)
     allowed = FLOAT32_ROUNDINGS * EPS32 * (bound + np.abs(ours)) + TINY32
@@ -96,17 +97,28 @@ def inverse_time_bound(ours, exponent, rate):
 # Keras schedules built as Name(lr, decay_steps, decay_rate, staircase): the lrsched
 # equivalent, the range of rates tested, and the float32 error bound of Keras's formula.
 RATE_DECAYS = {
-    "ExponentialDecay": (lambda lr, k, r, s: lrsched.exponential(lr, r, decay_steps=k, staircase=s),
-                         (0.05, 1.0), exponential_bound),
-    "InverseTimeDecay": (lambda lr, k, r, s: lrsched.inverse_time(lr, k, r, staircase=s),
-                         (0.0, 10.0), inverse_time_bound),
+    "ExponentialDecay": (
+        lambda lr, k, r, s: lrsched.exponential(lr, r, decay_steps=k, staircase=s),
+        (0.05, 1.0),
+        exponential_bound,
+    ),
+    "InverseTimeDecay": (
+        lambda lr, k, r, s: lrsched.inverse_time(lr, k, r, staircase=s),
+        (0.0, 10.0),
+        inverse_time_bound,
+    ),
 }
 
 
 @pytest.mark.parametrize("keras_name", sorted(RATE_DECAYS))
 @SETTINGS
-@given(lr=learning_rates, decay_steps=decay_lengths, rate_position=st.floats(0.0, 1.0),
-       staircase=st.booleans(), extra=far_steps)
+@given(
+    lr=learning_rates,
+    decay_steps=decay_lengths,
+    rate_position=st.floats(0.0, 1.0),
+    staircase=st.booleans(),
+    extra=far_steps,
+)
 def test_rate_decays(keras_name, lr, decay_steps, rate_position, staircase, extra):
     build, (low, high), bound = RATE_DECAYS[keras_name]
     rate = max(low + (high - low) * rate_position, low)
@@ -130,10 +142,14 @@ def test_exponential_staircase_is_step():
 @settings(max_examples=15, deadline=None)
 @given(data=st.data(), extra=far_steps)
 def test_piecewise_constant_decay(data, extra):
-    boundaries = data.draw(st.lists(st.integers(0, 1000), min_size=1, max_size=8,
-                                    unique=True).map(sorted), label="boundaries")
-    values = data.draw(st.lists(learning_rates, min_size=len(boundaries) + 1,
-                                max_size=len(boundaries) + 1), label="values")
+    boundaries = data.draw(
+        st.lists(st.integers(0, 1000), min_size=1, max_size=8, unique=True).map(sorted),
+        label="boundaries",
+    )
+    values = data.draw(
+        st.lists(learning_rates, min_size=len(boundaries) + 1, max_size=len(boundaries) + 1),
+        label="values",
+    )
     steps = np.concatenate([np.arange(boundaries[-1] + 3), extra[:5]]).astype(np.int32)
     # Keras accumulates into a 0-d tensor, so it takes one scalar step per call.
     theirs = keras_values(KS.PiecewiseConstantDecay(boundaries, values), steps, vectorized=False)
@@ -148,18 +164,24 @@ def test_piecewise_constant_boundaries_are_inclusive():
     expected = [1.0, 1.0, 0.5, 0.5, 0.5, 0.25]  # a boundary belongs to the piece before it
     keras_schedule = KS.PiecewiseConstantDecay(boundaries, values)
     np.testing.assert_array_equal(keras_values(keras_schedule, steps, vectorized=False), expected)
-    np.testing.assert_array_equal(lrsched.piecewise_constant(boundaries, values)(steps),
-                                  expected)
+    np.testing.assert_array_equal(lrsched.piecewise_constant(boundaries, values)(steps), expected)
 
 
 @SETTINGS
-@given(lr=learning_rates, decay_steps=decay_lengths, end_fraction=st.floats(0.0, 1.0),
-       power=st.floats(0.25, 4.0), cycle=st.booleans(), extra=far_steps)
+@given(
+    lr=learning_rates,
+    decay_steps=decay_lengths,
+    end_fraction=st.floats(0.0, 1.0),
+    power=st.floats(0.25, 4.0),
+    cycle=st.booleans(),
+    extra=far_steps,
+)
 def test_polynomial_decay(lr, decay_steps, end_fraction, power, cycle, extra):
     end_lr = lr * end_fraction
     steps = steps_under_test(extra)
-    theirs = keras_values(KS.PolynomialDecay(lr, decay_steps, end_lr, power=power, cycle=cycle),
-                          steps)
+    theirs = keras_values(
+        KS.PolynomialDecay(lr, decay_steps, end_lr, power=power, cycle=cycle), steps
+    )
     ours = lrsched.polynomial(lr, decay_steps, end_lr=end_lr, power=power, cycle=cycle)(steps)
     if cycle:
         length = decay_steps * np.maximum(np.ceil(steps / decay_steps), 1.0)
@@ -174,8 +196,7 @@ def test_polynomial_decay(lr, decay_steps, end_fraction, power, cycle, extra):
         slope = np.where(remaining > 0, power * remaining ** (power - 1.0) * progress, 0.0)
         log_term = np.where(remaining > 0, np.abs(power * np.log(remaining)), 0.0)
     decayed = remaining**power
-    bound = height * (slope + decayed * (2.0 + power + log_term)) + (lr + end_lr) * decayed \
-        + end_lr
+    bound = height * (slope + decayed * (2.0 + power + log_term)) + (lr + end_lr) * decayed + end_lr
     assert_matches("PolynomialDecay", ours, theirs, steps, bound)
 
 
@@ -197,20 +218,28 @@ def keras_cosine_with_warmup(initial_lr, target, warmup_steps, decay_steps, alph
     (``lrsched.warmup`` ramps differently: it never spends an update at its start factor.)
     """
     return lrsched.sequence(
-        [lrsched.linear(initial_lr, target, warmup_steps),
-         lrsched.cosine(target, decay_steps, min_lr=alpha * target)],
+        [
+            lrsched.linear(initial_lr, target, warmup_steps),
+            lrsched.cosine(target, decay_steps, min_lr=alpha * target),
+        ],
         [warmup_steps],
     )
 
 
 @settings(max_examples=10, deadline=None)
-@given(initial_lr=st.floats(0.0, 1.0), target=learning_rates,
-       warmup_steps=st.integers(1, 1000), decay_steps=st.integers(1, 1000),
-       alpha=st.floats(0.0, 1.0), extra=far_steps)
+@given(
+    initial_lr=st.floats(0.0, 1.0),
+    target=learning_rates,
+    warmup_steps=st.integers(1, 1000),
+    decay_steps=st.integers(1, 1000),
+    alpha=st.floats(0.0, 1.0),
+    extra=far_steps,
+)
 def test_cosine_decay_with_warmup(initial_lr, target, warmup_steps, decay_steps, alpha, extra):
     steps = np.concatenate([np.arange(warmup_steps + decay_steps + 10), extra[:5]]).astype(np.int32)
-    keras_schedule = KS.CosineDecay(initial_lr, decay_steps, alpha=alpha, warmup_target=target,
-                                    warmup_steps=warmup_steps)
+    keras_schedule = KS.CosineDecay(
+        initial_lr, decay_steps, alpha=alpha, warmup_target=target, warmup_steps=warmup_steps
+    )
     # Keras branches on the step with ops.cond, which needs one scalar step per call.
     theirs = keras_values(keras_schedule, steps, vectorized=False)
     ours = keras_cosine_with_warmup(initial_lr, target, warmup_steps, decay_steps, alpha)(steps)
@@ -222,10 +251,12 @@ def test_cosine_decay_with_warmup_known_values():
     keras_schedule = KS.CosineDecay(0.0, 10, alpha=0.0, warmup_target=1.0, warmup_steps=4)
     steps = np.array([0, 2, 4, 9, 14, 100], dtype=np.int32)
     expected = [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
-    np.testing.assert_allclose(keras_values(keras_schedule, steps, vectorized=False), expected,
-                               atol=1e-7)
-    np.testing.assert_allclose(keras_cosine_with_warmup(0.0, 1.0, 4, 10, 0.0)(steps), expected,
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        keras_values(keras_schedule, steps, vectorized=False), expected, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        keras_cosine_with_warmup(0.0, 1.0, 4, 10, 0.0)(steps), expected, atol=1e-15
+    )
 
 
 def restart_comparison(lr, first_decay_steps, t_mul, m_mul, alpha, extra):
@@ -239,41 +270,60 @@ def restart_comparison(lr, first_decay_steps, t_mul, m_mul, alpha, extra):
     exactly that; every other step must match.
     """
     steps = steps_under_test(extra)
-    theirs = keras_values(KS.CosineDecayRestarts(lr, first_decay_steps, t_mul=t_mul,
-                                                 m_mul=m_mul, alpha=alpha), steps)
-    schedule = lrsched.warm_restarts(lr, first_decay_steps, period_mult=t_mul, min_lr=alpha * lr, decay=m_mul)
+    theirs = keras_values(
+        KS.CosineDecayRestarts(lr, first_decay_steps, t_mul=t_mul, m_mul=m_mul, alpha=alpha), steps
+    )
+    schedule = lrsched.warm_restarts(
+        lr, first_decay_steps, period_mult=t_mul, min_lr=alpha * lr, decay=m_mul
+    )
     ours = schedule(steps)
     starts = schedule.cycle_starts(np.arange(1, 64, dtype=np.float64))
     at_restart = np.isin(steps, starts)
     allowed = FLOAT32_ROUNDINGS * EPS32 * (4.0 * lr) + TINY32
     misplaced = at_restart & (np.abs(theirs - np.float32(ours)) > allowed)
-    np.testing.assert_allclose(theirs[misplaced], np.float32(alpha * lr), rtol=0,
-                               atol=allowed)
+    np.testing.assert_allclose(theirs[misplaced], np.float32(alpha * lr), rtol=0, atol=allowed)
     # Where the cycle is right, the phase carries the float32 error of t / first_decay_steps
     # (absolute, in units of the base LR), and m_mul**i that of m_mul (i ulps per rounding).
     cycle = np.searchsorted(starts, steps, side="right")
-    bound = 4.0 * lr * (1.0 + steps / first_decay_steps) \
-        + np.abs(ours) * cycle * (1.0 + abs(np.log(m_mul)))
+    bound = 4.0 * lr * (1.0 + steps / first_decay_steps) + np.abs(ours) * cycle * (
+        1.0 + abs(np.log(m_mul))
+    )
     keep = ~misplaced
     assert_matches("CosineDecayRestarts", ours[keep], theirs[keep], steps[keep], bound[keep])
 
 
 @SETTINGS
-@given(lr=learning_rates, first=decay_lengths, t_mul=st.sampled_from([1.0, 1.5, 2.0, 3.0]),
-       m_mul=st.floats(0.1, 1.0), extra=far_steps)
+@given(
+    lr=learning_rates,
+    first=decay_lengths,
+    t_mul=st.sampled_from([1.0, 1.5, 2.0, 3.0]),
+    m_mul=st.floats(0.1, 1.0),
+    extra=far_steps,
+)
 def test_cosine_decay_restarts_alpha_zero(lr, first, t_mul, m_mul, extra):
     restart_comparison(lr, first, t_mul, m_mul, 0.0, extra)
 
 
 @SETTINGS
-@given(lr=learning_rates, first=decay_lengths, t_mul=st.sampled_from([1.0, 1.5, 2.0, 3.0]),
-       alpha=st.floats(0.0, 1.0), extra=far_steps)
+@given(
+    lr=learning_rates,
+    first=decay_lengths,
+    t_mul=st.sampled_from([1.0, 1.5, 2.0, 3.0]),
+    alpha=st.floats(0.0, 1.0),
+    extra=far_steps,
+)
 def test_cosine_decay_restarts_no_decay(lr, first, t_mul, alpha, extra):
     restart_comparison(lr, first, t_mul, 1.0, alpha, extra)
 
 
 @SETTINGS
-@given(lr=learning_rates, first=decay_lengths, t_mul=st.sampled_from([1.0, 2.0]),
-       m_mul=st.floats(0.1, 1.0), alpha=st.floats(0.01, 1.0), extra=far_steps)
+@given(
+    lr=learning_rates,
+    first=decay_lengths,
+    t_mul=st.sampled_from([1.0, 2.0]),
+    m_mul=st.floats(0.1, 1.0),
+    alpha=st.floats(0.01, 1.0),
+    extra=far_steps,
+)
 def test_cosine_decay_restarts_floor_is_not_decayed(lr, first, t_mul, m_mul, alpha, extra):
     restart_comparison(lr, first, t_mul, m_mul, alpha, extra)

@@ -7,12 +7,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-import lrsched  # noqa: E402
-from lrsched._plot import is_piecewise_constant, short_label  # noqa: E402
+import lrsched
+from lrsched._plot import is_piecewise_constant, short_label
 
 
 @pytest.fixture(autouse=True)
@@ -45,21 +45,24 @@ def test_steps_may_be_an_array_of_steps():
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [0.0, 0.25, 1.0])
 
 
-@pytest.mark.parametrize("schedule, stepped", [
-    (lrsched.step(0.1, 10), True),
-    (lrsched.multistep(0.1, [5, 8]), True),
-    (lrsched.piecewise_constant([5], [0.1, 0.01]), True),
-    (lrsched.constant(0.1), True),
-    (lrsched.exponential(0.1, 0.5, decay_steps=5, staircase=True), True),
-    (lrsched.exponential(0.1, 0.5, decay_steps=5), False),
-    (lrsched.cosine(0.1, 10).per_epoch(5, staircase=True), True),
-    (lrsched.cosine(0.1, 10).per_epoch(5), False),
-    (lrsched.sequence([lrsched.constant(0.1), lrsched.step(0.1, 3)], [4]), True),
-    (lrsched.sequence([lrsched.constant(0.1), lrsched.cosine(0.1, 3)], [4]), False),
-    (lrsched.step(0.1, 10) * 0.5, True),
-    (lrsched.warmup(lrsched.step(0.1, 10), steps=3), False),
-    (lrsched.cosine(0.1, 10), False),
-])
+@pytest.mark.parametrize(
+    "schedule, stepped",
+    [
+        (lrsched.step(0.1, 10), True),
+        (lrsched.multistep(0.1, [5, 8]), True),
+        (lrsched.piecewise_constant([5], [0.1, 0.01]), True),
+        (lrsched.constant(0.1), True),
+        (lrsched.exponential(0.1, 0.5, decay_steps=5, staircase=True), True),
+        (lrsched.exponential(0.1, 0.5, decay_steps=5), False),
+        (lrsched.cosine(0.1, 10).per_epoch(5, staircase=True), True),
+        (lrsched.cosine(0.1, 10).per_epoch(5), False),
+        (lrsched.sequence([lrsched.constant(0.1), lrsched.step(0.1, 3)], [4]), True),
+        (lrsched.sequence([lrsched.constant(0.1), lrsched.cosine(0.1, 3)], [4]), False),
+        (lrsched.step(0.1, 10) * 0.5, True),
+        (lrsched.warmup(lrsched.step(0.1, 10), steps=3), False),
+        (lrsched.cosine(0.1, 10), False),
+    ],
+)
 def test_piecewise_constant_families_are_drawn_as_steps(schedule, stepped):
     assert is_piecewise_constant(schedule) is stepped
     line = lrsched.plot(schedule, steps=20).get_lines()[0]
@@ -76,8 +79,9 @@ def test_labels_replace_the_reprs_and_must_match_the_schedules():
 
 
 def test_long_reprs_are_shortened_in_the_legend():
-    schedule = lrsched.warmup(lrsched.warm_restarts(base_lr=0.1, period=100, period_mult=2,
-                                                    min_lr=0.001), steps=10)
+    schedule = lrsched.warmup(
+        lrsched.warm_restarts(base_lr=0.1, period=100, period_mult=2, min_lr=0.001), steps=10
+    )
     label = legend_texts(lrsched.plot(schedule, steps=10))[0]
     assert len(label) <= 60 and label.endswith("…")
     assert label.startswith("warmup(warm_restarts(base_lr=0.1")  # "schedule=" dropped
@@ -134,13 +138,16 @@ def test_plateau_needs_metrics():
         lrsched.plot(lrsched.plateau(base=0.1))
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: lrsched.plot(), ValueError, r"plot\(\): give at least one schedule"),
-    (lambda: lrsched.plot(0.1, steps=5), TypeError, r"schedules\[0\] must be an lrsched"),
-    (lambda: lrsched.plot(lrsched.constant(1.0), steps=0), ValueError, "got 0"),
-    (lambda: lrsched.plot(lrsched.constant(1.0), steps=[]), TypeError, "non-empty 1-d"),
-    (lambda: lrsched.plot(lrsched.constant(1.0), steps=True), TypeError, "got True"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: lrsched.plot(), ValueError, r"plot\(\): give at least one schedule"),
+        (lambda: lrsched.plot(0.1, steps=5), TypeError, r"schedules\[0\] must be an lrsched"),
+        (lambda: lrsched.plot(lrsched.constant(1.0), steps=0), ValueError, "got 0"),
+        (lambda: lrsched.plot(lrsched.constant(1.0), steps=[]), TypeError, "non-empty 1-d"),
+        (lambda: lrsched.plot(lrsched.constant(1.0), steps=True), TypeError, "got True"),
+    ],
+)
 def test_bad_arguments_are_named(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -156,15 +163,17 @@ def test_missing_matplotlib_names_the_extra():
         "except ImportError as error:\n"
         "    print(error)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert 'pip install "lrsched-numpy[plot]"' in result.stdout
 
 
 def test_import_lrsched_does_not_import_matplotlib():
     code = "import sys, lrsched; print('matplotlib' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"
 
 
@@ -174,8 +183,10 @@ def test_import_lrsched_does_not_import_matplotlib():
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from lrsched import _evaluate  # noqa: E402
-from lrsched import _plot  # noqa: E402
+from lrsched import (
+    _evaluate,
+    _plot,
+)
 from lrsched._structure import breakpoints  # noqa: E402
 from lrsched.testing import strategies as lst  # noqa: E402
 
@@ -214,7 +225,8 @@ LONG = [
 
 @pytest.mark.parametrize("schedule, steps", LONG, ids=["cosine", "warm_restarts", "step"])
 def test_long_schedules_plot_in_bounded_memory_from_a_bounded_number_of_steps(
-        schedule, steps, evaluated):
+    schedule, steps, evaluated
+):
     import tracemalloc
 
     tracemalloc.start()
@@ -229,14 +241,18 @@ def test_long_schedules_plot_in_bounded_memory_from_a_bounded_number_of_steps(
     np.testing.assert_array_equal(y, schedule(x))  # each drawn value is the exact one
 
 
-@pytest.mark.parametrize("schedule", [
-    lrsched.cosine(0.1, 10**6),
-    lrsched.warm_restarts(0.1, period=10),
-    lrsched.step(0.1, 1),
-    lrsched.warmup(lrsched.multistep(0.1, [10**5, 5 * 10**5]), 1000),
-    lrsched.wsd(0.1, warmup_steps=100, stable_steps=10**5, decay_steps=10**5),
-    lrsched.cyclic(0.1, 1.0, step_size_up=7, mode="triangular2"),
-], ids=repr)
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        lrsched.cosine(0.1, 10**6),
+        lrsched.warm_restarts(0.1, period=10),
+        lrsched.step(0.1, 1),
+        lrsched.warmup(lrsched.multistep(0.1, [10**5, 5 * 10**5]), 1000),
+        lrsched.wsd(0.1, warmup_steps=100, stable_steps=10**5, decay_steps=10**5),
+        lrsched.cyclic(0.1, 1.0, step_size_up=7, mode="triangular2"),
+    ],
+    ids=repr,
+)
 def test_the_steps_evaluated_do_not_grow_with_the_length(schedule, evaluated):
     counts = []
     for steps in (10**6, 10**9):
@@ -249,28 +265,49 @@ def test_the_steps_evaluated_do_not_grow_with_the_length(schedule, evaluated):
 
 
 def test_a_short_picture_is_every_step_as_before():
-    for schedule in (lrsched.cosine(0.1, 10**4), lrsched.step(0.1, 7),
-                     lrsched.warmup(lrsched.warm_restarts(0.1, period=300), 500),
-                     lrsched.lambda_lr(0.1, lambda t: 1.0 / (1.0 + t))):
+    for schedule in (
+        lrsched.cosine(0.1, 10**4),
+        lrsched.step(0.1, 7),
+        lrsched.warmup(lrsched.warm_restarts(0.1, period=300), 500),
+        lrsched.lambda_lr(0.1, lambda t: 1.0 / (1.0 + t)),
+    ):
         for steps in (10**4, _plot.EVERY_STEP_UP_TO):
             x, y = drawn(schedule, steps)
             np.testing.assert_array_equal(x, np.arange(steps))
             np.testing.assert_array_equal(y, schedule(np.arange(steps)))
 
 
-@pytest.mark.parametrize("schedule, steps, where", [
-    (lrsched.multistep(0.1, [1000, 250_000, 3_000_000], gamma=0.5), 10**7,
-     [1000, 250_000, 3_000_000]),
-    (lrsched.warm_restarts(0.1, period=100_000, period_mult=2), 10**8,
-     [100_000 * (2**i - 1) for i in range(1, 10)]),
-    (lrsched.warmup(lrsched.cosine(0.1, 10**7), 5000), 10**8, [5000, 10**7 + 5000]),
-    (lrsched.sequence([lrsched.constant(0.1), lrsched.linear(0.1, 0.0, 10**6),
-                       lrsched.constant(0.01)], [123_457, 1_123_457]), 2 * 10**6,
-     [123_457, 1_123_457]),
-    (lrsched.one_cycle(0.1, 10**7), 10**7, [2_999_999, 9_999_999]),
-    (lrsched.wsd(0.1, warmup_steps=777, stable_steps=10**6, decay_steps=10**6), 3 * 10**6,
-     [777, 1_000_777, 2_000_777]),
-], ids=["multistep", "warm_restarts", "warmup", "sequence", "one_cycle", "wsd"])
+@pytest.mark.parametrize(
+    "schedule, steps, where",
+    [
+        (
+            lrsched.multistep(0.1, [1000, 250_000, 3_000_000], gamma=0.5),
+            10**7,
+            [1000, 250_000, 3_000_000],
+        ),
+        (
+            lrsched.warm_restarts(0.1, period=100_000, period_mult=2),
+            10**8,
+            [100_000 * (2**i - 1) for i in range(1, 10)],
+        ),
+        (lrsched.warmup(lrsched.cosine(0.1, 10**7), 5000), 10**8, [5000, 10**7 + 5000]),
+        (
+            lrsched.sequence(
+                [lrsched.constant(0.1), lrsched.linear(0.1, 0.0, 10**6), lrsched.constant(0.01)],
+                [123_457, 1_123_457],
+            ),
+            2 * 10**6,
+            [123_457, 1_123_457],
+        ),
+        (lrsched.one_cycle(0.1, 10**7), 10**7, [2_999_999, 9_999_999]),
+        (
+            lrsched.wsd(0.1, warmup_steps=777, stable_steps=10**6, decay_steps=10**6),
+            3 * 10**6,
+            [777, 1_000_777, 2_000_777],
+        ),
+    ],
+    ids=["multistep", "warm_restarts", "warmup", "sequence", "one_cycle", "wsd"],
+)
 def test_every_breakpoint_is_drawn_with_its_exact_value(schedule, steps, where):
     x, y = drawn(schedule, steps)
     assert len(x) <= 20_000
@@ -281,14 +318,18 @@ def test_every_breakpoint_is_drawn_with_its_exact_value(schedule, steps, where):
             assert y[x == k][0] == schedule(k)
 
 
-@pytest.mark.parametrize("schedule", [
-    lrsched.multistep(0.1, [1000, 250_000, 3_000_000], gamma=0.5),
-    lrsched.piecewise_constant([100_000, 200_001], [0.1, 0.05, 0.01]),
-    lrsched.piecewise_constant([300, 5000], [0.1, 0.05, 0.01]).per_epoch(0.1),
-    lrsched.step(0.1, 333_333, gamma=0.5).shift(-12_345),
-    lrsched.cosine(0.1, 100).per_epoch(12_345.5, staircase=True),
-    lrsched.sequence([lrsched.constant(0.1), lrsched.step(0.1, 77_777)], [1_000_001.5]),
-], ids=repr)
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        lrsched.multistep(0.1, [1000, 250_000, 3_000_000], gamma=0.5),
+        lrsched.piecewise_constant([100_000, 200_001], [0.1, 0.05, 0.01]),
+        lrsched.piecewise_constant([300, 5000], [0.1, 0.05, 0.01]).per_epoch(0.1),
+        lrsched.step(0.1, 333_333, gamma=0.5).shift(-12_345),
+        lrsched.cosine(0.1, 100).per_epoch(12_345.5, staircase=True),
+        lrsched.sequence([lrsched.constant(0.1), lrsched.step(0.1, 77_777)], [1_000_001.5]),
+    ],
+    ids=repr,
+)
 def test_flat_pieces_keep_their_jumps_on_their_exact_steps(schedule):
     steps = 2 * 10**6
     x, y = drawn(schedule, steps)
@@ -298,16 +339,21 @@ def test_flat_pieces_keep_their_jumps_on_their_exact_steps(schedule):
     np.testing.assert_array_equal(value_held_at(x, y, every), schedule(every))
 
 
-@pytest.mark.parametrize("schedule", [
-    lrsched.warm_restarts(0.1, period=10, decay=0.999),
-    lrsched.step(0.1, 1, gamma=0.9999),
-    lrsched.cyclic(0.1, 1.0, step_size_up=7, mode="triangular2"),
-    lrsched.cosine(0.1, 7, periodic=True),
-    lrsched.sequence([lrsched.step(1.0, 1, gamma=0.99999), lrsched.cosine(1.0, 1000)],
-                     [200_000]),
-    lrsched.warm_restarts(1.0, period=3).per_epoch(2.5, staircase=True),
-    lrsched.lambda_lr(1.0, lambda t: 1.0 / (1.0 + (t % 13))),  # no structure: every step
-], ids=repr)
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        lrsched.warm_restarts(0.1, period=10, decay=0.999),
+        lrsched.step(0.1, 1, gamma=0.9999),
+        lrsched.cyclic(0.1, 1.0, step_size_up=7, mode="triangular2"),
+        lrsched.cosine(0.1, 7, periodic=True),
+        lrsched.sequence(
+            [lrsched.step(1.0, 1, gamma=0.99999), lrsched.cosine(1.0, 1000)], [200_000]
+        ),
+        lrsched.warm_restarts(1.0, period=3).per_epoch(2.5, staircase=True),
+        lrsched.lambda_lr(1.0, lambda t: 1.0 / (1.0 + (t % 13))),  # no structure: every step
+    ],
+    ids=repr,
+)
 def test_dense_structure_is_drawn_by_each_columns_exact_extremes(schedule):
     steps = 300_000
     x, y = drawn(schedule, steps)
@@ -334,7 +380,8 @@ def test_a_long_sorted_array_of_steps_is_drawn_from_its_own_steps():
 
 def not_a_product(schedule):
     return not isinstance(schedule, lrsched.product) and all(
-        not_a_product(child) for child in schedule.children())
+        not_a_product(child) for child in schedule.children()
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

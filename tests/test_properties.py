@@ -64,8 +64,11 @@ def test_scalar_and_vector_agree_to_the_bit(family, data):
 def test_config_text_and_pickle_round_trips(family, data):
     schedule = data.draw(lst.FAMILY_STRATEGIES[family](), label="schedule")
     config = json.loads(json.dumps(schedule.to_config(), allow_nan=False))
-    copies = [lrsched.from_config(config), lrsched.parse(repr(schedule)),
-              pickle.loads(pickle.dumps(schedule))]
+    copies = [
+        lrsched.from_config(config),
+        lrsched.parse(repr(schedule)),
+        pickle.loads(pickle.dumps(schedule)),
+    ]
     steps = draw_steps(data, schedule, max_size=6)
     for copy in copies:
         assert copy == schedule and hash(copy) == hash(schedule)
@@ -75,8 +78,11 @@ def test_config_text_and_pickle_round_trips(family, data):
 
 @given(lst.plateaus(), st.lists(st.floats(-10, 10), max_size=15))
 def test_plateau_round_trips_and_replays_the_same(machine, metrics):
-    copies = [lrsched.from_config(json.loads(json.dumps(machine.to_config()))),
-              lrsched.parse(repr(machine)), pickle.loads(pickle.dumps(machine))]
+    copies = [
+        lrsched.from_config(json.loads(json.dumps(machine.to_config()))),
+        lrsched.parse(repr(machine)),
+        pickle.loads(pickle.dumps(machine)),
+    ]
     lrs = machine.replay(metrics)
     assert (lrs >= 0).all()
     for copy in copies:
@@ -128,8 +134,15 @@ def test_constant_is_its_lr(schedule, steps):
 
 
 @examples(15)
-@given(st.one_of(lst.step_schedules(), lst.multistep_schedules(), lst.exponential_schedules(),
-                 lst.inverse_time_schedules(), lst.inverse_sqrt_schedules()))
+@given(
+    st.one_of(
+        lst.step_schedules(),
+        lst.multistep_schedules(),
+        lst.exponential_schedules(),
+        lst.inverse_time_schedules(),
+        lst.inverse_sqrt_schedules(),
+    )
+)
 def test_decays_fall_from_base_lr(schedule):
     first_decay_at_0 = isinstance(schedule, lrsched.multistep) and schedule.milestones[0] == 0
     assert schedule(0) == schedule.base_lr or first_decay_at_0
@@ -169,8 +182,11 @@ def test_pieces_stay_within_their_values(schedule):
 def test_ramps_run_exactly_from_start_to_end(schedule):
     assert schedule(0) == schedule.start_lr
     assert schedule([schedule.total_steps, 2.0**53]).tolist() == [schedule.end_lr] * 2
-    check_schedule(schedule, bounds=between(schedule.start_lr, schedule.end_lr),
-                   monotone=direction(schedule.start_lr, schedule.end_lr))
+    check_schedule(
+        schedule,
+        bounds=between(schedule.start_lr, schedule.end_lr),
+        monotone=direction(schedule.start_lr, schedule.end_lr),
+    )
 
 
 @examples(15)
@@ -180,8 +196,7 @@ def test_polynomial_stays_between_base_and_end(schedule):
     monotone = None if schedule.cycle else direction(schedule.base_lr, schedule.end_lr)
     if not schedule.cycle:
         assert schedule(schedule.total_steps) == schedule.end_lr
-    check_schedule(schedule, bounds=between(schedule.base_lr, schedule.end_lr),
-                   monotone=monotone)
+    check_schedule(schedule, bounds=between(schedule.base_lr, schedule.end_lr), monotone=monotone)
 
 
 @examples(15)
@@ -190,9 +205,12 @@ def test_cosine_within_min_lr_and_base_lr(schedule):
     assert near(schedule(0), schedule.base_lr, schedule.min_lr)
     assert schedule(schedule.total_steps) == schedule.min_lr
     periodic = schedule.periodic  # rises again after total_steps, repeating every 2T
-    check_schedule(schedule, bounds=between(schedule.base_lr, schedule.min_lr),
-                   periodic=2 * schedule.total_steps if periodic else None,
-                   monotone=None if periodic else direction(schedule.base_lr, schedule.min_lr))
+    check_schedule(
+        schedule,
+        bounds=between(schedule.base_lr, schedule.min_lr),
+        periodic=2 * schedule.total_steps if periodic else None,
+        monotone=None if periodic else direction(schedule.base_lr, schedule.min_lr),
+    )
 
 
 @examples(15)
@@ -200,8 +218,7 @@ def test_cosine_within_min_lr_and_base_lr(schedule):
 def test_warm_restarts_within_min_lr_and_base_lr(schedule):
     assert near(schedule(0), schedule.base_lr, schedule.min_lr)
     periodic = schedule.period if schedule.period_mult == 1 and schedule.decay == 1 else None
-    check_schedule(schedule, bounds=between(schedule.base_lr, schedule.min_lr),
-                   periodic=periodic)
+    check_schedule(schedule, bounds=between(schedule.base_lr, schedule.min_lr), periodic=periodic)
 
 
 @examples(15)
@@ -221,8 +238,11 @@ def test_wsd_holds_base_lr_then_decays_to_min_lr(schedule):
 def test_cyclic_within_its_two_lrs(schedule):
     assert schedule(0) == schedule.base_lr
     tail = schedule.tail()
-    check_schedule(schedule, bounds=between(schedule.base_lr, schedule.max_lr),
-                   periodic=None if tail is None else tail.period)
+    check_schedule(
+        schedule,
+        bounds=between(schedule.base_lr, schedule.max_lr),
+        periodic=None if tail is None else tail.period,
+    )
 
 
 @examples(15)
@@ -231,8 +251,11 @@ def test_one_cycle_peaks_at_max_lr_and_ends_low(schedule):
     initial = schedule.max_lr / schedule.div_factor
     final = initial / schedule.final_div_factor
     last = schedule.total_steps - 1
-    before_last = (2 * schedule.pct_start * schedule.total_steps - 2 if schedule.three_phase
-                   else schedule.pct_start * schedule.total_steps - 1)
+    before_last = (
+        2 * schedule.pct_start * schedule.total_steps - 2
+        if schedule.three_phase
+        else schedule.pct_start * schedule.total_steps - 1
+    )
     if before_last < last:  # torch's phases: an empty last phase never reaches `final`
         # the linear anneal, (end - start) * 1 + start, is final up to max_lr's rounding
         assert near(schedule(last), final, schedule.max_lr)

@@ -12,16 +12,18 @@ import sys
 
 import numpy as np
 import pytest
-
-import lrsched
 from range_cases.quadratic import judge, quadratic, run
 
-FAST_CASES = list(itertools.product(
-    [100.0, 1000.0],  # condition number
-    [10.0, 1e4],  # L
-    [60, 200],  # num_steps (ramp speed)
-    [0.0, 1e-4],  # gradient noise (stationary loss at lr=1/L, relative to f(w0))
-))
+import lrsched
+
+FAST_CASES = list(
+    itertools.product(
+        [100.0, 1000.0],  # condition number
+        [10.0, 1e4],  # L
+        [60, 200],  # num_steps (ramp speed)
+        [0.0, 1e-4],  # gradient noise (stationary loss at lr=1/L, relative to f(w0))
+    )
+)
 
 
 @pytest.mark.parametrize("kappa, L, num_steps, noise", FAST_CASES)
@@ -38,20 +40,23 @@ def test_default_suggestion_is_right_on_quadratics(kappa, L, num_steps, noise):
 def test_default_suggestion_sweep_over_many_seeds():
     verdicts = []
     for kappa, L, num_steps, noise in itertools.product(
-            [10.0, 100.0, 1000.0, 1e4], [10.0, 1e3, 1e5], [50, 100, 300, 1000],
-            [0.0, 1e-5, 1e-4, 1e-3]):
+        [10.0, 100.0, 1000.0, 1e4], [10.0, 1e3, 1e5], [50, 100, 300, 1000], [0.0, 1e-5, 1e-4, 1e-3]
+    ):
         for seed in range(10):
             problem = quadratic(seed, kappa=kappa, L=L, noise=noise)
             verdicts.append(judge(problem, run(problem, num_steps=num_steps).suggest()))
     ratios = np.array([v.ratio_to_divergence for v in verdicts])
     cuts = np.array([v.loss_cut for v in verdicts])
     grid = np.array([v.grid_best_over_suggestion for v in verdicts])
-    print(f"\n{len(verdicts)} runs: below 2/L {np.mean(ratios < 1):.4f}, 100x cut "
-          f"{np.mean(cuts <= 0.01):.4f}, within 30x of grid best {np.mean(grid <= 30):.4f}, "
-          f"all {np.mean([v.passes for v in verdicts]):.4f}\n"
-          f"suggestion/(2/L): min {ratios.min():.3f} median {np.median(ratios):.3f} "
-          f"max {ratios.max():.3f}\ngrid best/suggestion: min {grid.min():.2f} "
-          f"median {np.median(grid):.2f} max {grid.max():.2f}", file=sys.stderr)
+    print(
+        f"\n{len(verdicts)} runs: below 2/L {np.mean(ratios < 1):.4f}, 100x cut "
+        f"{np.mean(cuts <= 0.01):.4f}, within 30x of grid best {np.mean(grid <= 30):.4f}, "
+        f"all {np.mean([v.passes for v in verdicts]):.4f}\n"
+        f"suggestion/(2/L): min {ratios.min():.3f} median {np.median(ratios):.3f} "
+        f"max {ratios.max():.3f}\ngrid best/suggestion: min {grid.min():.2f} "
+        f"median {np.median(grid):.2f} max {grid.max():.2f}",
+        file=sys.stderr,
+    )
     assert all(v.ratio_to_divergence < 1.0 for v in verdicts)
     assert np.mean([v.passes for v in verdicts]) >= 0.99
 
@@ -86,7 +91,8 @@ def test_suggestions_do_not_change_when_the_loss_is_rescaled(scale, offset, nois
         # steep is an argmax of a finite-difference slope: float rounding can break its ties.
         step_ratio = plain.lrs[1] / plain.lrs[0]
         assert moved.suggest("steep") / plain.suggest("steep") == pytest.approx(
-            1.0, abs=step_ratio - 1.0 + 1e-9)
+            1.0, abs=step_ratio - 1.0 + 1e-9
+        )
 
 
 def test_negative_losses_work():
@@ -145,15 +151,22 @@ def test_torch_scalars_and_numpy_scalars_are_accepted():
     assert result.losses[0] == pytest.approx(1.0 - 1e-3)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(start_lr=0.0), ValueError, "range_test(): start_lr must be a positive number, got 0.0"),
-    (dict(end_lr=1e-8), ValueError, "range_test(): end_lr must be greater than start_lr"),
-    (dict(num_steps=2), ValueError, "range_test(): num_steps must be an integer >= 3, got 2"),
-    (dict(mode="cos"), ValueError, "range_test(): mode must be one of 'exp', 'linear'"),
-    (dict(smoothing=1.0), ValueError, "range_test(): smoothing must be in [0, 1)"),
-    (dict(diverge_factor=1.0), ValueError, "range_test(): diverge_factor must be a number > 1"),
-    (dict(train_step=3), TypeError, "range_test(): train_step must be a callable"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (
+            dict(start_lr=0.0),
+            ValueError,
+            "range_test(): start_lr must be a positive number, got 0.0",
+        ),
+        (dict(end_lr=1e-8), ValueError, "range_test(): end_lr must be greater than start_lr"),
+        (dict(num_steps=2), ValueError, "range_test(): num_steps must be an integer >= 3, got 2"),
+        (dict(mode="cos"), ValueError, "range_test(): mode must be one of 'exp', 'linear'"),
+        (dict(smoothing=1.0), ValueError, "range_test(): smoothing must be in [0, 1)"),
+        (dict(diverge_factor=1.0), ValueError, "range_test(): diverge_factor must be a number > 1"),
+        (dict(train_step=3), TypeError, "range_test(): train_step must be a callable"),
+    ],
+)
 def test_bad_arguments(kwargs, error, message):
     arguments = dict(train_step=lambda lr: 1.0)
     arguments.update(kwargs)
@@ -209,10 +222,13 @@ def test_plot_marks_the_suggestion_and_clips_the_tail():
 def test_import_is_numpy_only_and_plot_names_the_extra(monkeypatch):
     import subprocess
 
-    code = ("import sys, lrsched; lrsched.range_test; lrsched.RangeTestResult; "
-            "print(sorted(m for m in ('matplotlib', 'torch', 'keras', 'jax') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, lrsched; lrsched.range_test; lrsched.RangeTestResult; "
+        "print(sorted(m for m in ('matplotlib', 'torch', 'keras', 'jax') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # as if not installed
     result = lrsched.RangeTestResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0])

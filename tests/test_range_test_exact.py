@@ -23,13 +23,17 @@ def reference_running_median(values, half_width):
     smoothed = values.copy()
     for i in range(1, size - 1):
         h = min(half_width, i, size - 1 - i)
-        smoothed[i] = np.median(values[i - h: i + h + 1])
+        smoothed[i] = np.median(values[i - h : i + h + 1])
     return smoothed
 
 
 def reference_prefix_noise(losses):
-    return np.array([float(np.median(np.abs(np.diff(losses[: max(i, 2) + 1])))) / 0.954
-                     for i in range(losses.size)])
+    return np.array(
+        [
+            float(np.median(np.abs(np.diff(losses[: max(i, 2) + 1])))) / 0.954
+            for i in range(losses.size)
+        ]
+    )
 
 
 def reference_valley(values):
@@ -81,8 +85,7 @@ def test_running_median_matches_a_median_per_window(half_width):
         assert same_bits(got, expected)
 
 
-@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=3, max_size=60),
-       st.integers(1, 30))
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=3, max_size=60), st.integers(1, 30))
 @settings(max_examples=200)
 def test_running_median_on_arbitrary_values(values, half_width):
     values = np.array(values)
@@ -90,8 +93,11 @@ def test_running_median_on_arbitrary_values(values, half_width):
     assert same_bits(core._running_median(values, half_width), expected)
 
 
-@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False).map(lambda v: round(v, 1)),
-                min_size=3, max_size=60))
+@given(
+    st.lists(
+        st.floats(-1e3, 1e3, allow_nan=False).map(lambda v: round(v, 1)), min_size=3, max_size=60
+    )
+)
 @settings(max_examples=200)
 def test_prefix_noise_and_valley_on_arbitrary_values(values):
     values = np.array(values)

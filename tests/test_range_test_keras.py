@@ -24,8 +24,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def outcomes():
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    completed = subprocess.run([sys.executable, str(CASES)], env=env,
-                               capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(
+        [sys.executable, str(CASES)], env=env, capture_output=True, text=True, timeout=600
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -65,6 +66,7 @@ def test_records_each_batch_loss_not_a_running_mean(outcomes):
 
 # --- RangeTestCallback inside a real model.fit (jax backend) ----------------------------
 
+
 def test_callback_finds_the_known_lr_inside_fit(outcomes):
     for row in outcomes["callback_least_squares"]:
         assert row["stop_reason"] == "diverged"
@@ -78,8 +80,9 @@ def test_callback_ramps_the_lr_per_batch_and_matches_the_train_on_batch_driver(o
         # The LR each batch ran with is the ramp's (the optimizer's float32 variable).
         np.testing.assert_allclose(row["probe_lrs"], row["lrs"], rtol=1e-7)
         # The same updates as range_test's train_on_batch loop: the same curve.
-        np.testing.assert_allclose(row["losses"], row["driver_losses"][: len(row["losses"])],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            row["losses"], row["driver_losses"][: len(row["losses"])], rtol=1e-6
+        )
         assert row["suggestion"] == row["driver_suggestion"]
 
 
@@ -113,26 +116,35 @@ def test_callback_out_of_data_and_refusals(outcomes):
     outcome = outcomes["callback_out_of_data_and_refusals"]
     assert outcome["stop_reason"] == "out-of-data" and outcome["steps"] == 8
     assert any("fit ended after 8 of the 100 ramp steps" in w for w in outcome["warnings"])
-    assert outcome["refusal"].startswith("RangeTestCallback(): the optimizer SGD was built "
-                                         "with a LearningRateSchedule")
-    assert outcome["bad"] == ("RangeTestCallback(): end_lr must be greater than "
-                              "start_lr=1.0, got 0.5")
+    assert outcome["refusal"].startswith(
+        "RangeTestCallback(): the optimizer SGD was built with a LearningRateSchedule"
+    )
+    assert outcome["bad"] == (
+        "RangeTestCallback(): end_lr must be greater than start_lr=1.0, got 0.5"
+    )
 
 
 @pytest.mark.slow
 def test_callback_suggestion_trains_a_real_mlp_about_as_well_as_the_best_constant_lr():
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    completed = subprocess.run([sys.executable, str(CASES), "validation_spirals"], env=env,
-                               capture_output=True, text=True, timeout=900)
+    completed = subprocess.run(
+        [sys.executable, str(CASES), "validation_spirals"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     outcome = json.loads(completed.stdout.strip().splitlines()[-1])
     finals = {float(lr): loss for lr, loss in outcome["finals"].items()}
     suggestion, start_loss = outcome["suggestion"], outcome["start_loss"]
-    print(f"\nkeras: start loss {start_loss:.3f}; suggestion {suggestion:.3g}; "
-          + ", ".join(f"lr {lr:.3g}: {loss:.4f}" for lr, loss in sorted(finals.items()))
-          + "; other methods: " + ", ".join(f"{m} {v:.3g}"
-                                             for m, v in outcome["methods"].items()),
-          file=sys.stderr)
+    print(
+        f"\nkeras: start loss {start_loss:.3f}; suggestion {suggestion:.3g}; "
+        + ", ".join(f"lr {lr:.3g}: {loss:.4f}" for lr, loss in sorted(finals.items()))
+        + "; other methods: "
+        + ", ".join(f"{m} {v:.3g}" for m, v in outcome["methods"].items()),
+        file=sys.stderr,
+    )
     grid = [lr for lr in finals if lr != suggestion]
     best_lr = min(grid, key=finals.get)
     failing = [lr for lr in grid if lr > best_lr and finals[lr] >= start_loss / 2]

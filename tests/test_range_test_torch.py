@@ -21,8 +21,9 @@ def _constant_lr_loss_ratios(model, x, y, lrs, steps=300):
     """Full-batch GD on the same least squares from the model's start, in float64 numpy
     (vectorized over the LRs: the torch driver is what is under test, not this check)."""
     design = np.hstack([x.astype(np.float64), np.ones((x.shape[0], 1))])
-    start = np.concatenate([model.weight.detach().numpy().ravel(),
-                            model.bias.detach().numpy().ravel()]).astype(np.float64)
+    start = np.concatenate(
+        [model.weight.detach().numpy().ravel(), model.bias.detach().numpy().ravel()]
+    ).astype(np.float64)
     lrs = np.asarray(lrs, dtype=np.float64)[:, None]
     w = np.repeat(start[None, :], lrs.shape[0], axis=0)
     target = y.astype(np.float64).ravel()
@@ -45,8 +46,9 @@ def test_default_suggestion_on_least_squares(seed, kappa):
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     divergence = 2.0 / largest_curvature(x_np)
     model, optimizer = _setup(seed, x_np)
-    result = range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], start_lr=1e-6,
-                        end_lr=100.0, num_steps=100)
+    result = range_test(
+        model, optimizer, torch.nn.MSELoss(), [(x, y)], start_lr=1e-6, end_lr=100.0, num_steps=100
+    )
     suggestion = result.suggest()
     assert suggestion < divergence
     assert _constant_lr_loss_ratios(model, x_np, y_np, [suggestion])[0] <= 0.01
@@ -62,9 +64,18 @@ def test_accumulation_counts_one_ramp_step_per_optimizer_step():
     results = []
     for batches, accumulation in [([(x, y)], 1), (quarters, 4)]:
         model, optimizer = _setup(0, x_np)
-        results.append(range_test(model, optimizer, torch.nn.MSELoss(), batches,
-                                  start_lr=1e-5, end_lr=10.0, num_steps=50,
-                                  accumulation_steps=accumulation))
+        results.append(
+            range_test(
+                model,
+                optimizer,
+                torch.nn.MSELoss(),
+                batches,
+                start_lr=1e-5,
+                end_lr=10.0,
+                num_steps=50,
+                accumulation_steps=accumulation,
+            )
+        )
     full, accumulated = results
     np.testing.assert_array_equal(full.lrs, accumulated.lrs)
     # Float32 sums in a different order: equal until the explosion amplifies rounding.
@@ -141,14 +152,23 @@ def test_a_dataloader_is_iterated_again_when_it_runs_out():
     dataset = torch.utils.data.TensorDataset(torch.from_numpy(x_np), torch.from_numpy(y_np))
     loader = torch.utils.data.DataLoader(dataset, batch_size=16)  # 4 batches per pass
     model, optimizer = _setup(3, x_np)
-    result = range_test(model, optimizer, torch.nn.MSELoss(), loader, start_lr=1e-9,
-                        end_lr=1e-8, num_steps=10, diverge_factor=None)
+    result = range_test(
+        model,
+        optimizer,
+        torch.nn.MSELoss(),
+        loader,
+        start_lr=1e-9,
+        end_lr=1e-8,
+        num_steps=10,
+        diverge_factor=None,
+    )
     assert result.lrs.size == 10
     # A negligible LR leaves the model as it is: batch i and batch i + 4 are the same.
     np.testing.assert_allclose(result.losses[:6], result.losses[4:], rtol=1e-5)
 
 
 # --- Batch shapes, the loss_fn hook, validation, AMP, restoring everything -------------
+
 
 class SelfLossLinear(torch.nn.Module):
     """A linear model that computes its own loss when given labels, as Hugging Face
@@ -188,8 +208,10 @@ def _shape_run(kind):
     model = PackedLinear(x.shape[1]) if kind == "bare tensor" else SelfLossLinear(x.shape[1])
     criterion, loss_fn = None, None
     if kind == "tuple + criterion":
-        batches, criterion = [(x, y)], lambda output, target: (
-            torch.nn.functional.mse_loss(output, target))
+        batches, criterion = (
+            [(x, y)],
+            lambda output, target: torch.nn.functional.mse_loss(output, target),
+        )
         model = _LogitsOnly(model)
     elif kind == "dict + criterion":
         batches, criterion = [{"inputs": x, "labels": y}], torch.nn.MSELoss()
@@ -202,9 +224,18 @@ def _shape_run(kind):
 
         def loss_fn(model, batch):
             return model(batch[0], labels=batch[1])
+
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    return range_test(model, optimizer, criterion, batches, loss_fn=loss_fn, start_lr=1e-5,
-                      end_lr=100.0, num_steps=60)
+    return range_test(
+        model,
+        optimizer,
+        criterion,
+        batches,
+        loss_fn=loss_fn,
+        start_lr=1e-5,
+        end_lr=100.0,
+        num_steps=60,
+    )
 
 
 class _LogitsOnly(torch.nn.Module):
@@ -216,8 +247,13 @@ class _LogitsOnly(torch.nn.Module):
         return self.inner(inputs)["logits"]
 
 
-SHAPES = ["tuple + criterion", "dict + criterion", "dict, model's own loss", "bare tensor",
-          "loss_fn hook"]
+SHAPES = [
+    "tuple + criterion",
+    "dict + criterion",
+    "dict, model's own loss",
+    "bare tensor",
+    "loss_fn hook",
+]
 
 
 def test_every_batch_shape_trains_the_same_updates():
@@ -231,12 +267,15 @@ def test_every_batch_shape_trains_the_same_updates():
         np.testing.assert_allclose(result.losses, reference.losses, rtol=1e-6, err_msg=kind)
 
 
-@pytest.mark.parametrize("batch, criterion, message", [
-    (torch.ones(4, 9), torch.nn.MSELoss(), "a Tensor batch has no targets for the criterion"),
-    ({"inputs": torch.ones(4, 8)}, torch.nn.MSELoss(), "needs its targets under one of"),
-    ((torch.ones(4, 8),), torch.nn.MSELoss(), "must be \\(inputs, targets\\)"),
-    ({"inputs": torch.ones(4, 8)}, None, "model\\(\\*\\*batch\\) gave no scalar loss"),
-])
+@pytest.mark.parametrize(
+    "batch, criterion, message",
+    [
+        (torch.ones(4, 9), torch.nn.MSELoss(), "a Tensor batch has no targets for the criterion"),
+        ({"inputs": torch.ones(4, 8)}, torch.nn.MSELoss(), "needs its targets under one of"),
+        ((torch.ones(4, 8),), torch.nn.MSELoss(), "must be \\(inputs, targets\\)"),
+        ({"inputs": torch.ones(4, 8)}, None, "model\\(\\*\\*batch\\) gave no scalar loss"),
+    ],
+)
 def test_a_batch_whose_loss_cannot_be_found_names_the_fix(batch, criterion, message):
     model = SelfLossLinear(8)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -250,8 +289,11 @@ def test_bad_new_arguments():
     calls = [
         (dict(batches=None), TypeError, "batches must be a re-iterable of batches"),
         (dict(loss_fn=3), TypeError, "loss_fn must be a callable loss_fn\\(model, batch\\)"),
-        (dict(criterion=torch.nn.MSELoss(), loss_fn=lambda m, b: b),
-         ValueError, "criterion must be None when loss_fn is given"),
+        (
+            dict(criterion=torch.nn.MSELoss(), loss_fn=lambda m, b: b),
+            ValueError,
+            "criterion must be None when loss_fn is given",
+        ),
         (dict(amp_dtype=torch.float64), ValueError, "amp_dtype must be None, torch.bfloat16"),
         (dict(scaler="yes"), TypeError, "scaler must be a torch.amp.GradScaler or None"),
         (dict(val_loader={"x": 1}), TypeError, "val_loader must be a re-iterable"),
@@ -269,9 +311,18 @@ def test_validation_loss_is_the_loss_of_the_weights_each_update_is_applied_to():
     results = []
     for val_loader in (None, train):
         model, optimizer = _setup(4, x_np)
-        results.append(range_test(model, optimizer, torch.nn.MSELoss(), train,
-                                  val_loader=val_loader, start_lr=1e-5, end_lr=10.0,
-                                  num_steps=60))
+        results.append(
+            range_test(
+                model,
+                optimizer,
+                torch.nn.MSELoss(),
+                train,
+                val_loader=val_loader,
+                start_lr=1e-5,
+                end_lr=10.0,
+                num_steps=60,
+            )
+        )
     plain, validated = results
     # Full-batch GD validated on its own batch: step i's validation loss is the training
     # loss of step i, both computed on the weights before update i.
@@ -289,8 +340,17 @@ def test_validation_loss_is_weighted_by_batch_size_and_runs_in_eval_mode():
         expected = float(torch.nn.functional.mse_loss(model(x), y))
     modes.clear()
     val_loader = [(x[:10], y[:10]), (x[10:], y[10:])]  # 10 and 90 rows
-    result = range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], val_loader=val_loader,
-                        start_lr=1e-9, end_lr=1e-8, num_steps=4, diverge_factor=None)
+    result = range_test(
+        model,
+        optimizer,
+        torch.nn.MSELoss(),
+        [(x, y)],
+        val_loader=val_loader,
+        start_lr=1e-9,
+        end_lr=1e-8,
+        num_steps=4,
+        diverge_factor=None,
+    )
     assert result.losses[0] == pytest.approx(expected, rel=1e-6)
     # Per step: two validation forwards in eval mode, then one training forward.
     assert modes[:3] == [False, False, True] and len(modes) == 12
@@ -302,8 +362,16 @@ def test_bfloat16_autocast_runs_the_forward_in_bfloat16_and_still_finds_the_lr()
     dtypes = []
     model.register_forward_hook(lambda module, args, output: dtypes.append(output.dtype))
     before = _state(model, optimizer)
-    result = range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], start_lr=1e-6,
-                        end_lr=100.0, num_steps=100, amp_dtype=torch.bfloat16)
+    result = range_test(
+        model,
+        optimizer,
+        torch.nn.MSELoss(),
+        [(x, y)],
+        start_lr=1e-6,
+        end_lr=100.0,
+        num_steps=100,
+        amp_dtype=torch.bfloat16,
+    )
     assert set(dtypes) == {torch.bfloat16}
     _assert_same_state(before, model, optimizer)
     divergence = 2.0 / largest_curvature(x_np)
@@ -318,9 +386,19 @@ def test_a_grad_scaler_gives_the_same_updates(enabled):
     runs = []
     for scaler in (None, torch.amp.GradScaler("cpu", enabled=enabled)):
         model, optimizer = _setup(1, x_np)
-        runs.append(range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], scaler=scaler,
-                               start_lr=1e-5, end_lr=10.0, num_steps=50,
-                               accumulation_steps=1))
+        runs.append(
+            range_test(
+                model,
+                optimizer,
+                torch.nn.MSELoss(),
+                [(x, y)],
+                scaler=scaler,
+                start_lr=1e-5,
+                end_lr=10.0,
+                num_steps=50,
+                accumulation_steps=1,
+            )
+        )
     np.testing.assert_array_equal(runs[1].losses, runs[0].losses)
 
 
@@ -329,11 +407,20 @@ def test_the_scaler_skips_overflowing_updates_and_is_restored():
     model, optimizer = _setup(2, x_np)
     # 2**127 overflows float32 gradients: the scaler skips updates and shrinks its scale
     # by 0.9 until they fit, so the first losses stay put. Then it trains as usual.
-    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**127, backoff_factor=0.9,
-                                  growth_interval=1000)
+    scaler = torch.amp.GradScaler(
+        "cpu", init_scale=2.0**127, backoff_factor=0.9, growth_interval=1000
+    )
     scaler_before = scaler.state_dict()
-    result = range_test(model, optimizer, torch.nn.MSELoss(), [(x, y)], scaler=scaler,
-                        start_lr=1e-3, end_lr=10.0, num_steps=60)
+    result = range_test(
+        model,
+        optimizer,
+        torch.nn.MSELoss(),
+        [(x, y)],
+        scaler=scaler,
+        start_lr=1e-3,
+        end_lr=10.0,
+        num_steps=60,
+    )
     skipped = int(np.sum(result.losses[1:] == result.losses[0]))
     assert 5 <= skipped < 40
     assert result.losses[-1] != result.losses[0]
@@ -346,17 +433,30 @@ def test_amp_with_accumulation_counts_optimizer_steps():
     model, optimizer = _setup(3, x_np)
     steps = []
     optimizer.register_step_post_hook(lambda opt, args, kwargs: steps.append(1))
-    result = range_test(model, optimizer, torch.nn.MSELoss(), halves, accumulation_steps=2,
-                        amp_dtype=torch.bfloat16,
-                        scaler=torch.amp.GradScaler("cpu", enabled=False),
-                        start_lr=1e-5, end_lr=10.0, num_steps=40)
+    result = range_test(
+        model,
+        optimizer,
+        torch.nn.MSELoss(),
+        halves,
+        accumulation_steps=2,
+        amp_dtype=torch.bfloat16,
+        scaler=torch.amp.GradScaler("cpu", enabled=False),
+        start_lr=1e-5,
+        end_lr=10.0,
+        num_steps=40,
+    )
     assert len(steps) == result.lrs.size
 
 
 def test_everything_is_left_as_found():
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8),
-                                torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(8, 1))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 8),
+        torch.nn.BatchNorm1d(8),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.1),
+        torch.nn.Linear(8, 1),
+    )
     model.train()
     model[1].eval()  # a frozen norm layer inside a training model
     lr = torch.tensor(1e-3)
@@ -378,21 +478,27 @@ def test_everything_is_left_as_found():
 
 def test_a_hugging_face_model_from_its_batches():
     transformers = pytest.importorskip("transformers")
-    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32,
-                                     num_labels=2)
+    config = transformers.BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=2,
+    )
     torch.manual_seed(0)
     model = transformers.BertForSequenceClassification(config)
     generator = torch.Generator().manual_seed(0)
     input_ids = torch.randint(1, 50, (64, 12), generator=generator)
     labels = (input_ids[:, 0] > 25).long()  # learnable from the first token
     mask = torch.ones(16, 12, dtype=torch.long)
-    batches = [{"input_ids": input_ids[i::4], "attention_mask": mask, "labels": labels[i::4]}
-               for i in range(4)]
+    batches = [
+        {"input_ids": input_ids[i::4], "attention_mask": mask, "labels": labels[i::4]}
+        for i in range(4)
+    ]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     before = _state(model, optimizer)
-    result = range_test(model, optimizer, batches=batches, start_lr=1e-6, end_lr=10.0,
-                        num_steps=60)
+    result = range_test(model, optimizer, batches=batches, start_lr=1e-6, end_lr=10.0, num_steps=60)
     _assert_same_state(before, model, optimizer)
     assert result.losses[0] == pytest.approx(np.log(2.0), abs=0.2)  # chance on 2 classes
     assert result.smoothed_losses.min() < result.losses[0]

@@ -16,9 +16,13 @@ from range_cases.spirals import GRID, TRAIN_STEPS, spirals, table  # noqa: E402
 
 def _mlp(seed):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(2, 64), torch.nn.ReLU(),
-                               torch.nn.Linear(64, 64), torch.nn.ReLU(),
-                               torch.nn.Linear(64, 3))
+    return torch.nn.Sequential(
+        torch.nn.Linear(2, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 3),
+    )
 
 
 def _train(model, batches, lr, steps=TRAIN_STEPS):
@@ -46,8 +50,15 @@ def test_training_at_the_suggestion_is_close_to_the_best_constant_lr(seed):
     model = _mlp(seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     start = {name: value.clone() for name, value in model.state_dict().items()}
-    result = range_test(model, optimizer, torch.nn.CrossEntropyLoss(), batches,
-                        start_lr=1e-5, end_lr=100.0, num_steps=150)
+    result = range_test(
+        model,
+        optimizer,
+        torch.nn.CrossEntropyLoss(),
+        batches,
+        start_lr=1e-5,
+        end_lr=100.0,
+        num_steps=150,
+    )
     suggestion = result.suggest()
     finals = {}
     for lr in GRID + (suggestion,):
@@ -58,8 +69,9 @@ def test_training_at_the_suggestion_is_close_to_the_best_constant_lr(seed):
         start_loss = float(torch.nn.CrossEntropyLoss()(model(x), y))
     print(f"\ntorch, seed {seed}: " + table(suggestion, finals, start_loss), file=sys.stderr)
     methods = {m: result.suggest(m) for m in ("minimum", "steep", "valley", "slide")}
-    print("  other methods: " + ", ".join(f"{m} {v:.3g}" for m, v in methods.items()),
-          file=sys.stderr)
+    print(
+        "  other methods: " + ", ".join(f"{m} {v:.3g}" for m, v in methods.items()), file=sys.stderr
+    )
     best_lr = min(GRID, key=lambda lr: finals[lr])
     failing = [lr for lr in GRID if lr > best_lr and finals[lr] >= start_loss / 2]
     assert finals[suggestion] <= start_loss / 20  # trains well

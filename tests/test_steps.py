@@ -11,8 +11,19 @@ import lrsched as L
 SCHEDULE = L.warmup(L.cosine(base_lr=0.1, total_steps=100, min_lr=0.001), steps=10)
 
 
-@pytest.mark.parametrize("step", [3, 3.0, np.int8(3), np.uint64(3), np.float32(3.0),
-                                  np.float64(3.0), np.array(3), np.array(3.0)])
+@pytest.mark.parametrize(
+    "step",
+    [
+        3,
+        3.0,
+        np.int8(3),
+        np.uint64(3),
+        np.float32(3.0),
+        np.float64(3.0),
+        np.array(3),
+        np.array(3.0),
+    ],
+)
 def test_scalar_in_python_float_out(step):
     value = SCHEDULE(step)
     assert type(value) is float
@@ -34,8 +45,20 @@ def test_list_input_and_fractional_steps():
     assert values[0] < values[1] < values[2]
 
 
-@pytest.mark.parametrize("bad", [-1, -0.5, math.nan, math.inf, -math.inf, [0, -1],
-                                 np.array([0.0, np.nan]), [[0, 1], [2, math.inf]], 10**400])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        -1,
+        -0.5,
+        math.nan,
+        math.inf,
+        -math.inf,
+        [0, -1],
+        np.array([0.0, np.nan]),
+        [[0, 1], [2, math.inf]],
+        10**400,
+    ],
+)
 def test_bad_steps_raise_value_error_naming_the_value(bad):
     with pytest.raises(ValueError, match="step must be a finite number >= 0, got"):
         SCHEDULE(bad)
@@ -46,9 +69,21 @@ def test_error_names_the_index_of_the_bad_step():
         SCHEDULE(np.array([[0.0, 1.0], [-3.0, 2.0]]))
 
 
-@pytest.mark.parametrize("bad", [True, np.array([True, False]), "3", ["a"], 1 + 2j,
-                                 np.array([1 + 0j]), np.array(["1"], dtype=object), None,
-                                 [1, None], {"step": 1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        True,
+        np.array([True, False]),
+        "3",
+        ["a"],
+        1 + 2j,
+        np.array([1 + 0j]),
+        np.array(["1"], dtype=object),
+        None,
+        [1, None],
+        {"step": 1},
+    ],
+)
 def test_non_numeric_steps_raise_type_error(bad):
     with pytest.raises(TypeError, match="step must be"):
         SCHEDULE(bad)
@@ -58,8 +93,13 @@ def test_input_array_is_not_modified_and_read_only_input_works():
     steps = np.arange(200, dtype=np.float64)
     before = steps.copy()
     steps.setflags(write=False)
-    for schedule in (SCHEDULE, L.cosine(0.1, 50), L.linear(0.0, 1.0, 50),
-                     L.exponential_ramp(1e-3, 1.0, 50), L.inverse_sqrt(1.0, timescale=10)):
+    for schedule in (
+        SCHEDULE,
+        L.cosine(0.1, 50),
+        L.linear(0.0, 1.0, 50),
+        L.exponential_ramp(1e-3, 1.0, 50),
+        L.inverse_sqrt(1.0, timescale=10),
+    ):
         schedule(steps)
     assert np.array_equal(steps, before)
 
@@ -70,8 +110,20 @@ def test_non_contiguous_steps():
     assert np.array_equal(SCHEDULE(steps), SCHEDULE(np.ascontiguousarray(steps)))
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8,
-                                   np.uint64, np.float16, np.float32, np.float64])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint64,
+        np.float16,
+        np.float32,
+        np.float64,
+    ],
+)
 def test_every_real_dtype_gives_the_same_values(dtype):
     steps = np.arange(0, 100, dtype=dtype)
     assert np.array_equal(SCHEDULE(steps), SCHEDULE(np.arange(0, 100, dtype=np.float64)))
@@ -79,12 +131,22 @@ def test_every_real_dtype_gives_the_same_values(dtype):
 
 def test_huge_steps_are_finite_and_warning_free():
     steps = np.array([2.0**53, 2**53 - 1, 1e15])
-    families = [L.cosine(0.1, 100), L.cosine(0.1, 100, periodic=True), L.step(0.1, 10),
-                L.exponential(0.1, 0.99), L.inverse_time(0.1, 10, 0.5),
-                L.inverse_sqrt(0.1, timescale=100), L.warm_restarts(0.1, 10, period_mult=2),
-                L.warm_restarts(0.1, 7, period_mult=1, decay=0.5), L.cyclic(0.1, 1.0, step_size_up=3, mode="triangular2"),
-                L.cyclic(0.1, 1.0, step_size_up=3, mode="exp_range", gamma=0.99), L.one_cycle(1.0, 100),
-                L.polynomial(0.1, 100, cycle=True), L.linear(0.0, 1.0, 10), SCHEDULE]
+    families = [
+        L.cosine(0.1, 100),
+        L.cosine(0.1, 100, periodic=True),
+        L.step(0.1, 10),
+        L.exponential(0.1, 0.99),
+        L.inverse_time(0.1, 10, 0.5),
+        L.inverse_sqrt(0.1, timescale=100),
+        L.warm_restarts(0.1, 10, period_mult=2),
+        L.warm_restarts(0.1, 7, period_mult=1, decay=0.5),
+        L.cyclic(0.1, 1.0, step_size_up=3, mode="triangular2"),
+        L.cyclic(0.1, 1.0, step_size_up=3, mode="exp_range", gamma=0.99),
+        L.one_cycle(1.0, 100),
+        L.polynomial(0.1, 100, cycle=True),
+        L.linear(0.0, 1.0, 10),
+        SCHEDULE,
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for schedule in families:
@@ -100,20 +162,34 @@ def test_growing_exponential_overflow_is_an_error_not_inf():
 
 def test_scalar_call_equals_vector_call_bit_for_bit_for_every_family():
     steps = np.concatenate([np.arange(0, 300), np.linspace(0, 300, 77)])
-    schedules = [L.constant(0.1), L.step(0.1, 7), L.multistep(0.1, [3, 3, 50]),
-                 L.piecewise_constant([10, 20], [0.3, 0.2, 0.1]),
-                 L.piecewise_linear([0, 10, 250], [0.0, 1.0, 0.1]),
-                 L.exponential(0.1, 0.97, decay_steps=3, staircase=True), L.exponential_ramp(1e-4, 1, 250),
-                 L.linear(0.5, 0.1, 120), L.polynomial(0.1, 100, end_lr=0.01, power=2.0, cycle=True),
-                 L.inverse_time(0.1, 10, 0.3), L.inverse_sqrt(0.1, timescale=30),
-                 L.lambda_lr(0.1, lambda t: 1.0 if t < 50 else 0.5),
-                 L.multiplicative(0.1, lambda k: 0.99), L.cosine(0.1, 100, min_lr=0.01, periodic=True),
-                 L.cosine(0.1, 100, min_lr=0.01, k_decay=1.5, exponent=2.0), L.tanh(0.1, 90),
-                 L.warm_restarts(0.1, 13, period_mult=2, min_lr=0.001, decay=0.7), L.wsd(0.1, 20, 50, 100, min_lr=0.0, decay_shape="1-sqrt"),
-                 L.cyclic(0.01, 0.1, step_size_up=20, step_size_down=30, mode="exp_range", gamma=0.999), L.one_cycle(0.1, 280),
-                 L.one_cycle(0.1, 280).momentum(), L.cyclic(0.1, 1, step_size_up=9).momentum(0.8, 0.9),
-                 SCHEDULE * 0.5, SCHEDULE.clip(0.01, 0.05), SCHEDULE.shift(-7),
-                 L.cosine(0.1, 10).per_epoch(7, staircase=True)]
+    schedules = [
+        L.constant(0.1),
+        L.step(0.1, 7),
+        L.multistep(0.1, [3, 3, 50]),
+        L.piecewise_constant([10, 20], [0.3, 0.2, 0.1]),
+        L.piecewise_linear([0, 10, 250], [0.0, 1.0, 0.1]),
+        L.exponential(0.1, 0.97, decay_steps=3, staircase=True),
+        L.exponential_ramp(1e-4, 1, 250),
+        L.linear(0.5, 0.1, 120),
+        L.polynomial(0.1, 100, end_lr=0.01, power=2.0, cycle=True),
+        L.inverse_time(0.1, 10, 0.3),
+        L.inverse_sqrt(0.1, timescale=30),
+        L.lambda_lr(0.1, lambda t: 1.0 if t < 50 else 0.5),
+        L.multiplicative(0.1, lambda k: 0.99),
+        L.cosine(0.1, 100, min_lr=0.01, periodic=True),
+        L.cosine(0.1, 100, min_lr=0.01, k_decay=1.5, exponent=2.0),
+        L.tanh(0.1, 90),
+        L.warm_restarts(0.1, 13, period_mult=2, min_lr=0.001, decay=0.7),
+        L.wsd(0.1, 20, 50, 100, min_lr=0.0, decay_shape="1-sqrt"),
+        L.cyclic(0.01, 0.1, step_size_up=20, step_size_down=30, mode="exp_range", gamma=0.999),
+        L.one_cycle(0.1, 280),
+        L.one_cycle(0.1, 280).momentum(),
+        L.cyclic(0.1, 1, step_size_up=9).momentum(0.8, 0.9),
+        SCHEDULE * 0.5,
+        SCHEDULE.clip(0.01, 0.05),
+        SCHEDULE.shift(-7),
+        L.cosine(0.1, 10).per_epoch(7, staircase=True),
+    ]
     for schedule in schedules:
         vector = schedule(steps)
         scalar = np.array([schedule(float(step)) for step in steps])

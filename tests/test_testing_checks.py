@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import lrsched
-from lrsched._base import Schedule, Tail, frozen
 from lrsched import _registry
+from lrsched._base import Schedule, Tail, frozen
 from lrsched._registry import families
 from lrsched.testing import ScheduleCheckError, check_schedule, edge_steps, largest_step
 from lrsched.testing import strategies as lst
@@ -122,8 +122,11 @@ BROKEN = {
     "NaN past a step": (NanAfter(), {}, "finite"),
     "scalar/vector mismatch": (ScalarDiffers(), {}, "vectorized equals scalar"),
     "non-determinism": (Drifting(), {"round_trip": False}, "deterministic"),
-    "false monotone claim": (lrsched.cyclic(0.01, 0.1, step_size_up=10),
-                             {"monotone": "decreasing"}, "monotone"),
+    "false monotone claim": (
+        lrsched.cyclic(0.01, 0.1, step_size_up=10),
+        {"monotone": "decreasing"},
+        "monotone",
+    ),
     "false bounds claim": (lrsched.cosine(0.1, 100), {"bounds": (0.0, 0.05)}, "bounds"),
     "false periodic claim": (lrsched.cosine(0.1, 100), {"periodic": 100}, "periodic"),
     "false tail claim": (FalseTail(), {"round_trip": False}, "tail"),
@@ -236,15 +239,20 @@ SOUND = [
     (lrsched.multiplicative(0.1, lst.lrsched_testing_factor_0_99), {"monotone": "decreasing"}),
     (lrsched.cosine(0.1, 100, min_lr=0.01), {"bounds": (0.01, 0.1), "monotone": "decreasing"}),
     (lrsched.cosine(0.1, 100, periodic=True), {"periodic": 200}),
-    (lrsched.cosine(0.1, 100, min_lr=0.01, k_decay=2.0, exponent=0.5),
-     {"bounds": (0.01, 0.1), "monotone": "decreasing"}),
+    (
+        lrsched.cosine(0.1, 100, min_lr=0.01, k_decay=2.0, exponent=0.5),
+        {"bounds": (0.01, 0.1), "monotone": "decreasing"},
+    ),
     (lrsched.tanh(0.1, 100, min_lr=0.01), {"bounds": (0.01, 0.1), "monotone": "decreasing"}),
     (lrsched.wsd(0.1, 10, 20, 30, warmup_shape="1-sqrt"), {"bounds": (0.0, 0.1)}),
     (lrsched.warm_restarts(0.1, 10), {"periodic": 10}),
     (lrsched.warm_restarts(0.1, 7.5, period_mult=2, decay=0.5), {"bounds": (0.0, 0.1)}),
     (lrsched.wsd(0.1, 10, 20, 30, decay_shape="1-sqrt"), {"bounds": (0.0, 0.1)}),
     (lrsched.cyclic(0.01, 0.1, step_size_up=10, step_size_down=5), {"periodic": 15}),
-    (lrsched.cyclic(0.01, 0.1, step_size_up=4, mode="exp_range", gamma=0.99), {"bounds": (0.01, 0.1)}),
+    (
+        lrsched.cyclic(0.01, 0.1, step_size_up=4, mode="exp_range", gamma=0.99),
+        {"bounds": (0.01, 0.1)},
+    ),
     (lrsched.one_cycle(0.1, 1000, three_phase=True), {"bounds": (0.0, 0.1)}),
     (lrsched.one_cycle(0.1, 100).momentum(0.85, 0.95), {"bounds": (0.85, 0.95)}),
     (lrsched.warmup(lrsched.cosine(0.1, 1000), 100, mode="cosine"), {"bounds": (0.0, 0.1)}),
@@ -256,8 +264,11 @@ SOUND = [
 ]
 
 
-@pytest.mark.parametrize("schedule, claims", SOUND, ids=[
-    getattr(s, "__qualname__", None) or repr(s)[:40] for s, _ in SOUND])
+@pytest.mark.parametrize(
+    "schedule, claims",
+    SOUND,
+    ids=[getattr(s, "__qualname__", None) or repr(s)[:40] for s, _ in SOUND],
+)
 def test_sound_schedule_passes(schedule, claims):
     steps = check_schedule(schedule, **claims)
     assert steps.size > 10 and steps[0] == 0.0
@@ -278,8 +289,11 @@ def test_every_family_has_a_sound_example_here():
     for schedule, _ in SOUND:
         if isinstance(schedule, Schedule):
             walk(schedule)
-    library_families = {name for name, cls in families().items()
-                if cls.__module__.startswith("lrsched.") and issubclass(cls, Schedule)}
+    library_families = {
+        name
+        for name, cls in families().items()
+        if cls.__module__.startswith("lrsched.") and issubclass(cls, Schedule)
+    }
     assert library_families - covered == set()
 
 
@@ -305,21 +319,30 @@ def test_unregistered_user_function_has_no_round_trip_unless_asked():
         check_schedule(schedule, round_trip=True)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"monotone": "down"}, "monotone must be None, 'increasing' or 'decreasing', got 'down'"),
-    ({"bounds": (1.0, 0.0)}, r"bounds must be \(low, high\) with low <= high, got \(1.0, 0.0\)"),
-    ({"periodic": 0}, r"periodic must be a positive period or Tail\(start, period\), got 0"),
-    ({"rtol": -1.0}, "rtol must be a number >= 0, got -1.0"),
-    ({"max_step": math.inf}, "max_step must be a finite number >= 0, got inf"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"monotone": "down"}, "monotone must be None, 'increasing' or 'decreasing', got 'down'"),
+        (
+            {"bounds": (1.0, 0.0)},
+            r"bounds must be \(low, high\) with low <= high, got \(1.0, 0.0\)",
+        ),
+        ({"periodic": 0}, r"periodic must be a positive period or Tail\(start, period\), got 0"),
+        ({"rtol": -1.0}, "rtol must be a number >= 0, got -1.0"),
+        ({"max_step": math.inf}, "max_step must be a finite number >= 0, got inf"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=r"check_schedule\(\): " + match):
         check_schedule(lrsched.constant(0.1), **kwargs)
 
 
 def test_not_callable_is_a_type_error():
-    with pytest.raises(TypeError, match=r"check_schedule\(\): schedule must be a Schedule "
-                                        r"or a callable of the step, got 0.1"):
+    with pytest.raises(
+        TypeError,
+        match=r"check_schedule\(\): schedule must be a Schedule "
+        r"or a callable of the step, got 0.1",
+    ):
         check_schedule(0.1)
 
 

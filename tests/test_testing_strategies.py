@@ -20,8 +20,9 @@ from lrsched._base import Schedule
 from lrsched._registry import families
 from lrsched.testing import strategies as lst
 
-LIBRARY_FAMILIES = {name: cls for name, cls in families().items()
-                    if cls.__module__.startswith("lrsched.")}
+LIBRARY_FAMILIES = {
+    name: cls for name, cls in families().items() if cls.__module__.startswith("lrsched.")
+}
 FIND = settings(max_examples=2000, database=None, suppress_health_check=list(HealthCheck))
 # Reaching an edge case needs one example, not the smallest one: no shrinking.
 REACH = settings(FIND, phases=[Phase.generate])
@@ -64,8 +65,12 @@ def test_family_strategy_generates_that_family(family, data):
 
 @pytest.mark.parametrize("family", sorted(lst.LEAF_STRATEGIES))
 @settings(max_examples=15)
-@given(data=st.data(), bounds=st.tuples(st.floats(0.0, 2.0, allow_subnormal=False),
-                                      st.floats(0.0, 2.0, allow_subnormal=False)).map(sorted))
+@given(
+    data=st.data(),
+    bounds=st.tuples(
+        st.floats(0.0, 2.0, allow_subnormal=False), st.floats(0.0, 2.0, allow_subnormal=False)
+    ).map(sorted),
+)
 def test_learning_rate_parameters_stay_within_the_bounds(family, data, bounds):
     low, high = bounds
     if family == "exponential_ramp" and high == 0.0:
@@ -91,15 +96,17 @@ def test_schedules_never_exceed_max_lr(schedule, data):
 def test_schedules_reach_every_family_and_composite():
     seen: set[str] = set()
 
-    @settings(max_examples=300, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=300, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(lst.schedules())
     def collect(schedule):
         seen.update(family_names(schedule))
 
     collect()
-    schedule_families = {name for name, cls in LIBRARY_FAMILIES.items()
-                         if issubclass(cls, Schedule)}
+    schedule_families = {
+        name for name, cls in LIBRARY_FAMILIES.items() if issubclass(cls, Schedule)
+    }
     assert sorted(schedule_families - seen) == []
 
 
@@ -112,40 +119,64 @@ def test_max_depth_zero_gives_leaves_only():
     leaf()
 
 
-@pytest.mark.parametrize("description, strategy, condition", [
-    ("total_steps=1", lst.cosine_schedules(), lambda s: s.total_steps == 1 and s.base_lr > 0),
-    ("min_lr == base_lr > 0", lst.cosine_schedules(),
-     lambda s: s.min_lr == s.base_lr > 0),
-    ("cosine rising (min_lr > base_lr)", lst.cosine_schedules(), lambda s: s.min_lr > s.base_lr),
-    ("tiny gamma", lst.step_schedules(), lambda s: s.gamma <= 1e-9),
-    ("repeated milestone", lst.multistep_schedules(),
-     lambda s: len(set(s.milestones)) < len(s.milestones)),
-    ("milestone at 0", lst.multistep_schedules(), lambda s: s.milestones[0] == 0),
-    ("fractional boundary", lst.piecewise_constant_schedules(),
-     lambda s: any(b != int(b) for b in s.boundaries)),
-    ("fractional SGDR period with growth", lst.warm_restarts_schedules(),
-     lambda s: s.period != int(s.period) and s.period_mult > 1),
-    ("one_cycle rising for under one step", lst.one_cycle_schedules(),
-     lambda s: s.pct_start * s.total_steps < 1),
-    ("cyclic with a user scale_fn", lst.cyclic_schedules(), lambda s: s.scale_fn is not None),
-    ("scalar-only lambda", lst.lambda_lr_schedules(),
-     lambda s: s.fn is lst.lrsched_testing_drop_at_100),
-    ("exponential warmup", lst.warmup_schedules(), lambda s: s.mode == "exponential"),
-    ("clip to a single value", lst.clip_schedules(), lambda s: s.min_lr == s.max_lr),
-    ("delay by a negative shift", lst.shift_schedules(), lambda s: s.steps < 0),
-    ("plateau on a schedule", lst.plateaus(), lambda p: isinstance(p.base, Schedule)),
-])
+@pytest.mark.parametrize(
+    "description, strategy, condition",
+    [
+        ("total_steps=1", lst.cosine_schedules(), lambda s: s.total_steps == 1 and s.base_lr > 0),
+        ("min_lr == base_lr > 0", lst.cosine_schedules(), lambda s: s.min_lr == s.base_lr > 0),
+        (
+            "cosine rising (min_lr > base_lr)",
+            lst.cosine_schedules(),
+            lambda s: s.min_lr > s.base_lr,
+        ),
+        ("tiny gamma", lst.step_schedules(), lambda s: s.gamma <= 1e-9),
+        (
+            "repeated milestone",
+            lst.multistep_schedules(),
+            lambda s: len(set(s.milestones)) < len(s.milestones),
+        ),
+        ("milestone at 0", lst.multistep_schedules(), lambda s: s.milestones[0] == 0),
+        (
+            "fractional boundary",
+            lst.piecewise_constant_schedules(),
+            lambda s: any(b != int(b) for b in s.boundaries),
+        ),
+        (
+            "fractional SGDR period with growth",
+            lst.warm_restarts_schedules(),
+            lambda s: s.period != int(s.period) and s.period_mult > 1,
+        ),
+        (
+            "one_cycle rising for under one step",
+            lst.one_cycle_schedules(),
+            lambda s: s.pct_start * s.total_steps < 1,
+        ),
+        ("cyclic with a user scale_fn", lst.cyclic_schedules(), lambda s: s.scale_fn is not None),
+        (
+            "scalar-only lambda",
+            lst.lambda_lr_schedules(),
+            lambda s: s.fn is lst.lrsched_testing_drop_at_100,
+        ),
+        ("exponential warmup", lst.warmup_schedules(), lambda s: s.mode == "exponential"),
+        ("clip to a single value", lst.clip_schedules(), lambda s: s.min_lr == s.max_lr),
+        ("delay by a negative shift", lst.shift_schedules(), lambda s: s.steps < 0),
+        ("plateau on a schedule", lst.plateaus(), lambda p: isinstance(p.base, Schedule)),
+    ],
+)
 def test_strategies_reach_edge_cases(description, strategy, condition):
     find(strategy, condition, settings=REACH)
 
 
-@pytest.mark.parametrize("description, condition", [
-    ("empty", lambda steps: steps.size == 0),
-    ("zero", lambda steps: (steps == 0).any()),
-    ("fractional", lambda steps: (steps != np.floor(steps)).any()),
-    ("2**53", lambda steps: (steps == 2.0**53).any()),
-    ("huge but not an edge", lambda steps: ((steps > 1e10) & (steps < 2.0**53)).any()),
-])
+@pytest.mark.parametrize(
+    "description, condition",
+    [
+        ("empty", lambda steps: steps.size == 0),
+        ("zero", lambda steps: (steps == 0).any()),
+        ("fractional", lambda steps: (steps != np.floor(steps)).any()),
+        ("2**53", lambda steps: (steps == 2.0**53).any()),
+        ("huge but not an edge", lambda steps: ((steps > 1e10) & (steps < 2.0**53)).any()),
+    ],
+)
 def test_steps_reach_edge_cases(description, condition):
     find(lst.steps(), condition, settings=REACH)
 
@@ -167,8 +198,7 @@ def test_steps_shrink_to_zeros():
 
 @pytest.mark.slow  # hypothesis shrinks through hundreds of composites
 def test_schedules_shrink_to_the_simplest_constant():
-    assert find(lst.schedules(min_lr=0.25), lambda s: True, settings=FIND) == \
-        lrsched.constant(0.25)
+    assert find(lst.schedules(min_lr=0.25), lambda s: True, settings=FIND) == lrsched.constant(0.25)
 
 
 @pytest.mark.slow  # five shrinks to a minimal example
@@ -199,25 +229,35 @@ def test_from_type_family_draws_that_family(family):
     assert type(find(st.from_type(cls), lambda value: True, settings=FIND)) is cls
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: lst.cosine_schedules(min_lr=-1.0), "min_lr=-1.0 must be a finite number >= 0"),
-    (lambda: lst.cosine_schedules(max_lr=math.inf), "max_lr=inf must be a finite number >= 0"),
-    (lambda: lst.linear_schedules(min_lr=0.5, max_lr=0.1), "min_lr=0.5 must be <= max_lr=0.1"),
-    (lambda: lst.cosine_schedules(max_total_steps=0), "max_total_steps=0 must be an integer >= 1"),
-    (lambda: lst.one_cycle_schedules(max_total_steps=1),
-     "max_total_steps=1 must be an integer >= 2"),
-    (lambda: lst.multistep_schedules(max_milestones=0), "max_milestones=0 must be an integer"),
-    (lambda: lst.exponential_ramp_schedules(max_lr=0.0), "max_lr=0.0 must be > 0"),
-    (lambda: lst.warmup_schedules(lrsched.constant(0.1)),
-     "inner=constant(lr=0.1) must be a hypothesis strategy"),
-    (lambda: lst.sequence_schedules(max_length=1), "max_length=1 must be an integer >= 2"),
-    (lambda: lst.schedules(max_depth=-1), "max_depth=-1 must be an integer >= 0"),
-    (lambda: lst.schedules(families=["cosine", "nope"]), "families=['cosine', 'nope']"),
-    (lambda: lst.steps(min_value=5.0, max_value=1.0), "min_value=5.0 must be <= max_value=1.0"),
-    (lambda: lst.steps(max_value=math.nan), "max_value=nan must be a finite number >= 0"),
-    (lambda: lst.steps(min_size=3, max_size=2), "max_size=2 must be an integer >= 3"),
-    (lambda: lst.cycle_momentum_schedules(max_momentum=2.0), "max_momentum=2.0"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: lst.cosine_schedules(min_lr=-1.0), "min_lr=-1.0 must be a finite number >= 0"),
+        (lambda: lst.cosine_schedules(max_lr=math.inf), "max_lr=inf must be a finite number >= 0"),
+        (lambda: lst.linear_schedules(min_lr=0.5, max_lr=0.1), "min_lr=0.5 must be <= max_lr=0.1"),
+        (
+            lambda: lst.cosine_schedules(max_total_steps=0),
+            "max_total_steps=0 must be an integer >= 1",
+        ),
+        (
+            lambda: lst.one_cycle_schedules(max_total_steps=1),
+            "max_total_steps=1 must be an integer >= 2",
+        ),
+        (lambda: lst.multistep_schedules(max_milestones=0), "max_milestones=0 must be an integer"),
+        (lambda: lst.exponential_ramp_schedules(max_lr=0.0), "max_lr=0.0 must be > 0"),
+        (
+            lambda: lst.warmup_schedules(lrsched.constant(0.1)),
+            "inner=constant(lr=0.1) must be a hypothesis strategy",
+        ),
+        (lambda: lst.sequence_schedules(max_length=1), "max_length=1 must be an integer >= 2"),
+        (lambda: lst.schedules(max_depth=-1), "max_depth=-1 must be an integer >= 0"),
+        (lambda: lst.schedules(families=["cosine", "nope"]), "families=['cosine', 'nope']"),
+        (lambda: lst.steps(min_value=5.0, max_value=1.0), "min_value=5.0 must be <= max_value=1.0"),
+        (lambda: lst.steps(max_value=math.nan), "max_value=nan must be a finite number >= 0"),
+        (lambda: lst.steps(min_size=3, max_size=2), "max_size=2 must be an integer >= 3"),
+        (lambda: lst.cycle_momentum_schedules(max_momentum=2.0), "max_momentum=2.0"),
+    ],
+)
 def test_bad_arguments_raise_invalid_argument_naming_them(call, message):
     with pytest.raises(InvalidArgument, match=rf"\(\): .*{_escape(message)}"):
         call()
@@ -230,8 +270,9 @@ def _escape(text: str) -> str:
 
 
 def _run(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_import_lrsched_does_not_import_hypothesis():
@@ -274,11 +315,16 @@ def test_registered_functions_round_trip_by_name():
 def test_hypothesis_entry_point_registers_without_importing_lrsched_testing():
     import importlib.metadata
 
-    hooks = [entry for entry in importlib.metadata.entry_points(group="hypothesis")
-             if entry.value.startswith("lrsched.")]
+    hooks = [
+        entry
+        for entry in importlib.metadata.entry_points(group="hypothesis")
+        if entry.value.startswith("lrsched.")
+    ]
     if not hooks:
-        pytest.skip("the installed lrsched predates its hypothesis entry point; "
-                    "reinstall it (pip install -e .)")
+        pytest.skip(
+            "the installed lrsched predates its hypothesis entry point; "
+            "reinstall it (pip install -e .)"
+        )
     result = _run("""
         import sys, warnings
         from hypothesis import strategies as st

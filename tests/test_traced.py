@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from lrsched.testing import strategies as schedules
 
 sys.path.insert(0, str(Path(__file__).parent / "keras_cases"))
-from keras_fit_cases import import_keras  # noqa: E402
+from keras_fit_cases import import_keras
 
-STEPS = np.array([0, 1, 7, 12345, 10**7, 10**7 + 1, 16_777_217, 123_456_789, 10**9,
-                  2**31 - 1], dtype=np.int64)
+STEPS = np.array(
+    [0, 1, 7, 12345, 10**7, 10**7 + 1, 16_777_217, 123_456_789, 10**9, 2**31 - 1], dtype=np.int64
+)
 # Each example compiles its formula: a few in the default run, many more under -m slow.
 _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much]
 EXAMPLES = settings(max_examples=12, deadline=None, suppress_health_check=_HEALTH)
@@ -137,8 +138,9 @@ def test_keras_ops_formula_matches_the_core_many(keras_ops, schedule):
 
 def test_a_user_function_is_refused_in_traced_code():
     jax = pytest.importorskip("jax")
-    import lrsched
     from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
+
+    import lrsched
 
     schedule = lrsched.warmup(lrsched.lambda_lr(0.1, lambda t: 0.5), 3)
     with jax.enable_x64(True), pytest.raises(TypeError, match="cannot run inside traced"):

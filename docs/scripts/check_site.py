@@ -26,18 +26,27 @@ from pathlib import Path
 
 # Pages with inline and display formulas, from docstrings and from Markdown.
 PAGES = ("families/cosine/", "families/one_cycle/", "api/")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+)
 # External addresses a page must never load from.
 EXTERNAL = re.compile(
-    r"""(?:src|href)=["'](?:https?:)?//(?!127\.0\.0\.1)[^"']+\.(?:js|css|woff2?)""")
+    r"""(?:src|href)=["'](?:https?:)?//(?!127\.0\.0\.1)[^"']+\.(?:js|css|woff2?)"""
+)
 
 
 class _Handler(SimpleHTTPRequestHandler):
     served: list[str] = []
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+    def log_message(self, format, *args):
         self.served.append(self.path)
 
 
@@ -50,8 +59,12 @@ def _chromium() -> str:
 
 
 def _run(browser: str, profile: str, *args: str) -> str:
-    done = subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [browser, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode != 0:
         sys.exit(f"check_site: chromium failed: {done.stderr.strip()[-500:]}")
     return done.stdout
@@ -71,26 +84,41 @@ def check(site: Path, screenshot: Path | None) -> list[str]:
     try:
         with tempfile.TemporaryDirectory() as profile:
             for page in PAGES:
-                dom = _run(browser, profile, "--virtual-time-budget=20000", "--dump-dom",
-                           base + page)
+                dom = _run(
+                    browser, profile, "--virtual-time-budget=20000", "--dump-dom", base + page
+                )
                 typeset = dom.count("<mjx-container")
-                raw = [m for m in re.findall(r'<span class="arithmatex">(.*?)</span>', dom)
-                       if "mjx-container" not in m]
+                raw = [
+                    m
+                    for m in re.findall(r'<span class="arithmatex">(.*?)</span>', dom)
+                    if "mjx-container" not in m
+                ]
                 if typeset == 0:
                     problems.append(f"{page}: no typeset math (no mjx-container element)")
                 if raw:
-                    problems.append(f"{page}: {len(raw)} formula(s) left as TeX, e.g. "
-                                    f"{html.unescape(raw[0])[:80]!r}")
+                    problems.append(
+                        f"{page}: {len(raw)} formula(s) left as TeX, e.g. "
+                        f"{html.unescape(raw[0])[:80]!r}"
+                    )
                 print(f"check_site: {page}: {typeset} typeset formulas")
             if screenshot is not None:
-                _run(browser, profile, "--window-size=1280,2400", "--hide-scrollbars",
-                     "--virtual-time-budget=20000", f"--screenshot={screenshot}", base)
+                _run(
+                    browser,
+                    profile,
+                    "--window-size=1280,2400",
+                    "--hide-scrollbars",
+                    "--virtual-time-budget=20000",
+                    f"--screenshot={screenshot}",
+                    base,
+                )
                 print(f"check_site: home page at 1280 px: {screenshot}")
     finally:
         server.shutdown()
     served = _Handler.served
-    for asset in ("/javascripts/mathjax/tex-mml-chtml.js",
-                  "/javascripts/mathjax/output/chtml/fonts/"):
+    for asset in (
+        "/javascripts/mathjax/tex-mml-chtml.js",
+        "/javascripts/mathjax/output/chtml/fonts/",
+    ):
         if not any(path.startswith(asset) for path in served):
             problems.append(f"the site did not serve {asset} (MathJax must come from the site)")
     return problems

@@ -36,12 +36,26 @@ def _es5() -> Path:
         if not (es5 / "tex-mml-chtml.js").is_file():
             npm = shutil.which("npm")
             if npm is None:
-                raise PluginError("the docs serve MathJax themselves: install npm, or set "
-                                  "LRSCHED_MATHJAX to the es5 directory of MathJax 3")
+                raise PluginError(
+                    "the docs serve MathJax themselves: install npm, or set "
+                    "LRSCHED_MATHJAX to the es5 directory of MathJax 3"
+                )
             prefix.mkdir(parents=True, exist_ok=True)
-            done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-save",
-                                   "--no-package-lock", "--no-audit", "--no-fund", MATHJAX],
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [
+                    npm,
+                    "install",
+                    "--prefix",
+                    str(prefix),
+                    "--no-save",
+                    "--no-package-lock",
+                    "--no-audit",
+                    "--no-fund",
+                    MATHJAX,
+                ],
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 raise PluginError(f"npm install {MATHJAX} failed: {done.stderr.strip()}")
     if not (es5 / "tex-mml-chtml.js").is_file():

@@ -33,14 +33,15 @@ def _math_blocks(lines: list[str]) -> list[str]:
             index += 1
             continue
         margin = " " * _indent(line)
-        body = [stripped[len(_DIRECTIVE):].strip()]
+        body = [stripped[len(_DIRECTIVE) :].strip()]
         index += 1
         # The directive's content: following lines indented deeper than the directive.
         while index < len(lines) and lines[index].strip() and _indent(lines[index]) > len(margin):
             body.append(lines[index].strip())
             index += 1
-        out.extend(["", margin + "$$", *(margin + part for part in body if part), margin + "$$",
-                    ""])
+        out.extend(
+            ["", margin + "$$", *(margin + part for part in body if part), margin + "$$", ""]
+        )
     return out
 
 
@@ -90,7 +91,7 @@ def _default(attribute: griffe.Attribute):
     if text == "function_field()":
         return None  # a required user function
     if text.startswith("function_field(") and text.endswith(")"):
-        return text[len("function_field("):-1]
+        return text[len("function_field(") : -1]
     return value
 
 
@@ -106,19 +107,31 @@ class FrozenFamilies(griffe.Extension):
             for member in module.members.values():
                 if member.is_alias or not member.is_class or not _is_frozen_family(member):
                     continue
-                parameters = [griffe.Parameter("self",
-                                               kind=griffe.ParameterKind.positional_or_keyword)]
+                parameters = [
+                    griffe.Parameter("self", kind=griffe.ParameterKind.positional_or_keyword)
+                ]
                 for attribute in member.attributes.values():
-                    if attribute.annotation is None or "class-attribute" in attribute.labels \
-                            and "instance-attribute" not in attribute.labels:
+                    if attribute.annotation is None or (
+                        "class-attribute" in attribute.labels
+                        and "instance-attribute" not in attribute.labels
+                    ):
                         continue
-                    parameters.append(griffe.Parameter(
-                        attribute.name, annotation=attribute.annotation,
-                        kind=griffe.ParameterKind.positional_or_keyword,
-                        default=_default(attribute)))
-                init = griffe.Function("__init__", lineno=0, endlineno=0, parent=member,
-                                       parameters=griffe.Parameters(*parameters),
-                                       returns="None")
+                    parameters.append(
+                        griffe.Parameter(
+                            attribute.name,
+                            annotation=attribute.annotation,
+                            kind=griffe.ParameterKind.positional_or_keyword,
+                            default=_default(attribute),
+                        )
+                    )
+                init = griffe.Function(
+                    "__init__",
+                    lineno=0,
+                    endlineno=0,
+                    parent=member,
+                    parameters=griffe.Parameters(*parameters),
+                    returns="None",
+                )
                 member.set_member("__init__", init)
 
 

@@ -10,13 +10,13 @@ import json
 import math
 import numbers
 import pickle
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
-from lrsched import _validation
-
 import lrsched
+from lrsched import _validation
 from lrsched._base import Schedule, Tail, ValueObject
 from lrsched._structure import breakpoints
 
@@ -25,14 +25,46 @@ from lrsched._structure import breakpoints
 MULTIPLICATIVE_CHECK_STEPS = 1000
 LARGEST_EXACT_STEP = 2.0**53
 
-_GENERIC_STEPS = (0.0, 5e-324, 1e-9, 0.5, 1.0, 1.5, 2.0, 3.0, 7.0, 10.0, 99.5, 100.0, 1000.0,
-                  12345.678, 1e6, 1e9, 2.0**31, 2.0**32, 2.0**52 + 0.5, 2.0**53 - 1.0,
-                  2.0**53)
+_GENERIC_STEPS = (
+    0.0,
+    5e-324,
+    1e-9,
+    0.5,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    7.0,
+    10.0,
+    99.5,
+    100.0,
+    1000.0,
+    12345.678,
+    1e6,
+    1e9,
+    2.0**31,
+    2.0**32,
+    2.0**52 + 0.5,
+    2.0**53 - 1.0,
+    2.0**53,
+)
 # Fields whose values are positions or lengths in steps (for subclasses lrsched does not
 # know, these name the steps where the schedule is likely to change).
-_TIME_FIELDS = ("total_steps", "step_size", "milestones", "boundaries", "decay_steps",
-                "period", "warmup_steps", "stable_steps", "step_size_up", "step_size_down",
-                "timescale", "steps", "steps_per_epoch")
+_TIME_FIELDS = (
+    "total_steps",
+    "step_size",
+    "milestones",
+    "boundaries",
+    "decay_steps",
+    "period",
+    "warmup_steps",
+    "stable_steps",
+    "step_size_up",
+    "step_size_down",
+    "timescale",
+    "steps",
+    "steps_per_epoch",
+)
 _MONOTONE = ("increasing", "decreasing")
 # How many of a formula's own breakpoints (from step 0) are hunted around.
 _FIRST_BREAKPOINTS = 8
@@ -88,18 +120,22 @@ def largest_step(schedule: Any) -> float:
     if not isinstance(schedule, Schedule):
         return LARGEST_EXACT_STEP
     # Through a combinator, a child's largest step is where the combinator reaches it.
-    limits = [route.offset + largest_step(route.child) * route.per
-              for route in schedule.routes()]
-    limits += [largest_step(child) for child in _children(schedule)
-               if not any(route.child is child for route in schedule.routes())]
+    limits = [route.offset + largest_step(route.child) * route.per for route in schedule.routes()]
+    limits += [
+        largest_step(child)
+        for child in _children(schedule)
+        if not any(route.child is child for route in schedule.routes())
+    ]
     return max(min(min(limits, default=LARGEST_EXACT_STEP), LARGEST_EXACT_STEP), 0.0)
 
 
 def _numbers(value: Any) -> list[float]:
     items = value if isinstance(value, tuple) else (value,)
-    return [float(item) for item in items
-            if isinstance(item, numbers.Real) and not isinstance(item, bool)
-            and math.isfinite(item)]
+    return [
+        float(item)
+        for item in items
+        if isinstance(item, numbers.Real) and not isinstance(item, bool) and math.isfinite(item)
+    ]
 
 
 def _structural_steps(schedule: Any) -> list[float]:
@@ -120,14 +156,14 @@ def _structural_steps(schedule: Any) -> list[float]:
             points += [float(route.start), float(route.offset)]
             if route.per != 1:
                 points += [route.per, 2 * route.per]
-            points += [route.offset + point * route.per
-                       for point in _structural_steps(route.child)]
+            points += [route.offset + point * route.per for point in _structural_steps(route.child)]
         if not isinstance(schedule, lrsched.wsd):
             return points
     if not routes:
         # The first breakpoints of the formula itself: phase ends, restarts, cycle corners.
-        found = breakpoints(schedule, 0.0, LARGEST_EXACT_STEP, limit=_FIRST_BREAKPOINTS,
-                            spread=False)
+        found = breakpoints(
+            schedule, 0.0, LARGEST_EXACT_STEP, limit=_FIRST_BREAKPOINTS, spread=False
+        )
         if found is not None:
             points += found.steps.tolist()
     if isinstance(schedule, lrsched.wsd):
@@ -141,8 +177,9 @@ def _structural_steps(schedule: Any) -> list[float]:
     return points
 
 
-def edge_steps(schedule: Any, *, max_step: float | None = None,
-               extra: Iterable[float] = ()) -> np.ndarray:
+def edge_steps(
+    schedule: Any, *, max_step: float | None = None, extra: Iterable[float] = ()
+) -> np.ndarray:
     """The sorted steps ``check_schedule`` evaluates: 0, the smallest positive float, 1,
     fractional steps, 2**31, 2**52 + 0.5, 2**53, and around every boundary the schedule
     knows (its ``tail()``, milestones, boundaries, total_steps, phase ends, restarts, and
@@ -167,8 +204,16 @@ def edge_steps(schedule: Any, *, max_step: float | None = None,
     points = list(_GENERIC_STEPS) + [float(step) for step in extra]
     for point in _structural_steps(schedule):
         if math.isfinite(point):
-            points += [point - 1.0, point - 0.5, math.nextafter(point, -math.inf), point,
-                       math.nextafter(point, math.inf), point + 0.5, point + 1.0, 2.0 * point]
+            points += [
+                point - 1.0,
+                point - 0.5,
+                math.nextafter(point, -math.inf),
+                point,
+                math.nextafter(point, math.inf),
+                point + 0.5,
+                point + 1.0,
+                2.0 * point,
+            ]
     for point in (limit, math.nextafter(limit, 0.0), limit - 1.0, limit / 2.0):
         points.append(point)
     steps = np.unique(np.asarray(points, dtype=np.float64))
@@ -218,11 +263,15 @@ class _Checker:
             value = self.schedule(step)
         except _validation.LearningRateError as error:  # the evaluator refused a bad value
             self.bad_value(error)
-        except Exception as error:  # noqa: BLE001 - any exception on a valid step fails
+        except Exception as error:
             self.fail("evaluates", step, None, f"raised {type(error).__name__}: {error}")
         if self.is_schedule and type(value) is not float:
-            self.fail("shape/dtype", step, value,
-                      f"a scalar step must give a Python float, not {type(value).__name__}")
+            self.fail(
+                "shape/dtype",
+                step,
+                value,
+                f"a scalar step must give a Python float, not {type(value).__name__}",
+            )
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)):
             self.fail("shape/dtype", step, value, "must be a real number")
         if isinstance(value, np.ndarray) and value.size != 1:
@@ -234,27 +283,46 @@ class _Checker:
             values = self.schedule(steps)
         except _validation.LearningRateError as error:
             self.bad_value(error)
-        except Exception as error:  # noqa: BLE001
-            self.fail(check, None, None, f"calling it on an array of {steps.size} steps "
-                      f"raised {type(error).__name__}: {error}")
+        except Exception as error:
+            self.fail(
+                check,
+                None,
+                None,
+                f"calling it on an array of {steps.size} steps "
+                f"raised {type(error).__name__}: {error}",
+            )
         values_array = np.asarray(values)
         if values_array.shape != steps.shape:
-            self.fail("shape/dtype", None, values_array.shape,
-                      f"an array of steps of shape {steps.shape} must give values of that "
-                      "shape")
+            self.fail(
+                "shape/dtype",
+                None,
+                values_array.shape,
+                f"an array of steps of shape {steps.shape} must give values of that shape",
+            )
         if self.is_schedule and (type(values) is not np.ndarray or values.dtype != np.float64):
-            self.fail("shape/dtype", None, getattr(values, "dtype", type(values).__name__),
-                      "an array of steps must give a float64 ndarray")
+            self.fail(
+                "shape/dtype",
+                None,
+                getattr(values, "dtype", type(values).__name__),
+                "an array of steps must give a float64 ndarray",
+            )
         if values_array.dtype.kind not in "fiu":
             self.fail("shape/dtype", None, values_array.dtype, "values must be real numbers")
         return values_array.astype(np.float64)
 
 
-def check_schedule(schedule: Callable, *, bounds: tuple[float, float] | None = None,
-                   monotone: str | None = None, periodic: float | Tail | None = None,
-                   steps: Iterable[float] = (), max_step: float | None = None,
-                   vectorized: bool | None = None, round_trip: bool | None = None,
-                   rtol: float = 1e-9) -> np.ndarray:
+def check_schedule(
+    schedule: Callable,
+    *,
+    bounds: tuple[float, float] | None = None,
+    monotone: str | None = None,
+    periodic: float | Tail | None = None,
+    steps: Iterable[float] = (),
+    max_step: float | None = None,
+    vectorized: bool | None = None,
+    round_trip: bool | None = None,
+    rtol: float = 1e-9,
+) -> np.ndarray:
     """Assert the invariants a schedule claims, on steps chosen to hunt edge cases.
 
     Works on lrsched schedules (built-in, composed or your own ``Schedule`` subclass) and on
@@ -312,22 +380,31 @@ def check_schedule(schedule: Callable, *, bounds: tuple[float, float] | None = N
     monotone 1e-09 0.0999999999
     """
     if not callable(schedule):
-        raise _validation.ArgumentTypeError(f"check_schedule(): schedule must be a Schedule or a callable of "
-                        f"the step, got {schedule!r}")
+        raise _validation.ArgumentTypeError(
+            f"check_schedule(): schedule must be a Schedule or a callable of "
+            f"the step, got {schedule!r}"
+        )
     if monotone is not None and monotone not in _MONOTONE:
-        raise _validation.ArgumentError(f"check_schedule(): monotone must be None, 'increasing' or "
-                         f"'decreasing', got {monotone!r}")
+        raise _validation.ArgumentError(
+            f"check_schedule(): monotone must be None, 'increasing' or "
+            f"'decreasing', got {monotone!r}"
+        )
     if bounds is not None:
         if len(bounds) != 2 or not bounds[0] <= bounds[1]:
-            raise _validation.ArgumentError(f"check_schedule(): bounds must be (low, high) with low <= "
-                             f"high, got {bounds!r}")
+            raise _validation.ArgumentError(
+                f"check_schedule(): bounds must be (low, high) with low <= high, got {bounds!r}"
+            )
     period_start, period = _period(periodic)
     if not (isinstance(rtol, numbers.Real) and rtol >= 0):
-        raise _validation.ArgumentError(f"check_schedule(): rtol must be a number >= 0, got {rtol!r}")
-    if max_step is not None and not (isinstance(max_step, numbers.Real) and max_step >= 0
-                                     and math.isfinite(max_step)):
-        raise _validation.ArgumentError(f"check_schedule(): max_step must be a finite number >= 0, "
-                         f"got {max_step!r}")
+        raise _validation.ArgumentError(
+            f"check_schedule(): rtol must be a number >= 0, got {rtol!r}"
+        )
+    if max_step is not None and not (
+        isinstance(max_step, numbers.Real) and max_step >= 0 and math.isfinite(max_step)
+    ):
+        raise _validation.ArgumentError(
+            f"check_schedule(): max_step must be a finite number >= 0, got {max_step!r}"
+        )
 
     checker = _Checker(schedule, _describe(schedule), float(rtol))
     limit = largest_step(schedule) if max_step is None else float(max_step)
@@ -338,27 +415,36 @@ def check_schedule(schedule: Callable, *, bounds: tuple[float, float] | None = N
     for step, first in zip(points[:16], scalars[:16]):
         second = checker.scalar(float(step))
         if not (first == second or (math.isnan(first) and math.isnan(second))):
-            checker.fail("deterministic", float(step), second,
-                         f"the first call gave {float(first)!r}")
+            checker.fail(
+                "deterministic", float(step), second, f"the first call gave {float(first)!r}"
+            )
     _check_values(checker, points, scalars, bounds)
     checker.scale = float(np.max(np.abs(scalars), initial=0.0)) or 1.0
 
     must_vectorize = checker.is_schedule if vectorized is None else vectorized
     arrays_work = must_vectorize or _accepts_arrays(schedule, points)
-    evaluate = checker.vector if arrays_work else (
-        lambda at, check="evaluates": np.array([checker.scalar(float(t)) for t in at]))
+    evaluate = (
+        checker.vector
+        if arrays_work
+        else (lambda at, check="evaluates": np.array([checker.scalar(float(t)) for t in at]))
+    )
     if arrays_work:
         values = checker.vector(points)
         for step, single, batch in zip(points, scalars, values):
             if not checker.close(single, batch):
-                checker.fail("vectorized equals scalar", float(step), float(batch),
-                             f"s(step) alone gives {float(single)!r}")
+                checker.fail(
+                    "vectorized equals scalar",
+                    float(step),
+                    float(batch),
+                    f"s(step) alone gives {float(single)!r}",
+                )
         _check_array_forms(checker, points, values)
     again = evaluate(points)
     for step, first, second in zip(points, scalars, again):
         if not (first == second or (math.isnan(first) and math.isnan(second))):
-            checker.fail("deterministic", float(step), float(second),
-                          f"the first call gave {float(first)!r}")
+            checker.fail(
+                "deterministic", float(step), float(second), f"the first call gave {float(first)!r}"
+            )
 
     grid = _grid(points, limit)
     grid_values = evaluate(grid)
@@ -386,17 +472,20 @@ def _period(periodic: Any) -> tuple[float, float | None]:
         start, period = (periodic + (None,))[:2] if len(periodic) == 1 else periodic
     else:
         start, period = 0.0, periodic
-    if not (isinstance(period, numbers.Real) and period > 0 and math.isfinite(period)) or \
-            not (isinstance(start, numbers.Real) and start >= 0):
-        raise _validation.ArgumentError(f"check_schedule(): periodic must be a positive period or "
-                         f"Tail(start, period), got {periodic!r}")
+    if not (isinstance(period, numbers.Real) and period > 0 and math.isfinite(period)) or not (
+        isinstance(start, numbers.Real) and start >= 0
+    ):
+        raise _validation.ArgumentError(
+            f"check_schedule(): periodic must be a positive period or "
+            f"Tail(start, period), got {periodic!r}"
+        )
     return float(start), float(period)
 
 
 def _accepts_arrays(schedule: Callable, points: np.ndarray) -> bool:
     try:
         values = schedule(points)
-    except Exception:  # noqa: BLE001 - a scalar-only function is allowed
+    except Exception:
         return False
     return np.ndim(values) > 0 or points.size == 1
 
@@ -416,8 +505,12 @@ def _check_values(checker: _Checker, points: np.ndarray, values: np.ndarray, bou
         outside = (values < low - slack) | (values > high + slack)
         if outside.any():
             index = int(np.argmax(outside))
-            checker.fail("bounds", float(points[index]), float(values[index]),
-                         f"claimed within [{low!r}, {high!r}]")
+            checker.fail(
+                "bounds",
+                float(points[index]),
+                float(values[index]),
+                f"claimed within [{low!r}, {high!r}]",
+            )
 
 
 def _check_array_forms(checker: _Checker, points: np.ndarray, values: np.ndarray) -> None:
@@ -426,9 +519,13 @@ def _check_array_forms(checker: _Checker, points: np.ndarray, values: np.ndarray
     shaped = checker.vector(points.reshape(1, -1))
     if not np.array_equal(shaped.ravel(), values, equal_nan=True):
         index = int(np.argmax(shaped.ravel() != values))
-        checker.fail("vectorized equals scalar", float(points[index]), float(shaped.ravel()[index]),
-                     f"a 2-d array of steps gives a different value from the 1-d array's "
-                     f"{float(values[index])!r}")
+        checker.fail(
+            "vectorized equals scalar",
+            float(points[index]),
+            float(shaped.ravel()[index]),
+            f"a 2-d array of steps gives a different value from the 1-d array's "
+            f"{float(values[index])!r}",
+        )
     checker.vector(np.zeros(0))
     if not checker.is_schedule:
         return
@@ -438,31 +535,51 @@ def _check_array_forms(checker: _Checker, points: np.ndarray, values: np.ndarray
     for step, from_ints, from_list in zip(whole, integer_values, np.asarray(listed)):
         expected = values[np.searchsorted(points, step)]
         if not (checker.close(from_ints, expected) and checker.close(from_list, expected)):
-            checker.fail("vectorized equals scalar", float(step), float(from_ints),
-                         f"integer or list steps give {float(from_ints)!r}/"
-                         f"{float(from_list)!r}, float steps {float(expected)!r}")
+            checker.fail(
+                "vectorized equals scalar",
+                float(step),
+                float(from_ints),
+                f"integer or list steps give {float(from_ints)!r}/"
+                f"{float(from_list)!r}, float steps {float(expected)!r}",
+            )
     for step in points[:4]:
         for kind in (np.float64(step), np.asarray(step)):
             value = checker.schedule(kind)
             if type(value) is not float:
-                checker.fail("shape/dtype", float(step), value,
-                             f"a {type(kind).__name__} step must give a Python float")
+                checker.fail(
+                    "shape/dtype",
+                    float(step),
+                    value,
+                    f"a {type(kind).__name__} step must give a Python float",
+                )
 
 
-def _check_monotone(checker: _Checker, points: np.ndarray, values: np.ndarray,
-                    direction: str) -> None:
+def _check_monotone(
+    checker: _Checker, points: np.ndarray, values: np.ndarray, direction: str
+) -> None:
     change = np.diff(values)
     slack = checker.rtol * checker.scale
     wrong = change > slack if direction == "decreasing" else change < -slack
     if wrong.any():
         index = int(np.argmax(wrong))
-        checker.fail("monotone", float(points[index + 1]), float(values[index + 1]),
-                     f"claimed {direction}, but it was {float(values[index])!r} at step "
-                     f"{float(points[index])!r}")
+        checker.fail(
+            "monotone",
+            float(points[index + 1]),
+            float(values[index + 1]),
+            f"claimed {direction}, but it was {float(values[index])!r} at step "
+            f"{float(points[index])!r}",
+        )
 
 
-def _check_periodic(checker: _Checker, grid: np.ndarray, evaluate, start: float,
-                    period: float, limit: float, check: str) -> None:
+def _check_periodic(
+    checker: _Checker,
+    grid: np.ndarray,
+    evaluate,
+    start: float,
+    period: float,
+    limit: float,
+    check: str,
+) -> None:
     # Past ~2**20 periods a float step no longer resolves a position within the period.
     top = min(limit - 3 * period, start + period * 2.0**20)
     base = grid[(grid >= start) & (grid <= top)]
@@ -485,27 +602,37 @@ def _check_periodic(checker: _Checker, grid: np.ndarray, evaluate, start: float,
             # On a steep stretch a few ulps of the step move the value more than rtol, so the
             # value one period on may lie anywhere between the neighbours of s(t).
             between = any(min(near_t) <= b <= max(near_t) for b in near_later) or any(
-                min(near_later) <= a <= max(near_later) for a in near_t)
-            if not between and not any(checker.close(a, b) for a in near_t
-                                       for b in near_later):
-                checker.fail(check, float(step + multiple * period), float(second),
-                             f"claimed period {period!r}"
-                             + (f" from step {start!r}" if start else "")
-                             + f", but s({float(step)!r}) = {float(first)!r}")
+                min(near_later) <= a <= max(near_later) for a in near_t
+            )
+            if not between and not any(checker.close(a, b) for a in near_t for b in near_later):
+                checker.fail(
+                    check,
+                    float(step + multiple * period),
+                    float(second),
+                    f"claimed period {period!r}"
+                    + (f" from step {start!r}" if start else "")
+                    + f", but s({float(step)!r}) = {float(first)!r}",
+                )
 
 
-def _check_tail(checker: _Checker, grid: np.ndarray, grid_values: np.ndarray, evaluate,
-                limit: float) -> None:
+def _check_tail(
+    checker: _Checker, grid: np.ndarray, grid_values: np.ndarray, evaluate, limit: float
+) -> None:
     tail = checker.schedule.tail()
     if tail is None:
         return
-    if not isinstance(tail, Tail) or not tail.start >= 0 or (
-            tail.period is not None and not tail.period > 0):
-        checker.fail("tail", None, tail, "tail() must return Tail(start >= 0, period > 0 "
-                     "or None) or None")
+    if (
+        not isinstance(tail, Tail)
+        or not tail.start >= 0
+        or (tail.period is not None and not tail.period > 0)
+    ):
+        checker.fail(
+            "tail", None, tail, "tail() must return Tail(start >= 0, period > 0 or None) or None"
+        )
     if tail.period is not None:
-        _check_periodic(checker, grid, evaluate, float(tail.start), float(tail.period), limit,
-                        "tail")
+        _check_periodic(
+            checker, grid, evaluate, float(tail.start), float(tail.period), limit, "tail"
+        )
         return
     if tail.start > limit:
         return
@@ -513,9 +640,12 @@ def _check_tail(checker: _Checker, grid: np.ndarray, grid_values: np.ndarray, ev
     after = grid >= tail.start
     for step, value in zip(grid[after], grid_values[after]):
         if not checker.close(value, held):
-            checker.fail("tail", float(step), float(value),
-                         f"tail() claims constant from step {tail.start!r}, where it is "
-                         f"{held!r}")
+            checker.fail(
+                "tail",
+                float(step),
+                float(value),
+                f"tail() claims constant from step {tail.start!r}, where it is {held!r}",
+            )
 
 
 def _check_invalid_steps(checker: _Checker) -> None:
@@ -524,11 +654,19 @@ def _check_invalid_steps(checker: _Checker) -> None:
             checker.schedule(bad)
         except ValueError:
             continue
-        except Exception as error:  # noqa: BLE001
-            checker.fail("invalid steps", None, None,
-                         f"step {bad!r} raised {type(error).__name__}, not ValueError")
-        checker.fail("invalid steps", None, None, f"step {bad!r} was accepted; negative, "
-                     "NaN and infinite steps must raise ValueError")
+        except Exception as error:
+            checker.fail(
+                "invalid steps",
+                None,
+                None,
+                f"step {bad!r} raised {type(error).__name__}, not ValueError",
+            )
+        checker.fail(
+            "invalid steps",
+            None,
+            None,
+            f"step {bad!r} was accepted; negative, NaN and infinite steps must raise ValueError",
+        )
 
 
 def _configurable(schedule: Any) -> bool:
@@ -542,8 +680,12 @@ def _configurable(schedule: Any) -> bool:
 def _check_round_trip(checker: _Checker, points: np.ndarray, values: np.ndarray) -> None:
     schedule = checker.schedule
     if not isinstance(schedule, ValueObject):
-        checker.fail("round trip", None, None, "only lrsched schedules have a config; pass "
-                     "round_trip=False for a plain callable")
+        checker.fail(
+            "round trip",
+            None,
+            None,
+            "only lrsched schedules have a config; pass round_trip=False for a plain callable",
+        )
     try:
         config = schedule.to_config()
         text = json.dumps(config, allow_nan=False)
@@ -552,24 +694,37 @@ def _check_round_trip(checker: _Checker, points: np.ndarray, values: np.ndarray)
     rebuilt = {}
     try:
         rebuilt["from_config"] = lrsched.from_config(json.loads(text))
-    except Exception as error:  # noqa: BLE001
-        checker.fail("round trip", None, None, f"from_config(to_config()) raised "
-                     f"{type(error).__name__}: {error}")
+    except Exception as error:
+        checker.fail(
+            "round trip",
+            None,
+            None,
+            f"from_config(to_config()) raised {type(error).__name__}: {error}",
+        )
     try:
         rebuilt["parse(repr)"] = lrsched.parse(repr(schedule))
-    except Exception as error:  # noqa: BLE001
-        checker.fail("round trip", None, None, f"parse(repr(s)) raised "
-                     f"{type(error).__name__}: {error}")
+    except Exception as error:
+        checker.fail(
+            "round trip", None, None, f"parse(repr(s)) raised {type(error).__name__}: {error}"
+        )
     try:
         rebuilt["pickle"] = pickle.loads(pickle.dumps(schedule))
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         checker.fail("round trip", None, None, f"pickle raised {type(error).__name__}: {error}")
     for how, copy in rebuilt.items():
         if copy != schedule or hash(copy) != hash(schedule):
-            checker.fail("round trip", None, repr(copy)[:200],
-                         f"{how} rebuilt a schedule that is not equal (or hashes differently)")
+            checker.fail(
+                "round trip",
+                None,
+                repr(copy)[:200],
+                f"{how} rebuilt a schedule that is not equal (or hashes differently)",
+            )
         copied = copy(points)
         for step, original, again in zip(points, values, copied):
             if not checker.close(original, again):
-                checker.fail("round trip", float(step), float(again),
-                             f"the {how} copy differs from the original's {float(original)!r}")
+                checker.fail(
+                    "round trip",
+                    float(step),
+                    float(again),
+                    f"the {how} copy differs from the original's {float(original)!r}",
+                )

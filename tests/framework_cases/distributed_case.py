@@ -17,17 +17,16 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
+from lrsched.adapters.torch import ScheduleLR
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 from torch.distributed.fsdp import fully_shard
 from torch.nn.parallel import DistributedDataParallel
 
 import lrsched
-from lrsched.adapters.torch import ScheduleLR
 
 STEPS, KILL = 30, 12
 SCHEDULE = lrsched.one_cycle(0.05, total_steps=STEPS)
-PLATEAU = lrsched.plateau(lrsched.warmup(lrsched.constant(0.05), steps=2), patience=1,
-                          factor=0.5)
+PLATEAU = lrsched.plateau(lrsched.warmup(lrsched.constant(0.05), steps=2), patience=1, factor=0.5)
 
 
 def build(mode: str, schedule=SCHEDULE):
@@ -63,8 +62,14 @@ def train(model, optimizer, scheduler, start: int, stop: int, seen: list) -> Non
 def save(mode: str, model, optimizer, scheduler, where: Path) -> None:
     if mode == "ddp":  # one file, written by rank 0: every rank holds the same state
         if dist.get_rank() == 0:
-            torch.save({"model": model.module.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict()}, where / "checkpoint.pt")
+            torch.save(
+                {
+                    "model": model.module.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                },
+                where / "checkpoint.pt",
+            )
     else:  # sharded model and optimizer; the scheduler's state is the same on every rank
         model_state, optimizer_state = get_state_dict(model, optimizer)
         dcp.save({"model": model_state, "optimizer": optimizer_state}, checkpoint_id=where)
@@ -83,8 +88,9 @@ def load(mode: str, model, optimizer, scheduler, where: Path) -> None:
         model_state, optimizer_state = get_state_dict(model, optimizer)
         state = {"model": model_state, "optimizer": optimizer_state}
         dcp.load(state, checkpoint_id=where)
-        set_state_dict(model, optimizer, model_state_dict=state["model"],
-                       optim_state_dict=state["optimizer"])
+        set_state_dict(
+            model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"]
+        )
         scheduler.load_state_dict(torch.load(where / "scheduler.pt", weights_only=True))
 
 
@@ -141,10 +147,13 @@ def main(mode: str, out: Path) -> None:
     load(mode, model, optimizer, scheduler, where)
     train(model, optimizer, scheduler, KILL, STEPS, resumed)
 
-    result = {"straight": straight, "resumed": resumed,
-              "straight_parameters": straight_parameters,
-              "resumed_parameters": parameters(model),
-              "plateau": plateau_run() if mode == "ddp" else None}
+    result = {
+        "straight": straight,
+        "resumed": resumed,
+        "straight_parameters": straight_parameters,
+        "resumed_parameters": parameters(model),
+        "plateau": plateau_run() if mode == "ddp" else None,
+    }
     (out / f"rank{rank}.json").write_text(json.dumps(result))
     dist.destroy_process_group()
 

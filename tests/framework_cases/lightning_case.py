@@ -21,9 +21,9 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import CSVLogger
+from lrsched.adapters.torch import ScheduleLR
 
 import lrsched
-from lrsched.adapters.torch import ScheduleLR
 
 BATCHES = 8  # per epoch, on one process
 STEP_SCHEDULE = lrsched.one_cycle(0.05, total_steps=4 * BATCHES)
@@ -36,11 +36,12 @@ class Regression(L.LightningModule):
     def __init__(self, schedule):
         super().__init__()
         torch.manual_seed(0)
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(),
-                                       torch.nn.Linear(16, 1))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)
+        )
         self.schedule = schedule
-        self.used = []          # [lr, beta1] per optimizer step
-        self.val_losses = []    # the monitored metric, per validation
+        self.used = []  # [lr, beta1] per optimizer step
+        self.val_losses = []  # the monitored metric, per validation
 
     def forward(self, inputs):
         return self.net(inputs)
@@ -52,8 +53,7 @@ class Regression(L.LightningModule):
     def validation_step(self, batch, batch_index):
         inputs, targets = batch
         # sync_dist: every rank's plateau must see the same metric.
-        self.log("val_loss", torch.nn.functional.mse_loss(self(inputs), targets),
-                 sync_dist=True)
+        self.log("val_loss", torch.nn.functional.mse_loss(self(inputs), targets), sync_dist=True)
 
     def on_before_optimizer_step(self, optimizer):
         group = optimizer.param_groups[0]
@@ -81,19 +81,25 @@ class RecordMetric(L.Callback):
 def data(samples: int = 8 * BATCHES, seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
     inputs = torch.randn(samples, 4, generator=generator)
-    targets = inputs.sum(dim=1, keepdim=True) + 0.5 * torch.randn(samples, 1,
-                                                                   generator=generator)
+    targets = inputs.sum(dim=1, keepdim=True) + 0.5 * torch.randn(samples, 1, generator=generator)
     dataset = torch.utils.data.TensorDataset(inputs, targets)
     return torch.utils.data.DataLoader(dataset, batch_size=8)
 
 
 def trainer(out: Path, epochs: int, **options) -> L.Trainer:
     return L.Trainer(
-        max_epochs=epochs, accelerator="cpu", logger=CSVLogger(out), log_every_n_steps=1,
-        callbacks=[LearningRateMonitor(logging_interval="step", log_momentum=True),
-                   RecordMetric()],
-        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-        num_sanity_val_steps=0, deterministic=True, **options)
+        max_epochs=epochs,
+        accelerator="cpu",
+        logger=CSVLogger(out),
+        log_every_n_steps=1,
+        callbacks=[LearningRateMonitor(logging_interval="step", log_momentum=True), RecordMetric()],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+        deterministic=True,
+        **options,
+    )
 
 
 def quiet() -> None:
@@ -109,8 +115,12 @@ def ddp_main(out: Path) -> None:
         fit = trainer(out / name, 4, devices=2, strategy="ddp")
         fit.fit(module, data(), data(seed=1))
         monitor = fit.callbacks[0]
-        record = {"used": module.used, "val_losses": module.val_losses,
-                  "monitor": monitor.lrs.get("lr-AdamW"), "world_size": fit.world_size}
+        record = {
+            "used": module.used,
+            "val_losses": module.val_losses,
+            "monitor": monitor.lrs.get("lr-AdamW"),
+            "world_size": fit.world_size,
+        }
         (out / f"{name}-rank{fit.global_rank}.json").write_text(json.dumps(record))
 
 

@@ -24,11 +24,11 @@ import tempfile
 
 
 def main(out_path: str) -> None:
-    import numpy as np
     import keras
+    import numpy as np
+    from lrsched.adapters.keras import KerasSchedule, PlateauCallback, ScheduleCallback
 
     import lrsched
-    from lrsched.adapters.keras import KerasSchedule, PlateauCallback, ScheduleCallback
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE
@@ -38,24 +38,43 @@ def main(out_path: str) -> None:
 
     def one_hot_fit(learning_rate, steps, start=0, callbacks=(), jit=traced, history=None):
         """The LR of each of ``steps`` SGD updates (from iteration ``start``), as floats."""
-        model = keras.Sequential([keras.Input((steps,)),
-                                  keras.layers.Dense(1, use_bias=False,
-                                                     kernel_initializer="zeros")])
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
-                      loss=lambda y_true, y_pred: keras.ops.mean(y_pred), jit_compile=jit)
+        model = keras.Sequential(
+            [
+                keras.Input((steps,)),
+                keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+            loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
+            jit_compile=jit,
+        )
         if start:
             model.optimizer.build(model.trainable_variables)
             model.optimizer.iterations.assign(start)
         inputs = np.eye(steps, dtype="float32")
-        fitted = model.fit(inputs, np.zeros((steps, 1), "float32"), batch_size=1, epochs=1,
-                           shuffle=False, verbose=0, callbacks=list(callbacks))
+        fitted = model.fit(
+            inputs,
+            np.zeros((steps, 1), "float32"),
+            batch_size=1,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=list(callbacks),
+        )
         assert model.jit_compile == jit
         if history is not None:
             history.update(fitted.history)
         return [float(v) for v in -keras.ops.convert_to_numpy(model.layers[0].kernel)[:, 0]]
 
-    results = {"backend": backend, "traced": traced, "fits": {}, "callback_fits": {},
-               "refused": {}, "histories": {}}
+    results = {
+        "backend": backend,
+        "traced": traced,
+        "fits": {},
+        "callback_fits": {},
+        "refused": {},
+        "histories": {},
+    }
     for name, case in FIT_CASES.items():
         try:
             schedule = KerasSchedule(case.schedule, max_steps=case.max_steps)
@@ -65,21 +84,29 @@ def main(out_path: str) -> None:
         results["fits"][name] = one_hot_fit(schedule, case.steps, case.start)
     if backend == "tensorflow":
         results["fits_without_jit"] = {
-            name: one_hot_fit(KerasSchedule(case.schedule, max_steps=case.max_steps),
-                              case.steps, case.start, jit=False)
-            for name, case in FIT_CASES.items() if name not in results["refused"]}
+            name: one_hot_fit(
+                KerasSchedule(case.schedule, max_steps=case.max_steps),
+                case.steps,
+                case.start,
+                jit=False,
+            )
+            for name, case in FIT_CASES.items()
+            if name not in results["refused"]
+        }
     for name in ("warmup_cosine", "cyclic", "lambda_lr", "multiplicative"):
         case = FIT_CASES[name]
         history = results["histories"][name] = {}
         results["callback_fits"][name] = one_hot_fit(
-            0.5, case.steps, callbacks=[ScheduleCallback(case.schedule)], history=history)
+            0.5, case.steps, callbacks=[ScheduleCallback(case.schedule)], history=history
+        )
 
     if traced:
         # Keras's own staircase next to KerasSchedule of the same schedule, under XLA.
         keras_own = keras.optimizers.schedules.ExponentialDecay(1.0, 107, 0.5, staircase=True)
         results["staircase_keras"] = one_hot_fit(keras_own, 110)
         results["staircase_lrsched"] = one_hot_fit(
-            KerasSchedule(lrsched.step(1.0, step_size=107, gamma=0.5), max_steps=109), 110)
+            KerasSchedule(lrsched.step(1.0, step_size=107, gamma=0.5), max_steps=109), 110
+        )
 
     # Up to max_steps the table serves; past it the schedule itself, in the same fit.
     past_end = KerasSchedule(PAST_END_CASE.schedule, max_steps=PAST_END_CASE.max_steps)
@@ -87,8 +114,11 @@ def main(out_path: str) -> None:
 
     results["errors"] = {}
     try:
-        one_hot_fit(KerasSchedule(lrsched.constant(0.1)), 4,
-                    callbacks=[ScheduleCallback(lrsched.constant(0.2))])
+        one_hot_fit(
+            KerasSchedule(lrsched.constant(0.1)),
+            4,
+            callbacks=[ScheduleCallback(lrsched.constant(0.2))],
+        )
     except TypeError as error:
         results["errors"]["schedule_callback_on_schedule"] = str(error)
     try:
@@ -108,13 +138,14 @@ def main(out_path: str) -> None:
 def regression_data(np, samples=64):
     rng = np.random.default_rng(0)
     inputs = rng.normal(size=(samples, 3)).astype("float32")
-    targets = (inputs @ np.array([[1.0], [-2.0], [0.5]]) + rng.normal(size=(samples, 1)))
+    targets = inputs @ np.array([[1.0], [-2.0], [0.5]]) + rng.normal(size=(samples, 1))
     return inputs, targets.astype("float32")
 
 
 def small_model(keras):
-    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
-                             keras.layers.Dense(1)])
+    return keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4, activation="tanh"), keras.layers.Dense(1)]
+    )
 
 
 class LearningRateRecorder:
@@ -152,8 +183,11 @@ def resume_run(keras, np, lrsched, KerasSchedule, traced):
     def compiled():
         model = small_model(keras)
         model.set_weights(initial)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=KerasSchedule(schedule)),
-                      loss="mse", jit_compile=traced)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=KerasSchedule(schedule)),
+            loss="mse",
+            jit_compile=traced,
+        )
         return model
 
     fit = dict(batch_size=8, shuffle=False, verbose=0)
@@ -196,7 +230,7 @@ def resume_at_points(keras, np, KerasSchedule, case):
 
     def batches(start):
         for row in range(start, steps):
-            yield rows[row:row + 1], np.zeros((1, 1), "float32")
+            yield rows[row : row + 1], np.zeros((1, 1), "float32")
 
     def lrs_of(model):
         return [float(v) for v in -keras.ops.convert_to_numpy(model.layers[0].kernel)[:, 0]]
@@ -220,12 +254,19 @@ def resume_at_points(keras, np, KerasSchedule, case):
 
     fit = dict(steps_per_epoch=case.steps_per_epoch, shuffle=False, verbose=0)
     with tempfile.TemporaryDirectory() as folder:
-        model = keras.Sequential([keras.Input((steps,)),
-                                  keras.layers.Dense(1, use_bias=False,
-                                                     kernel_initializer="zeros")])
-        model.compile(optimizer=keras.optimizers.SGD(
-            learning_rate=KerasSchedule(case.schedule, max_steps=case.max_steps)),
-            loss=mean_output, jit_compile=True)
+        model = keras.Sequential(
+            [
+                keras.Input((steps,)),
+                keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.SGD(
+                learning_rate=KerasSchedule(case.schedule, max_steps=case.max_steps)
+            ),
+            loss=mean_output,
+            jit_compile=True,
+        )
         saver = SaveAt(folder)
         model.fit(batches(0), epochs=case.epochs, callbacks=[saver], **fit)
         runs = {"straight": lrs_of(model), "resumed": {}}
@@ -236,8 +277,13 @@ def resume_at_points(keras, np, KerasSchedule, case):
             epoch, batch = divmod(point, case.steps_per_epoch)
             data = batches(point)
             if batch:
-                loaded.fit(data, epochs=1, steps_per_epoch=case.steps_per_epoch - batch,
-                           shuffle=False, verbose=0)
+                loaded.fit(
+                    data,
+                    epochs=1,
+                    steps_per_epoch=case.steps_per_epoch - batch,
+                    shuffle=False,
+                    verbose=0,
+                )
                 epoch += 1
             if epoch < case.epochs:
                 loaded.fit(data, epochs=case.epochs, initial_epoch=epoch, **fit)
@@ -255,26 +301,48 @@ def plateau_runs(keras, np, lrsched, PlateauCallback, traced):
     inputs, targets = regression_data(np)
     runs = {}
     settings = {
-        "epoch": (lrsched.plateau(0.05, patience=1, factor=0.5, threshold=0.1), "val_loss",
-                  "epoch"),
-        "step": (lrsched.plateau(lrsched.cosine(0.05, total_steps=40, min_lr=0.005),
-                                 patience=0, factor=0.5, threshold=0.05), "loss", "step"),
+        "epoch": (
+            lrsched.plateau(0.05, patience=1, factor=0.5, threshold=0.1),
+            "val_loss",
+            "epoch",
+        ),
+        "step": (
+            lrsched.plateau(
+                lrsched.cosine(0.05, total_steps=40, min_lr=0.005),
+                patience=0,
+                factor=0.5,
+                threshold=0.05,
+            ),
+            "loss",
+            "step",
+        ),
     }
     for name, (plateau, monitor, interval) in settings.items():
         keras.utils.set_random_seed(1)
         model = small_model(keras)
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse",
-                      jit_compile=traced)
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse", jit_compile=traced
+        )
         recorder = LearningRateRecorder.make(keras, np)
         callback = PlateauCallback(plateau, monitor=monitor, interval=interval)
-        history = model.fit(inputs[:48], targets[:48], validation_data=(inputs[48:], targets[48:]),
-                            epochs=12, batch_size=16, shuffle=False, verbose=0,
-                            callbacks=[callback, recorder])
+        history = model.fit(
+            inputs[:48],
+            targets[:48],
+            validation_data=(inputs[48:], targets[48:]),
+            epochs=12,
+            batch_size=16,
+            shuffle=False,
+            verbose=0,
+            callbacks=[callback, recorder],
+        )
         runs[name] = {
             "logged_lrs": history.history["learning_rate"],
             "plateau": plateau.to_config(),
-            "metrics": ([float(v) for v in history.history[monitor]] if interval == "epoch"
-                        else recorder.batch_losses),
+            "metrics": (
+                [float(v) for v in history.history[monitor]]
+                if interval == "epoch"
+                else recorder.batch_losses
+            ),
             "lrs": recorder.epoch_lrs if interval == "epoch" else recorder.lrs,
             "final_state": callback.state.to_dict(),
         }

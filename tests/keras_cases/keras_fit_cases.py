@@ -78,61 +78,82 @@ FIT_CASES: dict[str, FitCase] = {
     "piecewise_constant": FitCase(L.piecewise_constant([10, 40], [0.1, 0.05, 0.01])),
     "piecewise_linear": FitCase(L.piecewise_linear([0, 10, 45], [0.0, 0.1, 0.01])),
     "exponential": FitCase(L.exponential(0.1, 0.95), max_steps=63),
-    "exponential_staircase": FitCase(L.exponential(0.1, 0.5, decay_steps=7, staircase=True),
-                                     max_steps=100),
+    "exponential_staircase": FitCase(
+        L.exponential(0.1, 0.5, decay_steps=7, staircase=True), max_steps=100
+    ),
     "exponential_ramp": FitCase(L.exponential_ramp(1e-5, 0.1, total_steps=50)),
     "linear": FitCase(L.linear(0.1, 0.01, total_steps=30)),
     "polynomial": FitCase(L.polynomial(0.1, total_steps=40, end_lr=0.001, power=2.0)),
-    "polynomial_cycle": FitCase(L.polynomial(0.1, 15, end_lr=0.01, power=0.5, cycle=True),
-                                max_steps=63),
-    "inverse_time": FitCase(L.inverse_time(0.1, decay_steps=10, decay_rate=0.5,
-                                           staircase=True), max_steps=80),
+    "polynomial_cycle": FitCase(
+        L.polynomial(0.1, 15, end_lr=0.01, power=0.5, cycle=True), max_steps=63
+    ),
+    "inverse_time": FitCase(
+        L.inverse_time(0.1, decay_steps=10, decay_rate=0.5, staircase=True), max_steps=80
+    ),
     "inverse_sqrt": FitCase(L.inverse_sqrt(0.1, timescale=20), max_steps=63),
     "lambda_lr": FitCase(L.lambda_lr(0.1, "halve_every_20"), max_steps=63),
     "multiplicative": FitCase(L.multiplicative(0.1, "keep_98_percent"), max_steps=63),
     "cosine": FitCase(_cosine),
     "cosine_periodic": FitCase(L.cosine(0.1, total_steps=12, periodic=True)),
-    "cosine_k_decay_exponent": FitCase(L.cosine(0.1, total_steps=30, min_lr=0.001, k_decay=2.0,
-                                                exponent=0.5)),
+    "cosine_k_decay_exponent": FitCase(
+        L.cosine(0.1, total_steps=30, min_lr=0.001, k_decay=2.0, exponent=0.5)
+    ),
     "tanh": FitCase(L.tanh(0.1, total_steps=30, min_lr=0.001)),
     "warm_restarts": FitCase(L.warm_restarts(0.1, period=13, min_lr=0.01)),
-    "warm_restarts_growing": FitCase(L.warm_restarts(0.1, period=5, period_mult=2,
-                                                     decay=0.7), max_steps=63),
-    "wsd": FitCase(L.wsd(0.1, warmup_steps=5, stable_steps=15, decay_steps=30,
-                         decay_shape="1-sqrt")),
+    "warm_restarts_growing": FitCase(
+        L.warm_restarts(0.1, period=5, period_mult=2, decay=0.7), max_steps=63
+    ),
+    "wsd": FitCase(
+        L.wsd(0.1, warmup_steps=5, stable_steps=15, decay_steps=30, decay_shape="1-sqrt")
+    ),
     "cyclic": FitCase(L.cyclic(0.01, 0.1, step_size_up=7, step_size_down=11)),
-    "cyclic_triangular2": FitCase(L.cyclic(0.01, 0.1, step_size_up=6, mode="triangular2"),
-                                  max_steps=63),
+    "cyclic_triangular2": FitCase(
+        L.cyclic(0.01, 0.1, step_size_up=6, mode="triangular2"), max_steps=63
+    ),
     "one_cycle": FitCase(L.one_cycle(0.1, total_steps=50, three_phase=True)),
     "cycle_momentum": FitCase(L.one_cycle(0.1, total_steps=50).momentum(0.85, 0.95)),
     "warmup_cosine": FitCase(L.warmup(_cosine, steps=10)),
-    "warmup_exponential_mode": FitCase(L.warmup(L.constant(0.1), steps=20, start_factor=0.01,
-                                                mode="exponential")),
-    "sequence": FitCase(L.sequence([L.linear(0.0, 0.1, 10), L.constant(0.1), _cosine],
-                                   [10, 25])),
-    "product": FitCase(L.cyclic(0.05, 0.1, step_size_up=5) * L.linear(1.0, 0.1, 40) * 0.5,
-                       max_steps=63),
+    "warmup_exponential_mode": FitCase(
+        L.warmup(L.constant(0.1), steps=20, start_factor=0.01, mode="exponential")
+    ),
+    "sequence": FitCase(L.sequence([L.linear(0.0, 0.1, 10), L.constant(0.1), _cosine], [10, 25])),
+    "product": FitCase(
+        L.cyclic(0.05, 0.1, step_size_up=5) * L.linear(1.0, 0.1, 40) * 0.5, max_steps=63
+    ),
     "clip": FitCase(L.cosine(0.1, 40).clip(min_lr=0.02, max_lr=0.08)),
     "shift": FitCase(_cosine.shift(15)),
-    "per_epoch": FitCase(L.step(0.1, step_size=2, gamma=0.5).per_epoch(8, staircase=True),
-                         max_steps=63),
+    "per_epoch": FitCase(
+        L.step(0.1, step_size=2, gamma=0.5).per_epoch(8, staircase=True), max_steps=63
+    ),
     # Far past the tail: constant tails clamp, periodic tails wrap, exactly.
     "cosine_far": FitCase(_cosine, steps=20, start=1_000_000),
-    "cyclic_far": FitCase(L.cyclic(0.01, 0.1, step_size_up=7, step_size_down=11), steps=40,
-                          start=999_990),
+    "cyclic_far": FitCase(
+        L.cyclic(0.01, 0.1, step_size_up=7, step_size_down=11), steps=40, start=999_990
+    ),
     "warm_restarts_far": FitCase(L.warm_restarts(0.1, period=13), steps=30, start=2**30),
     # Far past a table that stops at max_steps: the schedule itself, exactly, with no clamp
     # or wrap (a cycle every 15 steps, a restart at S_28, slow decays).
-    "polynomial_cycle_far": FitCase(L.polynomial(0.1, 15, end_lr=0.01, power=0.5, cycle=True),
-                                    steps=30, max_steps=10, start=10**9 - 7),
-    "warm_restarts_growing_far": FitCase(L.warm_restarts(0.1, period=5, period_mult=2,
-                                                         decay=0.99),
-                                         steps=20, max_steps=10, start=5 * (2**28 - 1) - 9),
-    "inverse_sqrt_far": FitCase(L.inverse_sqrt(0.1, timescale=20), steps=10, max_steps=5,
-                                start=10**9),
-    "cyclic_exp_range_far": FitCase(L.cyclic(0.01, 0.1, step_size_up=7, mode="exp_range",
-                                             gamma=0.9999999), steps=20, max_steps=5,
-                                    start=10**8),
+    "polynomial_cycle_far": FitCase(
+        L.polynomial(0.1, 15, end_lr=0.01, power=0.5, cycle=True),
+        steps=30,
+        max_steps=10,
+        start=10**9 - 7,
+    ),
+    "warm_restarts_growing_far": FitCase(
+        L.warm_restarts(0.1, period=5, period_mult=2, decay=0.99),
+        steps=20,
+        max_steps=10,
+        start=5 * (2**28 - 1) - 9,
+    ),
+    "inverse_sqrt_far": FitCase(
+        L.inverse_sqrt(0.1, timescale=20), steps=10, max_steps=5, start=10**9
+    ),
+    "cyclic_exp_range_far": FitCase(
+        L.cyclic(0.01, 0.1, step_size_up=7, mode="exp_range", gamma=0.9999999),
+        steps=20,
+        max_steps=5,
+        start=10**8,
+    ),
 }
 
 # A table of max_steps + 1 entries; the updates after it follow the schedule.
@@ -165,8 +186,9 @@ def _resume_case(seed: int = 20261121, epochs: int = 5, steps_per_epoch: int = 6
     points = tuple(sorted({2 * steps_per_epoch, *(int(point) for point in drawn)}))
     # A periodic factor (warm restarts) times one that never settles: the table wraps,
     # and max_steps must survive the checkpoint for the load to rebuild the same table.
-    schedule = L.warmup(L.warm_restarts(0.1, period=7, min_lr=0.01), steps=5) \
-        * L.exponential(1.0, 0.98)
+    schedule = L.warmup(L.warm_restarts(0.1, period=7, min_lr=0.01), steps=5) * L.exponential(
+        1.0, 0.98
+    )
     return ResumeCase(schedule, steps - 1, epochs, steps_per_epoch, points)
 
 

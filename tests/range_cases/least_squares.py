@@ -3,8 +3,9 @@
 import numpy as np
 
 
-def least_squares_data(seed: int, *, samples: int = 256, features: int = 8,
-                       kappa: float = 100.0, noise: float = 0.01):
+def least_squares_data(
+    seed: int, *, samples: int = 256, features: int = 8, kappa: float = 100.0, noise: float = 0.01
+):
     """X with column scales giving Hessian condition number ~kappa; y = X w* + noise."""
     rng = np.random.default_rng(seed)
     scales = kappa ** (-0.5 * np.linspace(0.0, 1.0, features))

@@ -72,8 +72,7 @@ class Quadratic:
         return float(lrs[int(np.argmin(self.constant_lr_losses(lrs)))])
 
 
-def quadratic(seed: int, *, kappa: float, L: float, noise: float = 0.0, dim: int = 40
-              ) -> Quadratic:
+def quadratic(seed: int, *, kappa: float, L: float, noise: float = 0.0, dim: int = 40) -> Quadratic:
     """``noise``: gradient noise whose stationary loss at lr = 1/L is ``noise`` * f(w0)."""
     rng = np.random.default_rng(seed)
     eigenvalues = L * kappa ** -np.linspace(0.0, 1.0, dim)
@@ -96,16 +95,21 @@ class Verdict:
 
     @property
     def passes(self) -> bool:
-        return (self.ratio_to_divergence < 1.0 and self.loss_cut <= 0.01
-                and self.grid_best_over_suggestion <= 30.0)
+        return (
+            self.ratio_to_divergence < 1.0
+            and self.loss_cut <= 0.01
+            and self.grid_best_over_suggestion <= 30.0
+        )
 
 
 def judge(problem: Quadratic, suggestion: float) -> Verdict:
     cut = float(problem.constant_lr_losses([suggestion])[0])
-    return Verdict(suggestion, suggestion * problem.L / 2.0, cut,
-                   problem.grid_best_lr() / suggestion)
+    return Verdict(
+        suggestion, suggestion * problem.L / 2.0, cut, problem.grid_best_lr() / suggestion
+    )
 
 
 def run(problem: Quadratic, *, num_steps: int, **kwargs) -> lrsched.RangeTestResult:
-    return lrsched.range_test(problem.train_step(**kwargs), start_lr=1e-7, end_lr=10.0,
-                              num_steps=num_steps)
+    return lrsched.range_test(
+        problem.train_step(**kwargs), start_lr=1e-7, end_lr=10.0, num_steps=num_steps
+    )

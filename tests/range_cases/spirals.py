@@ -16,8 +16,11 @@ def spirals(samples_per_class: int = 200, classes: int = 3, seed: int = 0):
     radius = np.linspace(0.05, 1.0, samples_per_class)
     points, labels = [], []
     for label in range(classes):
-        angle = (np.linspace(0.0, 4.0, samples_per_class) + label * 2.1
-                 + 0.2 * rng.standard_normal(samples_per_class))
+        angle = (
+            np.linspace(0.0, 4.0, samples_per_class)
+            + label * 2.1
+            + 0.2 * rng.standard_normal(samples_per_class)
+        )
         points.append(np.stack([radius * np.sin(angle), radius * np.cos(angle)], 1))
         labels.append(np.full(samples_per_class, label))
     return np.concatenate(points).astype(np.float32), np.concatenate(labels).astype(np.int64)
@@ -27,6 +30,8 @@ def table(suggestion: float, final_losses: dict, start_loss: float) -> str:
     """The figures as one printable table: final loss per constant LR, suggestion marked."""
     rows = [f"start loss {start_loss:.3f}; suggestion {suggestion:.3g}"]
     for lr, loss in sorted(final_losses.items()):
-        rows.append(f"  lr {lr:<8.3g} loss after {TRAIN_STEPS} steps {loss:.4f}"
-                    + ("   <- suggestion" if lr == suggestion else ""))
+        rows.append(
+            f"  lr {lr:<8.3g} loss after {TRAIN_STEPS} steps {loss:.4f}"
+            + ("   <- suggestion" if lr == suggestion else "")
+        )
     return "\n".join(rows)
