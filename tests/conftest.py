@@ -18,6 +18,12 @@ settings.register_profile("fuzz", deadline=None, max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+def pytest_xdist_auto_num_workers(config):
+    # Every worker imports torch, Keras and jax (about 0.5 GB each): past 4 workers a large
+    # machine gains little and a small one runs out of memory.
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
