@@ -331,12 +331,42 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         core's tables, so they hold each source's array values bit for bit (a chunk that
         fails there, e.g. a later step that overflows, leaves the current step to decide)."""
         chunks = {key: table.chunk(position) for key, table in self._tables.items()}
+        length = min(len(chunk) for chunk in chunks.values())
+        for source in self._momentum_sources:
+            if source is not None:
+                # A momentum the optimizer cannot use ends the table where it starts, so
+                # the step that would write it raises instead (and not one step earlier).
+                length = min(length, self._usable_momenta(source, chunks[id(source)], position))
         self._lr_tables = [chunks[id(source)] for source in self._lr_sources]
         self._momentum_tables = [
             None if source is None else chunks[id(source)] for source in self._momentum_sources
         ]
         self._table_start = position
-        self._table_length = min(len(chunk) for chunk in chunks.values())
+        self._table_length = length
+
+    def _usable_momenta(self, source: Any, values: list, position: int) -> int:
+        """How many of ``values`` (momenta from ``position`` on) the optimizer can take:
+        SGD's and RMSprop's momentum up to 1, Adam's beta1 below 1, as torch's own
+        constructors require (beta1 = 1 divides by zero in Adam's bias correction)."""
+        array = np.asarray(values, dtype=np.float64)
+        top = 1.0 if self._momentum_key == "momentum" else np.nextafter(1.0, 0.0)
+        bad = np.flatnonzero(~(array <= top))
+        if not bad.size:
+            return len(values)
+        if bad[0] == 0:
+            self._refuse_momentum(source, position, values[0])
+        return int(bad[0])
+
+    def _refuse_momentum(self, source: Any, position: int, value: float) -> None:
+        if self._momentum_key == "momentum":
+            name, rule = "momentum", "<= 1 (above 1 the momentum buffer grows without bound)"
+        else:
+            name, rule = "betas[0]", "< 1 (as torch's Adam requires; 1 divides by zero)"
+        check.refuse(
+            f"{_FUNC}(): the momentum schedule {source!r} gives {value!r} at step {position}; "
+            f"the optimizer's {name} must be {rule}: bound the schedule "
+            "(e.g. .clip(max_lr=0.99)) or pass another one"
+        )
 
     def _write_current(self) -> None:
         """Write the current step's values again (after loading a state, adding a group)."""
@@ -456,20 +486,45 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if momentum is not None and key is None:
             key = _momentum_key(self.optimizer)
         self.optimizer.add_param_group(param_group)  # validates it before anything changes
-        group = self.optimizer.param_groups[-1]
-        _own_tensors(self.optimizer.param_groups, self._groups, key)
-        lr = group["lr"]
-        group.setdefault("initial_lr", lr.clone() if isinstance(lr, _Tensor) else lr)
-        self.base_lrs.append(group["initial_lr"])
-        self.schedules += (schedule,)
-        self.multipliers = multipliers
-        self.momentum_schedules += (momentum,)
-        self._momentum_key = key
-        if self._plateau:
-            self._plateau_states.append(self._carried_state(schedule, self._groups))
-        self._groups += 1
-        self._set_sources()
-        self._write_current()
+        before = (
+            list(self.base_lrs),
+            self.schedules,
+            self.multipliers,
+            self.momentum_schedules,
+            self._momentum_key,
+            None if self._plateau_states is None else list(self._plateau_states),
+            self._groups,
+        )
+        try:
+            group = self.optimizer.param_groups[-1]
+            _own_tensors(self.optimizer.param_groups, self._groups, key)
+            lr = group["lr"]
+            group.setdefault("initial_lr", lr.clone() if isinstance(lr, _Tensor) else lr)
+            self.base_lrs.append(group["initial_lr"])
+            self.schedules += (schedule,)
+            self.multipliers = multipliers
+            self.momentum_schedules += (momentum,)
+            self._momentum_key = key
+            if self._plateau:
+                self._plateau_states.append(self._carried_state(schedule, self._groups))
+            self._groups += 1
+            self._set_sources()
+            self._write_current()
+        except BaseException:
+            # E.g. the new schedule overflows at this step: the optimizer gives the group
+            # back and the scheduler goes on as before, instead of failing at every step.
+            self.optimizer.param_groups.pop()
+            (
+                self.base_lrs,
+                self.schedules,
+                self.multipliers,
+                self.momentum_schedules,
+                self._momentum_key,
+                self._plateau_states,
+                self._groups,
+            ) = before
+            self._set_sources()
+            raise
 
     def _carried_state(self, schedule: Any, known: int, states: list | None = None) -> Any:
         """A new group's plateau state: that of the first of the ``known`` groups with an
@@ -784,13 +839,18 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
             self._group_count_changed()
         if self._step_count == 1:
             self._warn_if_stepped_before_optimizer()
-        self._step_count += 1
+        before = (self._step_count, self._plateau_states, self.last_epoch)
         if metrics is not None:
             self._plateau_states = [
                 p.update(state, metrics) for p, state in zip(self.schedules, self._plateau_states)
             ]
+        self._step_count += 1
         self.last_epoch += 1
-        self._apply_plateau()
+        try:
+            self._apply_plateau()
+        except BaseException:  # the step did not happen: the same metric may come again
+            self._step_count, self._plateau_states, self.last_epoch = before
+            raise
 
     def _update_lr(self, epoch: Any = None) -> None:
         raise ValueError(
@@ -803,15 +863,27 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
         if len(param_groups) != self._groups:
             self._group_count_changed()
         multipliers = self.multipliers or (None,) * self._groups
-        last_lr = []
-        for group, state, multiplier in zip(param_groups, self._plateau_states, multipliers):
+        # Every value first, so that one that cannot be used leaves the optimizer as it was.
+        lrs = []
+        for state, multiplier in zip(self._plateau_states, multipliers):
             value = state.lr if multiplier is None else state.lr * multiplier
-            last_lr.append(_write(group, "lr", value))
-        self._last_lr = last_lr
+            if not math.isfinite(value):
+                check.refuse(
+                    f"{_FUNC}(): the plateau's LR {state.lr!r} times the multiplier "
+                    f"{multiplier!r} overflows float64 at step {self.last_epoch}"
+                )
+            lrs.append(value)
         position = float(self.last_epoch)
-        for group, source in zip(param_groups, self._momentum_sources):
-            if source is not None:
-                _write_momentum(group, self._momentum_key, source(position))
+        momenta = [
+            None if source is None else source(position) for source in self._momentum_sources
+        ]
+        for source, value in zip(self._momentum_sources, momenta):
+            if value is not None:
+                self._usable_momenta(source, [value], self.last_epoch)
+        self._last_lr = [_write(group, "lr", value) for group, value in zip(param_groups, lrs)]
+        for group, value in zip(param_groups, momenta):
+            if value is not None:
+                _write_momentum(group, self._momentum_key, value)
 
     def _write_current(self) -> None:
         self._apply_plateau()

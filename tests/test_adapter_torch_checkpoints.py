@@ -698,3 +698,82 @@ def test_a_torch_scheduler_says_to_use_from_torch():
         "which returns its schedule"
     )
     ScheduleLR(optimizer, from_torch(theirs))  # and that works
+
+
+# --- more of the same: calls that used to leave a scheduler half changed -------------------------
+
+
+def test_a_group_whose_schedule_fails_at_this_step_is_not_added():
+    net = model()
+    optimizer = torch.optim.SGD(net[0].parameters(), lr=0.1)
+    scheduler = ScheduleLR(optimizer, lrsched.constant(0.1))
+    run(scheduler, 400)
+    extra = torch.nn.Linear(2, 2)
+    with pytest.raises(lrsched.ArgumentError, match="overflows float64 at step 400"):
+        scheduler.add_param_group(
+            {"params": extra.parameters()}, schedule=lrsched.exponential(1.0, 10.0)
+        )
+    assert len(optimizer.param_groups) == 1 and scheduler.schedules == (lrsched.constant(0.1),)
+    run(scheduler, 1)  # it goes on, instead of failing at every step
+    assert scheduler.get_last_lr() == [0.1] and scheduler.last_epoch == 401
+    scheduler.add_param_group({"params": extra.parameters()}, multiplier=2.0)  # and can retry
+    assert [group["lr"] for group in optimizer.param_groups] == [0.1, 0.2]
+
+
+@pytest.mark.parametrize(
+    "make, momentum, message",
+    [
+        (
+            lambda params: torch.optim.Adam(params, lr=0.1),
+            lrsched.constant(1.0),
+            "ScheduleLR(): the momentum schedule constant(lr=1.0) gives 1.0 at step 0; the "
+            "optimizer's betas[0] must be < 1 (as torch's Adam requires; 1 divides by zero): "
+            "bound the schedule (e.g. .clip(max_lr=0.99)) or pass another one",
+        ),
+        (
+            lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+            lrsched.constant(1.01),
+            "ScheduleLR(): the momentum schedule constant(lr=1.01) gives 1.01 at step 0; the "
+            "optimizer's momentum must be <= 1 (above 1 the momentum buffer grows without "
+            "bound): bound the schedule (e.g. .clip(max_lr=0.99)) or pass another one",
+        ),
+    ],
+    ids=["adam beta1 = 1", "sgd momentum > 1"],
+)
+def test_a_momentum_the_optimizer_cannot_use_is_refused(make, momentum, message):
+    optimizer = make(model().parameters())
+    with pytest.raises(lrsched.ArgumentError) as raised:
+        ScheduleLR(optimizer, lrsched.cosine(0.1, 10), momentum=momentum)
+    assert str(raised.value) == message
+    assert optimizer.param_groups[0]["lr"] == 0.1  # nothing written
+
+
+def test_a_momentum_that_leaves_the_range_later_raises_at_that_step_and_not_before():
+    optimizer = torch.optim.SGD(model().parameters(), lr=0.1, momentum=0.9)
+    # 0.9, 0.92, ..., 1.0 at step 5, then 1.02 at step 6
+    scheduler = ScheduleLR(
+        optimizer, lrsched.cosine(0.1, 10), momentum=lrsched.linear(0.9, 1.1, 10)
+    )
+    run(scheduler, 5)
+    assert optimizer.param_groups[0]["momentum"] == pytest.approx(1.0)
+    lr = optimizer.param_groups[0]["lr"]
+    with pytest.raises(lrsched.ArgumentError, match=r"gives 1\.02 at step 6"):
+        run(scheduler, 1)
+    assert scheduler.last_epoch == 5 and optimizer.param_groups[0]["lr"] == lr
+
+
+def test_a_plateau_step_that_cannot_set_momentum_does_not_count_the_metric():
+    optimizer = torch.optim.SGD(model().parameters(), lr=0.1, momentum=0.9)
+    momentum = lrsched.piecewise_constant([1], [0.9, 1.5])  # 1.5 from step 2
+    scheduler = ScheduleLR(optimizer, lrsched.plateau(0.1, patience=0), momentum=momentum)
+    run(scheduler, 1, metrics=[1.0])
+    before = snapshot(scheduler)
+    with pytest.raises(lrsched.ArgumentError, match=r"gives 1\.5 at step 2"):
+        run(scheduler, 1, metrics=[2.0])
+    assert snapshot(scheduler) == before
+
+
+def test_a_plateau_lr_times_a_multiplier_that_overflows_is_refused():
+    optimizer = sgd(model())
+    with pytest.raises(lrsched.ArgumentError, match="overflows float64 at step 0"):
+        ScheduleLR(optimizer, lrsched.plateau(1e300), multipliers=[1.0, 1e10])
