@@ -687,7 +687,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         best = _number(state["best"])
         if isinstance(best, bool) or not isinstance(best, (int, float)):
             check.fail(func, "state_dict['best']", "a real number", best, TypeError)
-        updates = check.integer(func, "state_dict['last_epoch']", state["last_epoch"])
+        updates = _position(func, "state_dict['last_epoch']", state["last_epoch"])
         bad = check.integer(func, "state_dict['num_bad_epochs']", state["num_bad_epochs"])
         cooldown = check.integer(func, "state_dict['cooldown_counter']", state["cooldown_counter"])
         for index, schedule in enumerate(self.schedules):
@@ -727,6 +727,14 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             raise
 
     def _check_same_config(self, func: str, saved: dict) -> None:
+        if len(saved["schedules"]) != self._groups:
+            check.refuse(
+                f"{func}(): the checkpoint was saved by a scheduler over "
+                f"{len(saved['schedules'])} param group(s), but this one has {self._groups}; "
+                "build the optimizer with the same groups (or repeat the add_param_group "
+                "calls) before loading, or pass strict=False to carry the position and "
+                "plateau state over"
+            )
         own = self._config(probes=False)
         for key in ("schedules", "multipliers", "steps_per_epoch", "momentum"):
             mine = own[key]
@@ -1101,7 +1109,10 @@ def _probe_steps(source: Any, position: int) -> list[int]:
     while power <= last:
         steps.update((power, 3 * power // 2))
         power *= 2
-    found = breakpoints(source, 0, last + 1, limit=32)
+    try:
+        found = breakpoints(source, 0, last + 1, limit=32)
+    except Exception:  # a user's family that cannot say: its probes are the others
+        found = None
     if found is not None:  # the structure of the parts that are known: jumps, ends
         for point in found.steps.tolist():
             steps.update((math.floor(point), math.floor(point) + 1))
@@ -1162,6 +1173,15 @@ def _list_of(func: str, name: str, value: Any, length: int | None = None) -> lis
     return list(value)
 
 
+def _position(func: str, name: str, value: Any) -> int:
+    """A saved step count; beyond 2**53 float64 steps no longer advance one by one, so the
+    schedule would stand still (no run gets there: that is 10**15 steps)."""
+    position = check.integer(func, name, value)
+    if position > 2**53:
+        check.fail(func, name, "an integer >= 0 up to 2**53 (float64 counts steps exactly)", value)
+    return position
+
+
 def _read_state(func: str, state: dict) -> dict:
     """A ScheduleLR state checked field by field, each error naming the key and value."""
     _exact_keys(func, "state_dict", state, _STATE_KEYS)
@@ -1208,7 +1228,7 @@ def _read_state(func: str, state: dict) -> dict:
     if plateau_states is not None:
         plateau_states = _list_of(func, "state_dict['plateau_states']", plateau_states, groups)
     return {
-        "last_epoch": check.integer(func, "state_dict['last_epoch']", state["last_epoch"]),
+        "last_epoch": _position(func, "state_dict['last_epoch']", state["last_epoch"]),
         "step_count": check.integer(func, "state_dict['step_count']", state["step_count"]),
         "config": {
             "schedules": schedules,

@@ -221,6 +221,13 @@ BAD_STATES = [
         LOAD + "state_dict['last_epoch'] must be an integer >= 0, got '3'",
     ),
     (
+        stepped_cosine,
+        set_key(["last_epoch"], 2**53 + 1),
+        ValueError,
+        LOAD + "state_dict['last_epoch'] must be an integer >= 0 up to 2**53 (float64 counts "
+        "steps exactly), got 9007199254740993",
+    ),
+    (
         stepped_plateau,
         set_key(["step_count"], -2),
         ValueError,
@@ -777,3 +784,19 @@ def test_a_plateau_lr_times_a_multiplier_that_overflows_is_refused():
     optimizer = sgd(model())
     with pytest.raises(lrsched.ArgumentError, match="overflows float64 at step 0"):
         ScheduleLR(optimizer, lrsched.plateau(1e300), multipliers=[1.0, 1e10])
+
+
+def test_a_checkpoint_with_another_number_of_groups_names_both_counts():
+    saved = stepped_cosine()
+    optimizer = torch.optim.SGD(model().parameters(), lr=0.1, momentum=0.9)
+    other = ScheduleLR(optimizer, lrsched.cosine(0.1, 20))
+    with pytest.raises(lrsched.ArgumentError) as raised:
+        other.load_state_dict(saved.state_dict())
+    assert str(raised.value) == (
+        LOAD + "the checkpoint was saved by a scheduler over 2 param group(s), but this one "
+        "has 1; build the optimizer with the same groups (or repeat the add_param_group "
+        "calls) before loading, or pass strict=False to carry the position and plateau "
+        "state over"
+    )
+    other.load_state_dict(saved.state_dict(), strict=False)
+    assert other.last_epoch == 3 and other.get_last_lr() == [lrsched.cosine(0.1, 20)(3)]
