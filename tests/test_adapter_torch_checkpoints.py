@@ -800,3 +800,39 @@ def test_a_checkpoint_with_another_number_of_groups_names_both_counts():
     )
     other.load_state_dict(saved.state_dict(), strict=False)
     assert other.last_epoch == 3 and other.get_last_lr() == [lrsched.cosine(0.1, 20)(3)]
+
+
+@pytest.mark.parametrize(
+    "value, error, rule",
+    [
+        (math.nan, ValueError, "a finite number"),
+        (-1.0, ValueError, "a non-negative number"),
+        ("x", TypeError, "a real number"),
+        (True, TypeError, "a real number"),
+    ],
+)
+def test_a_groups_own_lr_scale_is_checked_like_a_multiplier(value, error, rule):
+    # timm's layer decay and lrsched's param_groups() put the multiplier in the group.
+    net = model()
+    optimizer = torch.optim.SGD(
+        [{"params": net[0].parameters()}, {"params": net[1].parameters(), "lr_scale": value}],
+        lr=0.1,
+    )
+    with pytest.raises(error) as raised:
+        ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
+    assert str(raised.value) == (
+        f"ScheduleLR(): optimizer.param_groups[1]['lr_scale'] must be {rule}, got {value!r}"
+    )
+
+
+def test_a_one_element_tensor_lr_scale_still_works():
+    net = model()
+    optimizer = torch.optim.SGD(
+        [
+            {"params": net[0].parameters()},
+            {"params": net[1].parameters(), "lr_scale": torch.tensor(2.0)},
+        ],
+        lr=0.1,
+    )
+    ScheduleLR(optimizer, lrsched.cosine(0.1, 10))
+    assert [group["lr"] for group in optimizer.param_groups] == [0.1, 0.2]
