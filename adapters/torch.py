@@ -26,12 +26,11 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
         'lrsched.adapters.torch needs PyTorch: pip install "lrsched-numpy[torch]"'
     ) from error
 
+import lrsched
+from lrsched import _validation as check
 from lrsched.adapters import _from_torch_extra
 from lrsched.adapters._param_groups import group_multipliers, param_groups
 from lrsched.adapters._range_test_torch import range_test
-
-import lrsched
-from lrsched import _validation as check
 
 __all__ = ["PlateauScheduleLR", "ScheduleLR", "from_torch", "param_groups", "range_test"]
 

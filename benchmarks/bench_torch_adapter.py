@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from lrsched.adapters.torch import ScheduleLR
 
 import lrsched
+from lrsched.adapters.torch import ScheduleLR
 
 TS = torch.optim.lr_scheduler
 RESULTS = Path(__file__).parent / "results"

@@ -14,11 +14,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lrsched.adapters import torch as torch_adapter
-from lrsched.adapters.torch import ScheduleLR
 
 import lrsched
 from lrsched._registry import families
+from lrsched.adapters import torch as torch_adapter
+from lrsched.adapters.torch import ScheduleLR
 
 TS = torch.optim.lr_scheduler
 STEPS = 120

@@ -17,7 +17,6 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
 import torch  # noqa: E402
-from lrsched.adapters.torch import ScheduleLR  # noqa: E402
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
@@ -27,6 +26,7 @@ from transformers import (
 )
 
 import lrsched  # noqa: E402
+from lrsched.adapters.torch import ScheduleLR  # noqa: E402
 
 STEPS, EVAL_EVERY, KILL = 24, 4, 12
 STEP_SCHEDULE = lrsched.warmup(lrsched.one_cycle(1e-3, total_steps=STEPS - 4), 4)

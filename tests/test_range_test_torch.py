@@ -7,8 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lrsched.adapters._range_test_torch import range_test  # noqa: E402
 from range_cases.least_squares import largest_curvature, least_squares_data  # noqa: E402
+
+from lrsched.adapters._range_test_torch import range_test  # noqa: E402
 
 
 def _setup(seed, x):

@@ -10,8 +10,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lrsched.adapters._range_test_torch import range_test  # noqa: E402
 from range_cases.spirals import GRID, TRAIN_STEPS, spirals, table  # noqa: E402
+
+from lrsched.adapters._range_test_torch import range_test  # noqa: E402
 
 
 def _mlp(seed):

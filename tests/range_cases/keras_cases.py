@@ -13,9 +13,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
+
 from lrsched.adapters._range_test_keras import range_test
 from lrsched.adapters.keras import RangeTestCallback
-
 from range_cases.least_squares import largest_curvature, least_squares_data
 
 
