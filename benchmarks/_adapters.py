@@ -77,7 +77,7 @@ def torch_rows(config, log) -> list[dict]:
 
                 return run
 
-            def optimizing():
+            def optimizing(optimizer=optimizer):
                 step = optimizer.step
                 for _ in range(steps_per_call):
                     step()

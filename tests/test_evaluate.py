@@ -104,7 +104,7 @@ def test_piecewise_numbers_steps_as_searchsorted_does():
             expected = np.searchsorted(edges, t, side=side)
             seen = []
 
-            def piece(index, steps):
+            def piece(index, steps, seen=seen):
                 seen.append(steps.size)
                 return np.full(steps.shape, float(index))
 
