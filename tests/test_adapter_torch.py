@@ -595,7 +595,7 @@ def test_loading_into_a_different_schedule_is_an_error():
     other = ScheduleLR(make_optimizer(small_model(), "sgd"), lrsched.cosine(0.1, 200))
     with pytest.raises(ValueError, match=r"saved with schedules=.*total_steps': 100"):
         other.load_state_dict(saved)
-    with pytest.raises(ValueError, match="must come from ScheduleLR.state_dict"):
+    with pytest.raises(ValueError, match=r"must come from ScheduleLR\.state_dict"):
         other.load_state_dict(TS.CosineAnnealingLR(optimizer, 100).state_dict())
 
 
@@ -957,9 +957,7 @@ def test_a_rebuilt_plateau_scheduler_takes_the_old_ones_state_with_strict_false(
     train(model, optimizer, old, 4, metrics=[1.0] * 4)  # one reduction, one bad update
     optimizer.add_param_group({"params": model[2].parameters()})
     optimizer.step()
-    with pytest.raises(
-        RuntimeError, match="load_state_dict\\(old.state_dict\\(\\), strict=False\\)"
-    ):
+    with pytest.raises(RuntimeError, match=r"load_state_dict\(old\.state_dict\(\), strict=False\)"):
         old.step(1.0)
     new = ScheduleLR(optimizer, plateau, multipliers=[1.0, 0.1])
     with pytest.raises(ValueError, match="or pass strict=False"):

@@ -144,7 +144,7 @@ def test_bad_arguments():
         range_test(model, optimizer, torch.nn.MSELoss(), [], accumulation_steps=0)
     with pytest.raises(ValueError, match="batches yielded no batches"):
         range_test(model, optimizer, torch.nn.MSELoss(), [])
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module"):
         range_test(object(), optimizer, torch.nn.MSELoss(), [])
 
 
