@@ -264,7 +264,7 @@ def test_is_a_torch_scheduler_and_works_inside_sequential_lr():
 def test_one_schedule_per_group(kind):
     backbone = lrsched.warmup(lrsched.cosine(0.01, 100), 20)
     head = lrsched.one_cycle(0.1, total_steps=STEPS)
-    recorder, scheduler = ours_run([backbone, head], kind, STEPS, groups=2)
+    recorder, _scheduler = ours_run([backbone, head], kind, STEPS, groups=2)
     steps = np.arange(STEPS)
     assert recorder.lr(0) == backbone(steps).tolist()
     assert recorder.lr(1) == head(steps).tolist()
@@ -464,7 +464,7 @@ def test_plateau_step_without_metric_and_metric_without_plateau_are_errors():
 def test_plateau_with_an_explicit_momentum_schedule():
     momentum = lrsched.linear(0.5, 0.9, total_steps=4)
     metrics = [1.0] * 6
-    recorder, scheduler = ours_run(
+    recorder, _scheduler = ours_run(
         lrsched.plateau(0.1, patience=1), "adamw", 6, metrics=metrics, momentum=momentum
     )
     assert recorder.momentum() == momentum(np.arange(6)).tolist()
@@ -512,7 +512,7 @@ def test_epoch_schedule_per_batch_equals_torch_fractional_epoch_recipe():
 def test_an_epoch_schedule_stepped_once_per_epoch_needs_no_option():
     # step() counts calls; called once per epoch, the schedule's t is the epoch.
     schedule = lrsched.step(0.1, step_size=2, gamma=0.5)
-    recorder, scheduler = ours_run(schedule, "sgd", 6)
+    recorder, _scheduler = ours_run(schedule, "sgd", 6)
     assert recorder.lr() == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
     with pytest.raises(TypeError, match="interval"):
         ScheduleLR(make_optimizer(small_model(), "sgd"), schedule, interval="epoch")
