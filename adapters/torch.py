@@ -442,7 +442,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 kind = "a plateau" if self._plateau else "a schedule that is not a plateau"
                 check.fail(func, "schedule", f"{kind}, like the scheduler's", schedule, TypeError)
             if multipliers is not None:
-                multipliers = multipliers + (1.0,)
+                multipliers = (*multipliers, 1.0)
         if momentum is not None:
             momentum = check.instance(
                 func, "momentum", momentum, lrsched.Schedule, "an lrsched schedule"

@@ -563,7 +563,7 @@ def _trained(schedule, kind, options, metrics, kill_at):
     """Train STEPS steps, rebuilding everything from a checkpoint at each kill step."""
     recorder = None
     saved, start = None, 0
-    for stop in kill_at + [STEPS]:
+    for stop in [*kill_at, STEPS]:
         model = small_model(seed=1)
         optimizer = make_optimizer(model, kind, groups=2)
         scheduler = ScheduleLR(optimizer, schedule, **options)
@@ -853,8 +853,8 @@ def test_add_param_group_with_a_multiplier_follows_the_shared_schedule():
     train(model, optimizer, scheduler, 25)
     scheduler.add_param_group({"params": model[2].parameters()}, multiplier=0.1)
     assert optimizer.param_groups[1]["lr"] == schedule(25) * 0.1
-    recorder.lrs = [row + [None] for row in recorder.lrs]
-    recorder.momenta = [row + [None] for row in recorder.momenta]
+    recorder.lrs = [[*row, None] for row in recorder.lrs]
+    recorder.momenta = [[*row, None] for row in recorder.momenta]
     train(model, optimizer, scheduler, 35, start=25)
     steps = np.arange(60)
     assert recorder.lr(0) == schedule(steps).tolist()

@@ -62,7 +62,7 @@ def test_training_at_the_suggestion_is_close_to_the_best_constant_lr(seed):
     )
     suggestion = result.suggest()
     finals = {}
-    for lr in GRID + (suggestion,):
+    for lr in (*GRID, suggestion):
         model.load_state_dict(start)
         finals[lr] = _train(model, batches, lr)
     with torch.no_grad():

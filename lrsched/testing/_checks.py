@@ -469,7 +469,7 @@ def _period(periodic: Any) -> tuple[float, float | None]:
     if periodic is None:
         return 0.0, None
     if isinstance(periodic, tuple):
-        start, period = (periodic + (None,))[:2] if len(periodic) == 1 else periodic
+        start, period = (*periodic, None)[:2] if len(periodic) == 1 else periodic
     else:
         start, period = 0.0, periodic
     if not (isinstance(period, numbers.Real) and period > 0 and math.isfinite(period)) or not (
