@@ -318,7 +318,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             momenta = momentum_tables[index]
             if momenta is not None:
                 _write_momentum(group, self._momentum_key, momenta[offset])
-            index += 1
+            index += 1  # noqa: SIM113 - the plain counter the measurement above chose
         self._last_lr = last_lr
 
     def _fill_tables(self, position: int) -> None:

@@ -16,8 +16,9 @@ pytestmark = [
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
+# After the importorskip calls (E402), so the file skips where transformers is missing.
 import torch  # noqa: E402
-from transformers import (
+from transformers import (  # noqa: E402
     BertConfig,
     BertForSequenceClassification,
     Trainer,
