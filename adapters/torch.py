@@ -28,14 +28,13 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
         'lrsched.adapters.torch needs PyTorch: pip install "lrsched-numpy[torch]"'
     ) from error
 
-from lrsched.adapters import _from_torch_extra
-from lrsched.adapters._param_groups import group_multipliers, param_groups
-from lrsched.adapters._range_test_torch import range_test
-
 import lrsched
 from lrsched import _validation as check
 from lrsched._plateau import _state_from_dict as _plateau_state_from_dict
 from lrsched._structure import breakpoints
+from lrsched.adapters import _from_torch_extra
+from lrsched.adapters._param_groups import group_multipliers, param_groups
+from lrsched.adapters._range_test_torch import range_test
 
 __all__ = ["PlateauScheduleLR", "ScheduleLR", "from_torch", "param_groups", "range_test"]
 
@@ -323,7 +322,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             momenta = momentum_tables[index]
             if momenta is not None:
                 _write_momentum(group, self._momentum_key, momenta[offset])
-            index += 1
+            index += 1  # noqa: SIM113 - the plain counter the measurement above chose
         self._last_lr = last_lr
 
     def _fill_tables(self, position: int) -> None:
@@ -477,7 +476,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 kind = "a plateau" if self._plateau else "a schedule that is not a plateau"
                 check.fail(func, "schedule", f"{kind}, like the scheduler's", schedule, TypeError)
             if multipliers is not None:
-                multipliers = multipliers + (1.0,)
+                multipliers = (*multipliers, 1.0)
         if momentum is not None:
             momentum = _optional_schedule(func, "momentum", momentum)
         else:
