@@ -634,5 +634,9 @@ class multiplicative(Schedule):
     def _breakpoints(self, low, high):
         return None  # the user's function decides
 
+    def _cost_grows_with_the_step(self):
+        """Step t needs the running product of the t factors before it."""
+        return True
+
     def _flat_pieces(self):
         return True  # one factor per whole step
