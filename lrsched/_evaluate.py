@@ -24,10 +24,9 @@ core busy, as it is beside a training job, and cheap formulas lost to GIL hand-o
 
 from __future__ import annotations
 
+import _thread
 import math
 import numbers
-import threading
-from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -253,7 +252,7 @@ class _ScalarTable(StepTable):
     def __init__(self, schedule: Schedule):
         super().__init__(schedule)
         # frame -> (low, high, values at steps low..high - 1), least recently used first
-        self._pages: OrderedDict[int, tuple[int, int, array]] = OrderedDict()
+        self._pages: OrderedDict[int, tuple[int, int, Any]] = OrderedDict()
         self._misses = 0
         self._held = 0  # values in pages, counted in _HELD
         self._last = -1  # the step after the last page made: a loop resumed there
@@ -288,6 +287,8 @@ class _ScalarTable(StepTable):
             self._next = 1
             self._chunk = (step, step + 1, values)
             return values[0]
+        from array import array  # on use: `import lrsched` stays at numpy's imports
+
         page = array("d", values.tobytes())  # 8 bytes a value; indexing gives a float
         with _LOCK:
             self._misses += 1
@@ -335,7 +336,7 @@ _ALL_VALUES = 2**21
 # run outside it, so a user function may evaluate schedules itself).
 _TABLES: OrderedDict[int, tuple[Any, _ScalarTable]] = OrderedDict()
 _TABLES_KEPT = 64
-_LOCK = threading.Lock()
+_LOCK = _thread.allocate_lock()  # threading's own; `import threading` would cost the import
 _HELD = [0]  # values in every kept table's pages
 
 
