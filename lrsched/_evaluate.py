@@ -325,6 +325,11 @@ class _ScalarTable(StepTable):
 # - pages are array('d'), 8 bytes a value; a schedule keeps at most _TABLE_VALUES
 #   (8 MiB: the whole of a 10**6-step schedule, so fresh random steps there end up as
 #   lookups), and all tables together _ALL_VALUES (16 MiB), least recently used first.
+# Measured then (a loaded 2-core machine): random steps asked again take 0.22-0.33 of a
+# torch CosineAnnealingLR.step() (2.3-10.5 before), fresh ones 0.30-0.58, and a new
+# schedule's first call what it did. The check_schedule-heavy tests (properties, testing,
+# structure, plot, families) evaluate 6.3M steps through tables instead of 0.3M, in
+# 11.5k formula calls instead of 18.2k: 1.9 s instead of 1.7 s of their 110 s.
 _FIRST_SHIFT, _FRAME_SHIFT = 4, 12
 _MISSES_PER_GROWTH = 32
 _TABLE_VALUES = 2**20
