@@ -341,7 +341,9 @@ _ALL_VALUES = 2**21
 # run outside it, so a user function may evaluate schedules itself).
 _TABLES: OrderedDict[int, tuple[Any, _ScalarTable]] = OrderedDict()
 _TABLES_KEPT = 64
-_LOCK = _thread.allocate_lock()  # threading's own; `import threading` would cost the import
+# Reentrant: a finalizer run by a garbage collection inside it may evaluate a schedule.
+# (_thread's, as threading's is; `import threading` would cost `import lrsched` a module.)
+_LOCK = _thread.RLock()
 _HELD = [0]  # values in every kept table's pages
 
 
