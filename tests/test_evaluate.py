@@ -307,8 +307,8 @@ def test_schedules_evaluate_from_several_user_threads_at_once(monkeypatch):
             return index % len(schedules), np.array([schedule(int(k)) for k in steps[:3000]])
         if index % 3 == 2:  # at random: pages made, replaced and evicted side by side
             values = np.empty(steps.size)
-            values[shuffled[:3000]] = [schedule(int(k)) for k in shuffled[:3000]]
-            values[shuffled[3000:]] = schedule(shuffled[3000:])
+            values[shuffled[:300]] = [schedule(int(k)) for k in shuffled[:300]]
+            values[shuffled[300:]] = schedule(shuffled[300:])
             return index % len(schedules), values
         return index % len(schedules), schedule(steps)
 
