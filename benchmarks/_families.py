@@ -126,6 +126,7 @@ FAMILIES = [
         optax=lambda n: _o().cosine_decay_schedule(0.1, n),
         keras=lambda n: _k().CosineDecay(0.1, n),
     ),
+    Family("tanh", lambda n: L.tanh(0.1, total_steps=n, min_lr=0.001)),
     Family(
         "warm_restarts",
         lambda n: L.warm_restarts(0.1, period=n // 15, period_mult=2),

@@ -11,6 +11,7 @@ from lrsched import _validation as check
 from lrsched._base import Schedule, Tail, frozen, function_field, user_function
 from lrsched._evaluate import running_products
 from lrsched._ops import NUMPY
+from lrsched._structure import Every
 from lrsched._user import checked_factors
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
@@ -41,6 +42,9 @@ class constant(Schedule):
 
     def _values(self, t, xp=NUMPY):
         return xp.full_like(t, self.lr)
+
+    def _breakpoints(self, low, high):
+        return ()
 
     def _flat_pieces(self):
         return True
@@ -81,6 +85,10 @@ class step(Schedule):
     def _values(self, t, xp=NUMPY):
         decays, _ = xp.floor_divmod(t, self.step_size)
         return xp.integer_powers(self.base_lr, self.gamma, decays)
+
+    def _breakpoints(self, low, high):
+        """A drop every step_size steps (none if it never decays)."""
+        return () if self.gamma == 1.0 or self.base_lr == 0.0 else (Every(self.step_size),)
 
     def _flat_pieces(self):
         return True
@@ -125,6 +133,9 @@ class multistep(Schedule):
         passed = xp.searchsorted(self.milestones, t, side="right")
         return xp.integer_powers(self.base_lr, self.gamma, passed)
 
+    def _breakpoints(self, low, high):
+        return self.milestones
+
     def _flat_pieces(self):
         return True
 
@@ -166,6 +177,9 @@ class piecewise_constant(Schedule):
 
     def _values(self, t, xp=NUMPY):
         return xp.take(self.values, xp.searchsorted(self.boundaries, t, side="left"))
+
+    def _breakpoints(self, low, high):
+        return self.boundaries
 
     def _flat_pieces(self):
         return True
@@ -210,6 +224,9 @@ class piecewise_linear(Schedule):
         values = xp.interp(t, self.boundaries, self.values)
         # interp's slope * (t - b) + v can undershoot both ends by an ulp (below 0 near 0).
         return xp.clip(values, min(self.values), max(self.values))
+
+    def _breakpoints(self, low, high):
+        return self.boundaries
 
     def tail(self):
         return Tail(self.boundaries[-1])
@@ -260,6 +277,12 @@ class exponential(Schedule):
         if self.staircase:
             exponent = xp.floor(exponent)
         return self.base_lr * xp.power(self.gamma, exponent)
+
+    def _breakpoints(self, low, high):
+        """Smooth, but for a staircase's drops every decay_steps."""
+        if self.staircase and self.gamma != 1.0 and self.base_lr != 0.0:
+            return (Every(self.decay_steps),)
+        return ()
 
     def _flat_pieces(self):
         return self.staircase
@@ -314,6 +337,9 @@ class exponential_ramp(Schedule):
         low, high = sorted((self.start_lr, self.end_lr))
         return xp.clip(values, low, high)
 
+    def _breakpoints(self, low, high):
+        return (self.total_steps,)
+
     def tail(self):
         return Tail(float(self.total_steps))
 
@@ -359,6 +385,9 @@ class linear(Schedule):
         values = xp.where(t == 0, self.start_lr, values)
         low, high = sorted((self.start_lr, self.end_lr))
         return xp.clip(values, low, high)
+
+    def _breakpoints(self, low, high):
+        return (self.total_steps,)
 
     def tail(self):
         return Tail(float(self.total_steps))
@@ -419,6 +448,10 @@ class polynomial(Schedule):
         low, high = sorted((self.base_lr, self.end_lr))
         return xp.clip(values, low, high)
 
+    def _breakpoints(self, low, high):
+        """Its end, or with ``cycle`` every restart (each with a longer period)."""
+        return (Every(self.total_steps),) if self.cycle else (self.total_steps,)
+
     def tail(self):
         return None if self.cycle else Tail(float(self.total_steps))
 
@@ -464,6 +497,12 @@ class inverse_time(Schedule):
             progress = xp.floor(progress)
         return self.base_lr / (progress * self.decay_rate + 1.0)
 
+    def _breakpoints(self, low, high):
+        """Smooth, but for a staircase's drops every decay_steps."""
+        if self.staircase and self.decay_rate != 0.0 and self.base_lr != 0.0:
+            return (Every(self.decay_steps),)
+        return ()
+
     def _flat_pieces(self):
         return self.staircase
 
@@ -501,6 +540,9 @@ class inverse_sqrt(Schedule):
     def _values(self, t, xp=NUMPY):
         return xp.sqrt(self.timescale / (t + self.timescale)) * self.base_lr
 
+    def _breakpoints(self, low, high):
+        return ()
+
 
 @frozen
 class lambda_lr(Schedule):
@@ -535,6 +577,9 @@ class lambda_lr(Schedule):
 
     def _values(self, t, xp=NUMPY):
         return checked_factors("lambda_lr", "fn", xp.user(self.fn, t), t) * self.base_lr
+
+    def _breakpoints(self, low, high):
+        return None  # the user's function decides
 
 
 @frozen
@@ -585,6 +630,13 @@ class multiplicative(Schedule):
             )
         # Truncation is the floor for steps >= 0.
         return running_products(self, self.base_lr, last, self._factors).take(t.astype(np.intp))
+
+    def _breakpoints(self, low, high):
+        return None  # the user's function decides
+
+    def _cost_grows_with_the_step(self):
+        """Step t needs the running product of the t factors before it."""
+        return True
 
     def _flat_pieces(self):
         return True  # one factor per whole step

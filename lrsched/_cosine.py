@@ -10,6 +10,7 @@ import numpy as np
 from lrsched import _validation as check
 from lrsched._base import Route, Schedule, Tail, frozen
 from lrsched._ops import NUMPY
+from lrsched._structure import Every, Indexed
 
 
 def half_cosine(fraction: np.ndarray, high, low, xp=NUMPY) -> np.ndarray:
@@ -115,6 +116,10 @@ class cosine(Schedule):
         if self.exponent != 1.0:
             shape = xp.power(shape, self.exponent)
         return shape * (self.base_lr - self.min_lr) + self.min_lr
+
+    def _breakpoints(self, low, high):
+        """Its end, or when periodic its lows and highs at every multiple of T."""
+        return (Every(self.total_steps),) if self.periodic else (self.total_steps,)
 
     def to_config(self):
         # The options added later are left out at their defaults, so configs saved before
@@ -232,6 +237,17 @@ class warm_restarts(Schedule):
             number = number + (t >= self.cycle_starts(number + 1.0, xp))
             within = t - self.cycle_starts(number, xp)
         return self._in_cycle(number, within, xp)
+
+    def _breakpoints(self, low, high):
+        """The restarts S_i, i >= 1."""
+        period, mult = self.period, self.period_mult
+        if mult == 1:
+            return (Every(period),)
+
+        def cycle(t: float) -> float:  # the cycle holding step t, good to one cycle
+            return math.log1p(t * ((mult - 1.0) / period)) / math.log(mult)
+
+        return (Indexed(self.cycle_starts, cycle),)
 
     def _in_cycle(self, number, within, xp):
         """The LR ``within`` steps into cycle ``number`` (arrays, or 1-element ones)."""
@@ -395,6 +411,9 @@ class _one_minus_sqrt(Schedule):
         shape = ((total - done) / total) / (xp.sqrt(done / total) + 1.0)
         values = shape * (self.high - self.low) + self.low
         return xp.where(t == 0, self.high, values)  # (high - low) + low need not be high
+
+    def _breakpoints(self, low, high):
+        return (self.total_steps,)
 
     def tail(self):
         return Tail(float(self.total_steps))

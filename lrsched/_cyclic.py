@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -10,6 +11,7 @@ from lrsched import _validation as check
 from lrsched._base import Route, Schedule, Tail, frozen, function_field, user_function
 from lrsched._cosine import half_cosine
 from lrsched._ops import NUMPY
+from lrsched._structure import Every
 from lrsched._user import checked_factors
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -110,6 +112,21 @@ class cyclic(Schedule):
 
     def _values(self, t, xp=NUMPY):
         return self._cycle_shape(t, xp) * (self.max_lr - self.base_lr) + self.base_lr
+
+    def _breakpoints(self, low, high):
+        """Lows at every multiple of the cycle, highs a rise later (and, in exp_range, where
+        the rise times gamma**t turns); None for a user function of the iteration."""
+        if self.scale_fn is not None and self.scale_mode == "iterations":
+            return None
+        up = float(self.step_size_up)
+        length = up + (up if self.step_size_down is None else float(self.step_size_down))
+        found = [Every(length), Every(length, offset=up, first=0)]
+        if self.scale_fn is None and self.mode == "exp_range" and self.gamma < 1.0:
+            # (t - kC) * gamma**t turns at t - kC = -1 / log(gamma), if inside the rise.
+            turn = -1.0 / math.log(self.gamma)
+            if turn < up:
+                found.append(Every(length, offset=turn, first=0))
+        return found
 
     def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> Schedule:
         """The momentum that torch's ``CyclicLR(cycle_momentum=True)`` sets: high when the
@@ -219,6 +236,9 @@ class one_cycle(Schedule):
 
     def _values(self, t, xp=NUMPY):
         return self._through(t, self._levels(), xp)
+
+    def _breakpoints(self, low, high):
+        return self._phase_ends()
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Schedule:
         """The momentum (or Adam beta1) torch's ``OneCycleLR(cycle_momentum=True)`` sets:

@@ -70,11 +70,16 @@ class NumpyOps:
         """
         if not (float(divisor).is_integer() and t.size and t.max() + divisor < 2.0**52):
             return np.floor_divide(t, divisor), np.fmod(t, divisor)
-        quotient = np.floor(t / divisor)
-        remainder = t - quotient * divisor
+        # In place (exact operations, so the same bits), and the correction only where a
+        # quotient overshot: two temporaries and two passes less per block.
+        quotient = np.divide(t, divisor)
+        np.floor(quotient, out=quotient)
+        remainder = np.multiply(quotient, divisor)
+        np.subtract(t, remainder, out=remainder)
         overshot = remainder < 0.0
-        np.subtract(quotient, 1.0, out=quotient, where=overshot)
-        np.add(remainder, divisor, out=remainder, where=overshot)
+        if overshot.any():
+            np.subtract(quotient, 1.0, out=quotient, where=overshot)
+            np.add(remainder, divisor, out=remainder, where=overshot)
         return quotient, remainder
 
     @staticmethod
@@ -92,6 +97,8 @@ class NumpyOps:
             if highest - lowest < exponent.size:
                 table = np.power(base, np.arange(lowest, highest + 1.0))
                 table *= scale
+                if lowest == highest:  # a block inside one decay: no lookup needed
+                    return np.full(exponent.shape, table[0])
                 return table.take((exponent - lowest).astype(np.intp))
         # Never with an aliased output: numpy's SIMD pow and the libm pow it uses for
         # aliased output differ in the last bit, and every path must give the same bits.
@@ -130,10 +137,17 @@ class NumpyOps:
 def _pieces(t: np.ndarray, edges: Sequence[float], side: str):
     edges = np.asarray(edges, dtype=np.float64)
     if t.ndim == 1 and not (t.size > 1 and (t[1:] < t[:-1]).any()):
-        cuts = np.searchsorted(t, edges, side="left" if side == "right" else "right")
+        if not t.size:
+            return []
+        # Only the edges between the first and the last step cut this t: warm_restarts has
+        # ~1000 (every restart below float64's end), and splitting on all of them made a
+        # 16-step chunk 5x as slow (730 against 120 us side by side, on a loaded machine);
+        # its 10**7-step trajectory takes about 20 % less.
+        first, last = np.searchsorted(edges, t[[0, -1]], side=side).tolist()
+        cuts = np.searchsorted(t, edges[first:last], side="left" if side == "right" else "right")
         bounds = [0, *cuts.tolist(), t.size]
         return [
-            (index, slice(start, stop))
+            (first + index, slice(start, stop))
             for index, (start, stop) in enumerate(itertools.pairwise(bounds))
             if stop > start
         ]

@@ -5,11 +5,13 @@ a picture or a test that knows the breakpoints knows everything about the shape:
 extremes of any stretch lie at its ends or next to a breakpoint inside it. The plot reads
 them to draw a schedule of any length from a few thousand exact values.
 
-Each family's knowledge is one entry of the table in ``_families()`` (a formula's phase
-ends, milestones, restarts, periods); a combinator's breakpoints come from its children's
-through its ``routes()``. Periodic and step-like families generate theirs arithmetically
-inside the window asked for, so a window of 10**9 steps with 10**8 restarts costs no more
-than one with ten: at most ``limit`` are returned, and the result says when there were more.
+Each family says where its own formula breaks, next to the formula: ``_breakpoints(low,
+high)`` gives its steps (phase ends, milestones) and, for endless ones, an ``Every``
+(restarts, periods, staircases) or an ``Indexed`` (growing cycles), or None when a user
+function decides. A combinator's breakpoints come from its children's through its
+``routes()``. This module only traverses: the endless descriptions are expanded inside
+the window asked for, so a window of 10**9 steps with 10**8 restarts costs no more than
+one with ten; at most ``limit`` are returned, and the result says when there were more.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ _EMPTY = np.zeros(0)
 # Beyond the exact ends, how many whole indices a family's first guess of where its window
 # starts or stops may be off by (a float division or logarithm, off by one at most).
 _SLACK = 3
+
+
+class Every(NamedTuple):
+    """The breakpoints ``offset + k * step`` for every whole ``k >= first``."""
+
+    step: float
+    offset: float = 0.0
+    first: int = 1
+
+
+class Indexed(NamedTuple):
+    """The breakpoints ``at(k)`` for whole ``k >= 1``, increasing in k (``at`` takes an
+    array of k); ``index(t)`` is the k near step t, good to a few."""
+
+    at: Callable[[np.ndarray], np.ndarray]
+    index: Callable[[float], float]
 
 
 class Breakpoints(NamedTuple):
@@ -61,7 +79,8 @@ def breakpoints(
     Returns:
         ``Breakpoints(steps, capped)``, or None when the structure is not known: a user
         function of the step (``lambda_lr``, ``multiplicative``, ``cyclic`` with an
-        iteration ``scale_fn``) or a user's own family.
+        iteration ``scale_fn``) or a user's own family that defines no
+        ``_breakpoints(low, high)``.
 
     Raises:
         ArgumentError: a window end that is not a finite number, a limit below 1.
@@ -90,17 +109,31 @@ def _points(
 ) -> tuple[np.ndarray, bool] | None:
     if high <= low:
         return _EMPTY, False
-    own = getattr(type(schedule), "_breakpoints", None)
-    if own is not None:  # a user's family may describe itself
-        steps = np.asarray(own(schedule, low, high), dtype=np.float64)
-        return _within(steps, low, high, limit, spread)
-    family = _families().get(type(schedule))
-    if family is not None:
-        return family(schedule, low, high, limit, spread)
+    own = getattr(schedule, "_breakpoints", None)
+    if own is not None:  # a family (a user's too) describes its formula
+        described = own(low, high)
+        return None if described is None else _expand(described, low, high, limit, spread)
     routes = schedule.routes() if hasattr(schedule, "routes") else ()
     if routes:
         return _through_routes(routes, low, high, limit, spread)
     return None
+
+
+def _expand(described: Any, low: float, high: float, limit: int, spread: bool):
+    """A family's description (steps, ``Every``, ``Indexed``) as the steps in the window."""
+    steps, parts = [], []
+    for item in described:
+        if isinstance(item, Every):
+            parts.append(_multiples(item.step, low, high, limit, spread, item.offset, item.first))
+        elif isinstance(item, Indexed):
+            first = max(1.0, math.floor(item.index(max(low, 0.0))) - _SLACK)
+            last = math.ceil(item.index(high)) + _SLACK
+            parts.append(_indexed(item.at, first, last, low, high, limit, spread))
+        else:
+            steps.append(float(item))
+    if steps:
+        parts.append(_within(np.array(steps, dtype=np.float64), low, high, limit, spread))
+    return _merge(parts, low, high, limit, spread)
 
 
 def _within(
@@ -204,16 +237,6 @@ def _multiples(
     return _indexed(lambda k: offset + k * step, first, last, low, high, limit, spread)
 
 
-def _fixed(steps_of: Callable[[Any], Any]) -> Callable:
-    """A family whose breakpoints are a few steps it holds, ``steps_of(schedule)``."""
-
-    def family(schedule, low, high, limit, spread):
-        steps = np.array([float(step) for step in steps_of(schedule)], dtype=np.float64)
-        return _within(steps, low, high, limit, spread)
-
-    return family
-
-
 def _merge(
     parts: list[tuple[np.ndarray, bool]], low: float, high: float, limit: int, spread: bool
 ) -> tuple[np.ndarray, bool]:
@@ -224,120 +247,6 @@ def _merge(
     if len(found) == 1:  # each part is already sorted and distinct
         return _within(found[0], low, high, limit, spread, capped, ordered=True)
     return _within(np.concatenate(found), low, high, limit, spread, capped)
-
-
-# ---------------------------------------------------------------------------------------
-# Families: where each formula breaks.
-
-
-def _step(s, low, high, limit, spread):
-    if s.gamma == 1.0 or s.base_lr == 0.0:
-        return _EMPTY, False
-    return _multiples(s.step_size, low, high, limit, spread)
-
-
-def _exponential(s, low, high, limit, spread):
-    if not (s.staircase and s.gamma != 1.0 and s.base_lr != 0.0):
-        return _EMPTY, False  # smooth
-    return _multiples(s.decay_steps, low, high, limit, spread)
-
-
-def _inverse_time(s, low, high, limit, spread):
-    if not (s.staircase and s.decay_rate != 0.0 and s.base_lr != 0.0):
-        return _EMPTY, False  # smooth
-    return _multiples(s.decay_steps, low, high, limit, spread)
-
-
-def _polynomial(s, low, high, limit, spread):
-    if s.cycle:  # each restart with a longer period
-        return _multiples(s.total_steps, low, high, limit, spread)
-    return _within(np.array([float(s.total_steps)]), low, high, limit, spread)
-
-
-def _cosine(s, low, high, limit, spread):
-    if s.periodic:  # its lows and highs, at every multiple of T
-        return _multiples(s.total_steps, low, high, limit, spread)
-    return _within(np.array([float(s.total_steps)]), low, high, limit, spread)
-
-
-def _warm_restarts(s, low, high, limit, spread):
-    period, mult = s.period, s.period_mult
-    if mult == 1:
-        return _multiples(period, low, high, limit, spread)
-
-    def cycle(t: float) -> float:  # the cycle holding step t, good to one cycle
-        return math.log1p(t * ((mult - 1.0) / period)) / math.log(mult)
-
-    # The restarts are the schedule's own S_i, so they fall where its cycles change.
-    first = max(1.0, math.floor(cycle(max(low, 0.0))) - _SLACK)
-    last = math.ceil(cycle(high)) + _SLACK
-    return _indexed(s.cycle_starts, first, last, low, high, limit, spread)
-
-
-def _cyclic(s, low, high, limit, spread):
-    if s.scale_fn is not None and s.scale_mode == "iterations":
-        return None  # a user function of the step
-    up = float(s.step_size_up)
-    length = up + (up if s.step_size_down is None else float(s.step_size_down))
-    # Lows at every multiple of the cycle, highs a rise later.
-    parts = [
-        _multiples(length, low, high, limit, spread),
-        _multiples(length, low, high, limit, spread, offset=up, from_k=0),
-    ]
-    if s.scale_fn is None and s.mode == "exp_range" and s.gamma < 1.0:
-        # The rise times gamma**t turns where (t - kC) = -1 / log(gamma), if inside the rise.
-        turn = -1.0 / math.log(s.gamma)
-        if turn < up:
-            parts.append(_multiples(length, low, high, limit, spread, offset=turn, from_k=0))
-    return _merge(parts, low, high, limit, spread)
-
-
-def _one_cycle(s, low, high, limit, spread):
-    return _within(np.array(s._phase_ends(), dtype=np.float64), low, high, limit, spread)
-
-
-def _nothing(s, low, high, limit, spread):
-    return _EMPTY, False
-
-
-def _unknown(s, low, high, limit, spread):
-    return None
-
-
-_TABLE: dict[type, Callable] = {}
-
-
-def _families() -> dict[type, Callable]:
-    """The table, built on first use: the family modules load lazily."""
-    if not _TABLE:
-        from lrsched import _basic as basic
-        from lrsched import _cosine as cos
-        from lrsched import _cyclic as cyc
-
-        total = _fixed(lambda s: (s.total_steps,))
-        _TABLE.update(
-            {
-                basic.constant: _nothing,
-                basic.step: _step,
-                basic.multistep: _fixed(lambda s: s.milestones),
-                basic.piecewise_constant: _fixed(lambda s: s.boundaries),
-                basic.piecewise_linear: _fixed(lambda s: s.boundaries),
-                basic.exponential: _exponential,
-                basic.exponential_ramp: total,
-                basic.linear: total,
-                basic.polynomial: _polynomial,
-                basic.inverse_time: _inverse_time,
-                basic.inverse_sqrt: _nothing,
-                basic.lambda_lr: _unknown,
-                basic.multiplicative: _unknown,
-                cos.cosine: _cosine,
-                cos.warm_restarts: _warm_restarts,
-                cos._one_minus_sqrt: total,
-                cyc.cyclic: _cyclic,
-                cyc.one_cycle: _one_cycle,
-            }
-        )
-    return _TABLE
 
 
 # ---------------------------------------------------------------------------------------

@@ -67,5 +67,8 @@ class tanh(Schedule):
         shape = 1.0 - xp.tanh(self.lb * (1.0 - progress) + self.ub * progress)
         return self.min_lr + 0.5 * (self.base_lr - self.min_lr) * shape
 
+    def _breakpoints(self, low, high):
+        return (self.total_steps,)
+
     def tail(self):
         return Tail(float(self.total_steps))

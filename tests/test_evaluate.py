@@ -8,6 +8,7 @@ test compares one way with another on the same steps, bit for bit.
 
 from __future__ import annotations
 
+import copy
 import tracemalloc
 
 import numpy as np
@@ -209,6 +210,42 @@ def test_whole_scalar_steps_read_from_the_table_are_the_array_values(schedule):
     assert all(type(value) is float for value in got[:5])
 
 
+@pytest.mark.parametrize("schedule", SCHEDULES[:6] + MORE[:4], ids=repr)
+def test_random_whole_steps_come_from_pages_of_the_array_values(schedule):
+    # A fresh schedule object: its table starts empty. Random steps (more misses than it
+    # takes for the pages to reach whole frames), asked twice; every tenth step; a loop
+    # resumed mid-way.
+    schedule = copy.copy(schedule)
+    steps = np.concatenate(
+        [
+            RNG.integers(0, 2 * 10**5, 600),
+            np.arange(10**5, 10**5 + 3000, 10),
+            np.arange(70001, 75000),
+        ]
+    )
+    expected = _bits(schedule(steps.astype(np.float64)))
+    for _ in range(2):
+        assert np.array_equal(_bits([schedule(int(k)) for k in steps]), expected)
+
+
+def test_pages_stay_within_their_bounds(monkeypatch):
+    from lrsched import _evaluate
+
+    monkeypatch.setattr(_evaluate, "_TABLE_VALUES", 3 * 4096)
+    monkeypatch.setattr(_evaluate, "_ALL_VALUES", 8 * 4096)
+    schedules = [lrsched.cosine(0.1, 10**6, min_lr=k * 1e-4) for k in range(6)]
+    for schedule in schedules:
+        steps = RNG.integers(0, 10**6, 400)
+        got = [schedule(int(k)) for k in steps]
+        assert np.array_equal(_bits(got), _bits(schedule(steps)))
+    tables = [entry[1] for entry in _evaluate._TABLES.values()]
+    assert all(table._held <= 3 * 4096 for table in tables)
+    assert sum(table._held for table in tables) == _evaluate._HELD[0] <= 8 * 4096
+    assert all(
+        table._held == sum(len(page[2]) for page in table._pages.values()) for table in tables
+    )
+
+
 def test_a_table_chunk_that_fails_leaves_the_step_asked_for_to_decide():
     def factor(step):
         if step > 105:
@@ -241,8 +278,14 @@ def test_a_training_loop_calls_a_multiplicative_factor_once_per_step():
     assert np.array_equal(_bits(values), _bits(schedule(np.arange(20000))))
 
 
-def test_schedules_evaluate_from_several_user_threads_at_once():
+def test_schedules_evaluate_from_several_user_threads_at_once(monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
+
+    from lrsched import _evaluate
+
+    # Small bounds, so that pages are evicted while other threads read them.
+    monkeypatch.setattr(_evaluate, "_TABLE_VALUES", 2 * 4096)
+    monkeypatch.setattr(_evaluate, "_ALL_VALUES", 6 * 4096)
 
     schedules = [
         lrsched.cosine(0.1, 10**5),
@@ -256,14 +299,21 @@ def test_schedules_evaluate_from_several_user_threads_at_once():
     steps = np.arange(2 * BLOCK)
     expected = [schedule(steps) for schedule in schedules]
 
+    shuffled = RNG.permutation(steps)
+
     def evaluate(index):
         schedule = schedules[index % len(schedules)]
-        if index % 2:
+        if index % 3 == 1:
             return index % len(schedules), np.array([schedule(int(k)) for k in steps[:3000]])
+        if index % 3 == 2:  # at random: pages made, replaced and evicted side by side
+            values = np.empty(steps.size)
+            values[shuffled[:300]] = [schedule(int(k)) for k in shuffled[:300]]
+            values[shuffled[300:]] = schedule(shuffled[300:])
+            return index % len(schedules), values
         return index % len(schedules), schedule(steps)
 
     with ThreadPoolExecutor(4) as users:
-        for index, values in users.map(evaluate, range(28)):
+        for index, values in users.map(evaluate, range(42)):
             assert np.array_equal(_bits(values), _bits(expected[index][: values.size]))
 
 

@@ -29,6 +29,7 @@ def steps_of(schedule, low=0, high=10**6, **kwargs):
         (lrsched.inverse_sqrt(0.1), []),
         (lrsched.cosine(0.1, 400), [400.0]),
         (lrsched.cosine(0.1, 400, periodic=True), [400.0, 800.0]),  # its lows and highs
+        (lrsched.tanh(0.1, 400), [400.0]),
         (lrsched.warm_restarts(0.1, period=100, period_mult=2), [100.0, 300.0, 700.0]),
         (
             lrsched.cyclic(0.1, 1.0, step_size_up=200, step_size_down=100),

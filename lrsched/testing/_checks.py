@@ -5,7 +5,6 @@ Needs only numpy, so it works without hypothesis too; ``lrsched.testing`` re-exp
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import numbers
@@ -17,12 +16,12 @@ import numpy as np
 
 import lrsched
 from lrsched import _validation
-from lrsched._base import Schedule, Tail, ValueObject
+from lrsched._base import Schedule, Tail, ValueObject, fields
 from lrsched._structure import breakpoints
 
-# Evaluating a multiplicative schedule at step t materialises t factors (a Python call each
-# for a function that is not vectorized), so schedules containing one are checked up to here.
-MULTIPLICATIVE_CHECK_STEPS = 1000
+# A formula whose cost grows with the step (it says so: multiplicative materialises t factors
+# at step t, a Python call each for a function that is not vectorized) is checked up to here.
+GROWING_COST_CHECK_STEPS = 1000
 LARGEST_EXACT_STEP = 2.0**53
 
 _GENERIC_STEPS = (
@@ -47,23 +46,6 @@ _GENERIC_STEPS = (
     2.0**52 + 0.5,
     2.0**53 - 1.0,
     2.0**53,
-)
-# Fields whose values are positions or lengths in steps (for subclasses lrsched does not
-# know, these name the steps where the schedule is likely to change).
-_TIME_FIELDS = (
-    "total_steps",
-    "step_size",
-    "milestones",
-    "boundaries",
-    "decay_steps",
-    "period",
-    "warmup_steps",
-    "stable_steps",
-    "step_size_up",
-    "step_size_down",
-    "timescale",
-    "steps",
-    "steps_per_epoch",
 )
 _MONOTONE = ("increasing", "decreasing")
 # How many of a formula's own breakpoints (from step 0) are hunted around.
@@ -99,14 +81,14 @@ def _children(schedule: Any) -> tuple[Any, ...]:
 
 def largest_step(schedule: Any) -> float:
     """The largest step ``check_schedule`` evaluates by default: 2**53, or fewer when the
-    schedule contains a ``multiplicative`` (whose cost grows with the step).
+    schedule contains a formula whose cost grows with the step (``multiplicative``).
 
     Args:
         schedule: an lrsched schedule or a plain callable (always 2**53).
 
     Returns:
-        The step as a float: 1000 at a ``multiplicative``, carried out through the
-        composites around it (``warmup`` adds its steps, ``per_epoch`` multiplies, ...).
+        The step as a float: 1000 at such a formula, carried out through the composites
+        around it (``warmup`` adds its steps, ``per_epoch`` multiplies, ...).
 
     >>> import lrsched
     >>> from lrsched.testing import largest_step
@@ -115,10 +97,11 @@ def largest_step(schedule: Any) -> float:
     >>> largest_step(lrsched.warmup(lrsched.multiplicative(0.1, lambda k: 0.9), 10))
     1010.0
     """
-    if isinstance(schedule, lrsched.multiplicative):
-        return float(MULTIPLICATIVE_CHECK_STEPS)
     if not isinstance(schedule, Schedule):
         return LARGEST_EXACT_STEP
+    grows = getattr(schedule, "_cost_grows_with_the_step", None)
+    if grows is not None and grows():
+        return float(GROWING_COST_CHECK_STEPS)
     # Through a combinator, a child's largest step is where the combinator reaches it.
     limits = [route.offset + largest_step(route.child) * route.per for route in schedule.routes()]
     limits += [
@@ -139,7 +122,9 @@ def _numbers(value: Any) -> list[float]:
 
 
 def _structural_steps(schedule: Any) -> list[float]:
-    """Steps (in the schedule's own time) where its formula changes piece or phase."""
+    """Steps (in the schedule's own time) where its formula changes piece or phase, as the
+    schedule describes itself: its tail, its routes into the schedules it is built from,
+    and its formula's own breakpoints."""
     if not isinstance(schedule, Schedule):
         return []
     points: list[float] = []
@@ -157,21 +142,16 @@ def _structural_steps(schedule: Any) -> list[float]:
             if route.per != 1:
                 points += [route.per, 2 * route.per]
             points += [route.offset + point * route.per for point in _structural_steps(route.child)]
-        if not isinstance(schedule, lrsched.wsd):
-            return points
-    if not routes:
-        # The first breakpoints of the formula itself: phase ends, restarts, cycle corners.
-        found = breakpoints(
-            schedule, 0.0, LARGEST_EXACT_STEP, limit=_FIRST_BREAKPOINTS, spread=False
-        )
-        if found is not None:
-            points += found.steps.tolist()
-    if isinstance(schedule, lrsched.wsd):
-        warm, stable = schedule.warmup_steps, schedule.stable_steps
-        points += [warm, warm + stable, warm + stable + schedule.decay_steps]
-    if dataclasses.is_dataclass(schedule):
-        for name in _TIME_FIELDS:
-            points += _numbers(getattr(schedule, name, None))
+        return points
+    # The first breakpoints of the formula itself: phase ends, restarts, cycle corners.
+    found = breakpoints(schedule, 0.0, LARGEST_EXACT_STEP, limit=_FIRST_BREAKPOINTS, spread=False)
+    if found is not None:
+        points += found.steps.tolist()
+    else:
+        # A formula that does not describe where it breaks (a user's family without
+        # _breakpoints, a user function): any number among its parameters may be one.
+        for field in fields(schedule):
+            points += _numbers(getattr(schedule, field.name, None))
     for child in _children(schedule):
         points += _structural_steps(child)
     return points
