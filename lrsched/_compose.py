@@ -192,7 +192,10 @@ class product(Schedule):
         self._set(factors=tuple(flat))
 
     def __repr__(self):
-        return " * ".join(repr(factor) for factor in self.factors)
+        if isinstance(self.factors[0], Schedule):
+            return " * ".join(repr(factor) for factor in self.factors)
+        # `0.5 * s` reads back as Python evaluates it, s * 0.5: the factors in another order.
+        return f"product([{', '.join(repr(factor) for factor in self.factors)}])"
 
     def routes(self):
         return tuple(Route(factor) for factor in self.factors if isinstance(factor, Schedule))

@@ -797,6 +797,35 @@ BAD_CALLS = [
         "multiplicative(): fn must return finite factors >= 0, got nan at step 3.0",
     ),
     (lambda: L.parse(42), TypeError, "parse(): text must be a str, got int"),
+    # Found by tests/test_fuzz_inputs.py: text that is valid syntax but no schedule.
+    (
+        lambda: L.parse("1"),
+        ValueError,
+        "parse(): text must describe a schedule, such as cosine(0.1, 1000), got '1'",
+    ),
+    (
+        lambda: L.parse(" [1, 2] "),
+        ValueError,
+        "parse(): text must describe a schedule, such as cosine(0.1, 1000), got '[1, 2]'",
+    ),
+    (
+        lambda: L.parse("lrsched_testing_one"),
+        ValueError,
+        "parse(): text must describe a schedule, such as cosine(0.1, 1000), got "
+        "'lrsched_testing_one'",
+    ),
+    (
+        lambda: L.parse("cosine(0.1, 10, total_steps=10)"),
+        TypeError,
+        "parse(): at column 1: cosine() got multiple values for argument 'total_steps'",
+    ),
+    # A config without a required key: an ArgumentTypeError naming it, not Python's own.
+    (
+        lambda: L.from_config({"type": "warmup", "schedule": {"type": "constant", "lr": 0.1}}),
+        TypeError,
+        "from_config(): warmup config is missing key(s) ['steps']; valid keys: ['schedule', "
+        "'steps', 'start_factor', 'mode']",
+    ),
     (
         lambda: L.from_config("cosine"),
         TypeError,
