@@ -552,6 +552,7 @@ def run_command(argv, directory):
 @example(argv=["values", "one_cycle(1.0, 10, div_factor=1e-310)", "--steps", "5"])
 @example(argv=["show", "cosine(0.1, 10).per_epoch(1.7e308)", "--steps", "5"])
 @example(argv=["values", "1", "--steps", "5"])
+@example(argv=["values", "cosine(0.1, 100)", "\nconstant(lr=0.0)"])  # argparse quoted it raw
 @example(argv=["show", "cosine(0.1, 100)", "--label", "\u0000\u2028"])
 def test_the_command_exits_0_or_2_after_one_line(files, argv):
     status, stdout, stderr, caught = run_command(_settle_within(argv), files)
