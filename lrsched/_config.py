@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import warnings
 from typing import Any
 
 from lrsched import _validation as check
@@ -109,7 +110,12 @@ def parse(text: str) -> ValueObject:
             f"parse(): text must be at most {MAX_TEXT} characters, got {len(text)}"
         )
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Python warns of text it will refuse one day (10if, '\d'): refused here now, as
+            # a warning would be a stray line beside the result.
+            warnings.simplefilter("error", SyntaxWarning)
+            warnings.simplefilter("error", DeprecationWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise check.ArgumentError(
             f"parse(): invalid schedule text at column {error.offset}: "

@@ -815,6 +815,12 @@ BAD_CALLS = [
         "'lrsched_testing_one'",
     ),
     (
+        lambda: L.parse("cosine(0.1, 10if 1 else 2)"),
+        ValueError,
+        "parse(): invalid schedule text at column 14: invalid decimal literal in "
+        "'cosine(0.1, 10if 1 else 2)'",
+    ),
+    (
         lambda: L.parse("cosine(0.1, 10, total_steps=10)"),
         TypeError,
         "parse(): at column 1: cosine() got multiple values for argument 'total_steps'",
