@@ -139,7 +139,9 @@ class cosine(Schedule):
 
     def tail(self):
         if self.periodic:
-            return Tail(0.0, 2.0 * self.total_steps)
+            period = 2.0 * self.total_steps
+            # Past float64 (T > 8.99e307) it never comes round again at any step.
+            return Tail(0.0, period) if period < math.inf else None
         return Tail(float(self.total_steps))
 
 

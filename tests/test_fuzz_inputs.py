@@ -339,6 +339,7 @@ FUZZ = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_to
 @example("cosine(0.1, 10).per_epoch(1.7e308)")
 @example(f"step(0.1, {HUGE})")
 @example("x" * 100_001)
+@example("cosine(0.0, 8.98846567431158e+307, periodic=True)")  # its tail had period inf
 @example("cosine(0.1, 10if 1 else 2)")  # Python warned of the literal: a stray stderr line
 @example("lambda_lr(0.1, '\\d')")
 def test_parse_gives_a_sound_schedule_or_an_argument_error(text):

@@ -194,6 +194,8 @@ def test_a_schedule_that_settles_only_past_float64_has_no_tail():
     assert L.wsd(0.1, 1e308, 1e308, 1e308).tail() is None
     assert L.cyclic(0.1, 1.0, step_size_up=1e10).per_epoch(1e300).tail() is None
     assert L.cosine(0.1, 10).per_epoch(7).tail() == (70.0, None)
+    assert L.cosine(0.0, 8.98846567431158e307, periodic=True).tail() is None  # 2T is inf
+    assert L.cosine(0.1, 10, periodic=True).tail() == (0.0, 20.0)
 
 
 def test_growing_exponential_overflow_is_an_error_not_inf():
