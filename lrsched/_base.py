@@ -208,7 +208,10 @@ def _at_least(exact: Any) -> float:
     """The smallest float >= an exact step: a tail start rounded down would claim too early."""
     from fractions import Fraction  # on use: fractions (and decimal) would slow the import
 
-    value = float(exact)
+    try:
+        value = float(exact)
+    except OverflowError:  # past every float64 step: no step reaches it
+        return math.inf
     return math.nextafter(value, math.inf) if Fraction(value) < exact else value
 
 
@@ -284,6 +287,8 @@ class Schedule(ValueObject):
                     None if period is None else period * route.per,
                 )
             )
+        if any(tail.start == math.inf or tail.period == math.inf for tail in tails):
+            return None  # it settles (or repeats) only past the largest float64 step
         if len(tails) == 1:
             return tails[0]
         if any(tail.period is not None for tail in tails):

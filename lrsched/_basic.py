@@ -265,7 +265,9 @@ class exponential(Schedule):
             base_lr=check.non_negative("exponential", "base_lr", self.base_lr),
             gamma=check.positive("exponential", "gamma", self.gamma),
             decay_steps=check.whole_if_integral(
-                check.positive("exponential", "decay_steps", self.decay_steps)
+                check.step_length(
+                    "exponential", "decay_steps", self.decay_steps, "a finite number of decay_steps"
+                )
             ),
             staircase=check.boolean("exponential", "staircase", self.staircase),
         )
@@ -485,7 +487,12 @@ class inverse_time(Schedule):
         self._set(
             base_lr=check.non_negative("inverse_time", "base_lr", self.base_lr),
             decay_steps=check.whole_if_integral(
-                check.positive("inverse_time", "decay_steps", self.decay_steps)
+                check.step_length(
+                    "inverse_time",
+                    "decay_steps",
+                    self.decay_steps,
+                    "a finite number of decay_steps",
+                )
             ),
             decay_rate=check.non_negative("inverse_time", "decay_rate", self.decay_rate),
             staircase=check.boolean("inverse_time", "staircase", self.staircase),

@@ -192,7 +192,10 @@ class product(Schedule):
         self._set(factors=tuple(flat))
 
     def __repr__(self):
-        return " * ".join(repr(factor) for factor in self.factors)
+        if isinstance(self.factors[0], Schedule):
+            return " * ".join(repr(factor) for factor in self.factors)
+        # `0.5 * s` reads back as Python evaluates it, s * 0.5: the factors in another order.
+        return f"product([{', '.join(repr(factor) for factor in self.factors)}])"
 
     def routes(self):
         return tuple(Route(factor) for factor in self.factors if isinstance(factor, Schedule))
@@ -304,23 +307,6 @@ class shift(Schedule):
         return xp.values_of(self.schedule, xp.maximum(t + self.steps, 0.0))
 
 
-# The shortest epoch that still maps every exact step (up to 2**53) to a finite epoch.
-_SHORTEST_EPOCH = 2.0**53 / 1.7976931348623157e308
-
-
-def _epoch_length(func: str, value) -> float:
-    length = check.positive(func, "steps_per_epoch", value)
-    if length < _SHORTEST_EPOCH:  # a subnormal length: t / length overflows to inf
-        check.fail(
-            func,
-            "steps_per_epoch",
-            f"a positive number >= {_SHORTEST_EPOCH:.3g} (so "
-            "that every step up to 2**53 is a finite epoch)",
-            value,
-        )
-    return length
-
-
 @frozen
 class per_epoch(Schedule):
     r"""An epoch-defined schedule evaluated per optimizer step.
@@ -351,7 +337,9 @@ class per_epoch(Schedule):
         func = "per_epoch"
         self._set(
             schedule=schedule_argument(func, "schedule", self.schedule),
-            steps_per_epoch=check.whole_if_integral(_epoch_length(func, self.steps_per_epoch)),
+            steps_per_epoch=check.whole_if_integral(
+                check.step_length(func, "steps_per_epoch", self.steps_per_epoch, "a finite epoch")
+            ),
             staircase=check.boolean(func, "staircase", self.staircase),
         )
 

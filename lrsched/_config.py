@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import warnings
 from typing import Any
 
 from lrsched import _validation as check
@@ -53,8 +54,21 @@ def _from_config(config: Any, depth: int) -> ValueObject:
         raise check.ArgumentError(
             f"from_config(): unknown key(s) {unknown} for {cls.__name__}; valid keys: {names}"
         )
+    import dataclasses  # on use, as in lrsched._base.fields
+
+    missing = [
+        field.name
+        for field in fields(cls)
+        if field.name not in config
+        and field.default is dataclasses.MISSING
+        and field.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise check.ArgumentTypeError(
+            f"from_config(): {cls.__name__} config is missing key(s) {missing}; valid keys: {names}"
+        )
     kwargs = {key: _decode(value, depth + 1) for key, value in config.items() if key != "type"}
-    return cls(**kwargs)
+    return _call(cls, [], kwargs, "from_config()")
 
 
 def _decode(value: Any, depth: int) -> Any:
@@ -96,7 +110,12 @@ def parse(text: str) -> ValueObject:
             f"parse(): text must be at most {MAX_TEXT} characters, got {len(text)}"
         )
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Python warns of text it will refuse one day (10if, '\d'): refused here now, as
+            # a warning would be a stray line beside the result.
+            warnings.simplefilter("error", SyntaxWarning)
+            warnings.simplefilter("error", DeprecationWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise check.ArgumentError(
             f"parse(): invalid schedule text at column {error.offset}: "
@@ -104,7 +123,18 @@ def parse(text: str) -> ValueObject:
         ) from None
     except (RecursionError, MemoryError):
         raise check.ArgumentError(f"parse(): text nested deeper than {MAX_DEPTH} levels") from None
-    return _build(tree.body, 0, text)
+    built = _build(tree.body, 0, text)
+    if not isinstance(built, ValueObject):
+        # A number, list or name alone is valid syntax, but no schedule.
+        raise check.ArgumentError(
+            f"parse(): text must describe a schedule, such as cosine(0.1, 1000), got "
+            f"{_shorten(text.strip())}"
+        )
+    return built
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return repr(text) if len(text) <= limit else repr(text[: limit - 3]) + "..."
 
 
 def _build(node: ast.AST, depth: int, text: str) -> Any:
@@ -172,4 +202,5 @@ def _call(target: Any, args: list, kwargs: dict, where: str) -> Any:
     except check.ArgumentError:
         raise  # already one of ours, naming the call and the parameter
     except TypeError as error:  # Python's own, e.g. an unknown keyword
-        check.refuse(f"{where}: {error}", TypeError)
+        # Python names the constructor (cosine.__init__()); the user wrote cosine().
+        check.refuse(f"{where}: {str(error).replace('.__init__()', '()')}", TypeError)

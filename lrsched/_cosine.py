@@ -88,6 +88,7 @@ class cosine(Schedule):
 
     def __post_init__(self):
         func = "cosine"
+        given_k_decay = self.k_decay
         periodic = check.boolean(func, "periodic", self.periodic)
         k_decay = check.whole_if_integral(check.positive(func, "k_decay", self.k_decay))
         if periodic and k_decay != 1:
@@ -102,6 +103,17 @@ class cosine(Schedule):
             k_decay=float(k_decay),
             exponent=check.positive(func, "exponent", self.exponent),
         )
+        try:  # the warped time is min(t, T)**k / T**k: T**k must be a float64 number
+            float(self.total_steps) ** k_decay
+        except OverflowError:
+            highest = math.log(1.7976931348623157e308) / math.log(self.total_steps)
+            check.fail(
+                func,
+                "k_decay",
+                f"at most {highest:.4g} for total_steps={self.total_steps} (so that "
+                "total_steps ** k_decay is finite)",
+                given_k_decay,
+            )
 
     def _values(self, t, xp=NUMPY):
         period = self.total_steps
@@ -132,7 +144,9 @@ class cosine(Schedule):
 
     def tail(self):
         if self.periodic:
-            return Tail(0.0, 2.0 * self.total_steps)
+            period = 2.0 * self.total_steps
+            # Past float64 (T > 8.99e307) it never comes round again at any step.
+            return Tail(0.0, period) if period < math.inf else None
         return Tail(float(self.total_steps))
 
 
@@ -195,15 +209,30 @@ class warm_restarts(Schedule):
 
     def __post_init__(self):
         func = "warm_restarts"
+        given_mult = self.period_mult
         self._set(
             base_lr=check.non_negative(func, "base_lr", self.base_lr),
-            period=check.whole_if_integral(check.positive(func, "period", self.period)),
+            period=check.whole_if_integral(
+                check.step_length(func, "period", self.period, "a finite number of periods")
+            ),
             period_mult=check.whole_if_integral(
                 check.in_range(func, "period_mult", self.period_mult, 1.0, math.inf, high_open=True)
             ),
             min_lr=check.non_negative(func, "min_lr", self.min_lr),
             decay=check.in_range(func, "decay", self.decay, 0.0, 1.0, low_open=True),
         )
+        # The cycle index comes from log1p(t (mult - 1) / period) and the cycle starts from
+        # period (mult**i - 1) / (mult - 1): both products stay finite for every step up to
+        # 2**53 (with a factor 2 to spare for rounding) while mult is at most this.
+        highest = 1.0 + min(self.period, 1.0) * (1.7976931348623157e308 / 2.0**54)
+        if self.period_mult > highest:
+            check.fail(
+                func,
+                "period_mult",
+                f"at most {highest:.3g} for period={self.period!r} (so that every step "
+                "up to 2**53 has a finite cycle index)",
+                given_mult,
+            )
 
     def cycle_starts(self, cycles: np.ndarray, xp=NUMPY) -> np.ndarray:
         """S_i, the step at which cycle i begins (exact for whole periods and multipliers)."""

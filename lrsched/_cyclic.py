@@ -67,7 +67,9 @@ class cyclic(Schedule):
             base_lr=check.non_negative(func, "base_lr", self.base_lr),
             max_lr=check.non_negative(func, "max_lr", self.max_lr),
             step_size_up=check.whole_if_integral(
-                check.positive(func, "step_size_up", self.step_size_up)
+                check.step_length(
+                    func, "step_size_up", self.step_size_up, "a finite number of cycles"
+                )
             ),
             step_size_down=None
             if down is None
@@ -77,6 +79,14 @@ class cyclic(Schedule):
             scale_fn=user_function(func, "scale_fn", self.scale_fn, optional=True),
             scale_mode=check.choice(func, "scale_mode", self.scale_mode, ("cycle", "iterations")),
         )
+        down = self.step_size_up if self.step_size_down is None else self.step_size_down
+        if not math.isfinite(float(self.step_size_up) + float(down)):
+            check.fail(
+                func,
+                "step_size_up" if self.step_size_down is None else "step_size_down",
+                "a number that keeps the cycle, step_size_up + step_size_down, finite",
+                self.step_size_up if self.step_size_down is None else self.step_size_down,
+            )
 
     def _cycle_shape(self, t: np.ndarray, xp=NUMPY) -> np.ndarray:
         """h(x) * sigma: where in [0, 1] the schedule is between its low and high ends."""
@@ -198,6 +208,22 @@ class one_cycle(Schedule):
             final_div_factor=check.positive(func, "final_div_factor", self.final_div_factor),
             three_phase=check.boolean(func, "three_phase", self.three_phase),
         )
+        initial = self.max_lr / self.div_factor
+        if not math.isfinite(initial):  # a subnormal div_factor: the start would be inf
+            check.fail(
+                func,
+                "div_factor",
+                f"a positive number with max_lr / div_factor finite (max_lr={self.max_lr!r})",
+                self.div_factor,
+            )
+        if not math.isfinite(initial / self.final_div_factor):
+            check.fail(
+                func,
+                "final_div_factor",
+                "a positive number with max_lr / div_factor / final_div_factor finite "
+                f"(max_lr / div_factor={initial!r})",
+                self.final_div_factor,
+            )
 
     def _phase_ends(self) -> list[float]:
         rise_end = float(self.pct_start * self.total_steps) - 1

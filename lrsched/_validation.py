@@ -94,6 +94,26 @@ def positive(func: str, name: str, value: Any) -> float:
     return number
 
 
+# The shortest length in steps (an epoch, a period, a step size) that every step up to 2**53
+# can be divided by: below it (a subnormal length) t / length overflows to an infinite count.
+SHORTEST_LENGTH = 2.0**53 / 1.7976931348623157e308
+
+
+def step_length(func: str, name: str, value: Any, counted: str) -> float:
+    """A positive length in steps that steps are divided by; ``counted`` says what the
+    quotient is (``"a finite epoch"``, ``"a finite number of periods"``)."""
+    length = positive(func, name, value)
+    if length < SHORTEST_LENGTH:
+        fail(
+            func,
+            name,
+            f"a positive number >= {SHORTEST_LENGTH:.3g} (so that every step up to 2**53 "
+            f"is {counted})",
+            value,
+        )
+    return length
+
+
 def non_negative(func: str, name: str, value: Any) -> float:
     number = real(func, name, value)
     if number < 0:

@@ -78,6 +78,9 @@ def _quote(text: str) -> str:
 
 
 def _cut(text: str) -> str:
+    """An error message as one line of at most MESSAGE_LIMIT characters: a line break in
+    a quoted argument (argparse quotes them as given) is shown escaped."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 

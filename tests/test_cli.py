@@ -481,6 +481,11 @@ HUGE = "1" + "0" * 400
         (["show", "cosine(0.1, 100)", "--height", "0"], "--height must be a positive integer"),
         (["show", "constant(0.0)", "--log-y"], "--log-y needs a positive learning rate"),
         (["show", "plateau(0.1)"], "a plateau SPEC needs --metrics FILE"),
+        # A line break in an argument argparse quotes back stays on the one line, escaped.
+        (
+            ["values", "cosine(0.1, 100)", "\nconstant(lr=0.0)"],
+            "unrecognized arguments: \\nconstant(lr=0.0) (see lrsched --help)",
+        ),
         (
             ["plot", "cosine(0.1, 100)", "--dpi", str(10**6), "-o", "x.png"],
             "--dpi must be a positive integer at most 1200, got 1000000",

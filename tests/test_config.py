@@ -24,6 +24,9 @@ EXAMPLES = [
     L.warmup(L.cosine(0.1, 1000, min_lr=1e-5), 100, start_factor=0.1, mode="cosine"),
     L.sequence([L.linear(0.0, 0.1, 10), L.constant(0.1), L.cosine(0.1, 50)], [10, 60]),
     L.cosine(0.1, 10) * 0.5 * L.exponential(1.0, 0.9),
+    # A leading number: `0.5 * s` would read back as s * 0.5 (found by the fuzz).
+    L.product([0.0, L.constant(0.0)]),
+    L.product([2.0, 3.0, L.cosine(0.1, 10)]),
     L.warm_restarts(0.1, 10, period_mult=2).clip(min_lr=0.001),
     L.warm_restarts(0.1, 10, period_mult=2).clip(max_lr=0.05),
     L.linear(0.0, 1.0, 5).shift(-3).per_epoch(2.5, staircase=True),

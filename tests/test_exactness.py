@@ -434,9 +434,11 @@ def test_decays_to_zero_keep_their_relative_precision_to_the_last_step(total):
     sqrt_decay = lrsched.wsd(
         1.0, warmup_steps=0, stable_steps=0, decay_steps=total, decay_shape="1-sqrt"
     )
+    square = lrsched.polynomial(1.0, total, power=2.0)
     for step in steps:
         left = Fraction(total - step, total)
         assert line(step) == pytest.approx(float(left), rel=1e-12, abs=0)
+        assert square(step) == pytest.approx(float(left**2), rel=1e-12, abs=0)
         exact = (
             1 - math.sqrt(step / total)
             if step < total * 0.9

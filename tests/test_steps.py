@@ -154,6 +154,50 @@ def test_huge_steps_are_finite_and_warning_free():
             assert np.isfinite(values).all() and (values >= 0).all(), schedule
 
 
+def test_extreme_lengths_that_are_accepted_stay_finite_up_to_2_53():
+    # The shortest length accepted (2**53 / float64 max) and the longest, in every family
+    # whose steps are divided by a length; and the most extreme accepted period_mult.
+    shortest = 2.0**53 / 1.7976931348623157e308
+    steps = np.array([0.0, 0.5, 1.0, 3.0, 1e6, 2.0**52 + 1, 2.0**53 - 1, 2.0**53])
+    families = [
+        L.warm_restarts(0.1, shortest),
+        L.warm_restarts(0.1, shortest, period_mult=1.5),
+        L.warm_restarts(0.1, shortest, period_mult=1 + shortest * 1.7976931348623157e308 / 2**54),
+        L.warm_restarts(0.1, 1.5, period_mult=1 + 1.7976931348623157e308 / 2**54),
+        L.warm_restarts(0.1, 1.7e308, period_mult=2.5),
+        L.warm_restarts(0.1, 3, period_mult=2**52),
+        L.cyclic(0.01, 0.1, step_size_up=shortest, mode="triangular2"),
+        L.cyclic(0.01, 0.1, step_size_up=shortest, step_size_down=1e-310),
+        L.cyclic(0.01, 0.1, step_size_up=8e307, step_size_down=8e307, mode="exp_range"),
+        L.exponential(0.1, 0.5, decay_steps=shortest),
+        L.exponential(0.1, 0.5, decay_steps=1.7e308, staircase=True),
+        L.inverse_time(0.1, shortest, 1.0),
+        L.inverse_time(0.1, 1.7e308, 1e300, staircase=True),
+        L.inverse_sqrt(0.1, timescale=1e-320),
+        L.inverse_sqrt(0.1, timescale=1.7e308),
+        L.cosine(0.1, 10).per_epoch(shortest),
+        L.cosine(0.1, 10).per_epoch(1.7e308, staircase=True),
+        L.cosine(0.1, 1000, k_decay=102.7),
+        L.cosine(0.1, 1000, k_decay=1e-300),
+        L.one_cycle(1.0, 10, div_factor=1e-300, final_div_factor=1e-7),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for schedule in families:
+            values = schedule(steps)
+            assert np.isfinite(values).all() and (values >= 0).all(), schedule
+            assert [schedule(float(step)) for step in steps] == values.tolist(), schedule
+
+
+def test_a_schedule_that_settles_only_past_float64_has_no_tail():
+    assert L.cosine(0.1, 10).per_epoch(1.7e308).tail() is None
+    assert L.wsd(0.1, 1e308, 1e308, 1e308).tail() is None
+    assert L.cyclic(0.1, 1.0, step_size_up=1e10).per_epoch(1e300).tail() is None
+    assert L.cosine(0.1, 10).per_epoch(7).tail() == (70.0, None)
+    assert L.cosine(0.0, 8.98846567431158e307, periodic=True).tail() is None  # 2T is inf
+    assert L.cosine(0.1, 10, periodic=True).tail() == (0.0, 20.0)
+
+
 def test_growing_exponential_overflow_is_an_error_not_inf():
     with pytest.raises(ValueError, match=r"exponential\(\): the learning rate overflows"):
         L.exponential(0.1, gamma=1.5)(1e6)

@@ -71,6 +71,74 @@ BAD_CALLS = [
         "per_epoch(): steps_per_epoch must be a positive number >= 5.01e-293 (so that every "
         "step up to 2**53 is a finite epoch), got 1e-320",
     ),
+    # Lengths that steps are divided by: a subnormal one makes every count infinite.
+    (
+        lambda: L.warm_restarts(0.1, 1e-310, period_mult=2),
+        ValueError,
+        "warm_restarts(): period must be a positive number >= 5.01e-293 (so that every step "
+        "up to 2**53 is a finite number of periods), got 1e-310",
+    ),
+    (
+        lambda: L.warm_restarts(0.1, 1.5, period_mult=1e300),
+        ValueError,
+        "warm_restarts(): period_mult must be at most 9.98e+291 for period=1.5 (so that every "
+        "step up to 2**53 has a finite cycle index), got 1e+300",
+    ),
+    (
+        lambda: L.warm_restarts(0.1, 1e-290, period_mult=1e15),
+        ValueError,
+        "warm_restarts(): period_mult must be at most 101 for period=1e-290 (so that every "
+        "step up to 2**53 has a finite cycle index), got 1000000000000000.0",
+    ),
+    (
+        lambda: L.cyclic(0.01, 0.1, step_size_up=1e-310),
+        ValueError,
+        "cyclic(): step_size_up must be a positive number >= 5.01e-293 (so that every step up "
+        "to 2**53 is a finite number of cycles), got 1e-310",
+    ),
+    (
+        lambda: L.cyclic(0.01, 0.1, step_size_up=1.7e308),
+        ValueError,
+        "cyclic(): step_size_up must be a number that keeps the cycle, step_size_up + "
+        "step_size_down, finite, got 1.7e+308",
+    ),
+    (
+        lambda: L.cyclic(0.01, 0.1, step_size_up=1e308, step_size_down=1e308),
+        ValueError,
+        "cyclic(): step_size_down must be a number that keeps the cycle, step_size_up + "
+        "step_size_down, finite, got 1e+308",
+    ),
+    (
+        lambda: L.exponential(0.1, 0.5, decay_steps=1e-310),
+        ValueError,
+        "exponential(): decay_steps must be a positive number >= 5.01e-293 (so that every "
+        "step up to 2**53 is a finite number of decay_steps), got 1e-310",
+    ),
+    (
+        lambda: L.inverse_time(0.1, 1e-310, 0.0),
+        ValueError,
+        "inverse_time(): decay_steps must be a positive number >= 5.01e-293 (so that every "
+        "step up to 2**53 is a finite number of decay_steps), got 1e-310",
+    ),
+    # Finite parameters whose learning rates would overflow are refused where they are given.
+    (
+        lambda: L.one_cycle(1.0, 10, div_factor=1e-310),
+        ValueError,
+        "one_cycle(): div_factor must be a positive number with max_lr / div_factor finite "
+        "(max_lr=1.0), got 1e-310",
+    ),
+    (
+        lambda: L.one_cycle(1.0, 10, final_div_factor=1e-310),
+        ValueError,
+        "one_cycle(): final_div_factor must be a positive number with max_lr / div_factor / "
+        "final_div_factor finite (max_lr / div_factor=0.04), got 1e-310",
+    ),
+    (
+        lambda: L.cosine(0.1, 1000, k_decay=1e15),
+        ValueError,
+        "cosine(): k_decay must be at most 102.8 for total_steps=1000 (so that total_steps ** "
+        "k_decay is finite), got 1000000000000000.0",
+    ),
     (
         lambda: L.product((2.0, 3.0)),
         ValueError,
@@ -729,6 +797,41 @@ BAD_CALLS = [
         "multiplicative(): fn must return finite factors >= 0, got nan at step 3.0",
     ),
     (lambda: L.parse(42), TypeError, "parse(): text must be a str, got int"),
+    # Found by tests/test_fuzz_inputs.py: text that is valid syntax but no schedule.
+    (
+        lambda: L.parse("1"),
+        ValueError,
+        "parse(): text must describe a schedule, such as cosine(0.1, 1000), got '1'",
+    ),
+    (
+        lambda: L.parse(" [1, 2] "),
+        ValueError,
+        "parse(): text must describe a schedule, such as cosine(0.1, 1000), got '[1, 2]'",
+    ),
+    (
+        lambda: L.parse("lrsched_testing_one"),
+        ValueError,
+        "parse(): text must describe a schedule, such as cosine(0.1, 1000), got "
+        "'lrsched_testing_one'",
+    ),
+    (
+        lambda: L.parse("cosine(0.1, 10if 1 else 2)"),
+        ValueError,
+        "parse(): invalid schedule text at column 14: invalid decimal literal in "
+        "'cosine(0.1, 10if 1 else 2)'",
+    ),
+    (
+        lambda: L.parse("cosine(0.1, 10, total_steps=10)"),
+        TypeError,
+        "parse(): at column 1: cosine() got multiple values for argument 'total_steps'",
+    ),
+    # A config without a required key: an ArgumentTypeError naming it, not Python's own.
+    (
+        lambda: L.from_config({"type": "warmup", "schedule": {"type": "constant", "lr": 0.1}}),
+        TypeError,
+        "from_config(): warmup config is missing key(s) ['steps']; valid keys: ['schedule', "
+        "'steps', 'start_factor', 'mode']",
+    ),
     (
         lambda: L.from_config("cosine"),
         TypeError,
