@@ -1110,3 +1110,20 @@ def test_mirrored_strategy_under_xla_fails_in_keras_whatever_the_learning_rate(m
     # Not lrsched's limit: with a float LR, XLA cannot reach variables mirrored on the
     # other device; this is why Keras's "auto" turns XLA off under tf.distribute.
     assert "tfvariable_on_a_different_device" in mirrored["xla_float_lr_error"]
+
+
+@pytest.mark.tensorflow
+def test_xla_cannot_raise_at_run_time_so_user_functions_are_refused_while_compiling():
+    # Why the refusal comes at compile time: the in-graph checks TensorFlow has compile to
+    # nothing under XLA, so a check at the first step past the table would never fire.
+    tf = pytest.importorskip("tensorflow")
+
+    @tf.function(jit_compile=True)
+    def past_table(step):
+        tf.debugging.Assert(step < 3, ["past the table"])
+        nan = tf.where(step < 3, tf.constant(1.0), tf.constant(float("nan")))
+        return tf.debugging.check_numerics(nan, "past the table")
+
+    assert np.isnan(past_table(tf.constant(5)).numpy())
+    with pytest.raises(tf.errors.InvalidArgumentError, match="past the table"):
+        tf.function(past_table.python_function)(tf.constant(5))  # the same, without XLA
