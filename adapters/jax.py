@@ -54,10 +54,9 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         'rate): pip install "lrsched-numpy[jax]"'
     ) from error
 
-from lrsched.adapters import _tables
-
 import lrsched
 from lrsched import _validation as check
+from lrsched.adapters import _tables
 
 __all__ = ["JaxSchedule"]
 

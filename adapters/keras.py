@@ -87,12 +87,11 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "(and a backend: jax, torch or tensorflow)"
     ) from error
 
+import lrsched
+from lrsched import _validation as check
 from lrsched.adapters import _tables
 from lrsched.adapters._from_keras import from_keras
 from lrsched.adapters._range_test_callback import RangeTestCallback
-
-import lrsched
-from lrsched import _validation as check
 
 __all__ = [
     "KerasSchedule",
@@ -233,10 +232,11 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def _whole_steps(self, value: Any) -> np.ndarray:
         """A concrete step (or steps) as int64, refusing fractional or negative ones."""
         steps = np.asarray(keras.ops.convert_to_numpy(value))
-        if steps.dtype.kind == "f":
-            if not np.isfinite(steps).all() or (steps != np.floor(steps)).any():
-                bad = steps[~(np.isfinite(steps) & (steps == np.floor(steps)))].flat[0]
-                raise _not_whole(float(bad), _integer_dtype(value))
+        if steps.dtype.kind == "f" and (
+            not np.isfinite(steps).all() or (steps != np.floor(steps)).any()
+        ):
+            bad = steps[~(np.isfinite(steps) & (steps == np.floor(steps)))].flat[0]
+            raise _not_whole(float(bad), _integer_dtype(value))
         if steps.size and steps.min() < 0:
             raise check.ArgumentError(
                 f"KerasSchedule(): step must be >= 0, got {steps.min().item()}"

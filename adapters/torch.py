@@ -26,12 +26,11 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
         'lrsched.adapters.torch needs PyTorch: pip install "lrsched-numpy[torch]"'
     ) from error
 
+import lrsched
+from lrsched import _validation as check
 from lrsched.adapters import _from_torch_extra
 from lrsched.adapters._param_groups import group_multipliers, param_groups
 from lrsched.adapters._range_test_torch import range_test
-
-import lrsched
-from lrsched import _validation as check
 
 __all__ = ["PlateauScheduleLR", "ScheduleLR", "from_torch", "param_groups", "range_test"]
 
@@ -319,7 +318,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             momenta = momentum_tables[index]
             if momenta is not None:
                 _write_momentum(group, self._momentum_key, momenta[offset])
-            index += 1
+            index += 1  # noqa: SIM113 - the plain counter the measurement above chose
         self._last_lr = last_lr
 
     def _fill_tables(self, position: int) -> None:
@@ -443,7 +442,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 kind = "a plateau" if self._plateau else "a schedule that is not a plateau"
                 check.fail(func, "schedule", f"{kind}, like the scheduler's", schedule, TypeError)
             if multipliers is not None:
-                multipliers = multipliers + (1.0,)
+                multipliers = (*multipliers, 1.0)
         if momentum is not None:
             momentum = check.instance(
                 func, "momentum", momentum, lrsched.Schedule, "an lrsched schedule"

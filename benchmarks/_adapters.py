@@ -31,6 +31,7 @@ def _not_available(what: str, error: Exception) -> dict:
 def torch_rows(config, log) -> list[dict]:
     try:
         import torch
+
         from lrsched.adapters.torch import ScheduleLR
     except ImportError as error:
         log(f"  torch adapter not available: {error}")
@@ -76,7 +77,7 @@ def torch_rows(config, log) -> list[dict]:
 
                 return run
 
-            def optimizing():
+            def optimizing(optimizer=optimizer):
                 step = optimizer.step
                 for _ in range(steps_per_call):
                     step()

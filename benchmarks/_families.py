@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import lrsched as L
 
-Builder = Optional[Callable[..., Any]]
+Builder = Callable[..., Any] | None
 
 
 def _inverse_step(t):

@@ -34,12 +34,14 @@ def trajectory(job: dict) -> list[dict]:
                 continue
             ours = family.lrsched(n)
             theirs = family.keras(n)
-            candidates = {"lrsched": lambda s=ours: s(steps)}
+            candidates = {"lrsched": lambda s=ours, t=steps: s(t)}
             # Stepping is linear in n: beyond loop_limit, the first steps give the per-step
             # cost, compared with lrsched's per-step cost over the whole n. Some Keras
             # schedules take ~0.1 s a step eagerly, so the count also fits a time budget.
             looped = min(n, job["loop_limit"], _steps_within(theirs, seconds=0.3))
-            candidates["keras per step"] = lambda s=theirs: [float(s(i)) for i in range(looped)]
+            candidates["keras per step"] = lambda s=theirs, k=looped: [
+                float(s(i)) for i in range(k)
+            ]
             vector = keras.ops.arange(min(n, job["vector_limit"]), dtype="float32")
             try:
                 np.asarray(theirs(vector))
@@ -56,7 +58,7 @@ def trajectory(job: dict) -> list[dict]:
                 )
             else:
                 if n <= job["vector_limit"]:
-                    candidates["keras vector"] = lambda s=theirs: np.asarray(s(vector))
+                    candidates["keras vector"] = lambda s=theirs, t=vector: np.asarray(s(t))
             print(f"  keras n={n:>8} {family.name}", file=sys.stderr, flush=True)
             times = rounds(
                 candidates,

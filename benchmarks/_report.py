@@ -23,7 +23,7 @@ def machine() -> dict:
     except OSError:
         pass
     versions = {}
-    for name in ("lrsched",) + _VERSIONS:
+    for name in ("lrsched", *_VERSIONS):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -28,9 +28,9 @@ def scaling(config, log) -> tuple[list[dict], dict]:
     for n in config.scaling_sizes:
         steps = np.arange(n)
         schedule = cosine.lrsched(n)
-        candidates = {"lrsched": lambda s=schedule: s(steps), "np.cos": floors(n)["np.cos"]}
+        candidates = {"lrsched": lambda s=schedule, t=steps: s(t), "np.cos": floors(n)["np.cos"]}
         if have_torch and n <= config.torch_scaling_limit:
-            candidates["torch loop"] = lambda: torch_trajectory(cosine, n)
+            candidates["torch loop"] = lambda n=n: torch_trajectory(cosine, n)
         if have_optax:
             optax = optax_candidates(cosine, n, loop_limit=0)
             if n > config.compile_scaling_limit:

@@ -85,10 +85,10 @@ def run(config, log) -> list[dict]:
         floor = floors(n)
         for family in config.families(FAMILIES):
             schedule = family.lrsched(n)
-            candidates = {"lrsched": lambda s=schedule: s(steps)}
+            candidates = {"lrsched": lambda s=schedule, t=steps: s(t)}
             candidates.update(floor)
             if have_torch and family.torch and n <= config.torch_limit:
-                candidates["torch loop"] = lambda f=family: torch_trajectory(f, n)
+                candidates["torch loop"] = lambda f=family, n=n: torch_trajectory(f, n)
             if have_optax and family.optax:
                 candidates.update(optax_candidates(family, n, loop_limit=config.loop_limit))
             times = rounds(

@@ -585,8 +585,9 @@ class _Counted:
 
 
 def multiplicative(config: Config, log) -> list[dict]:
-    from lrsched.adapters.torch import ScheduleLR
     from torch.optim.lr_scheduler import MultiplicativeLR
+
+    from lrsched.adapters.torch import ScheduleLR
 
     n, window = config.multiplicative_steps, config.multiplicative_window
     windows = n // window

@@ -35,9 +35,8 @@ def measure(backend: str, repeats: int, steps: int, steps_per_execution: int = 1
 
         # Many intra-op threads on a small shared machine only add scheduling noise.
         torch.set_num_threads(1)
-    from lrsched.adapters.keras import KerasSchedule
-
     import lrsched
+    from lrsched.adapters.keras import KerasSchedule
 
     total = 100_000  # long enough that no run reaches the end of the decay
     variants = {

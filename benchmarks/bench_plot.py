@@ -97,11 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in SCHEDULES:
         candidates = {
-            f"plot {n}": (lambda n=n: plot_and_render(scaled(name, n), n)) for n in lengths
+            f"plot {n}": (lambda n=n, name=name: plot_and_render(scaled(name, n), n))
+            for n in lengths
         }
         candidates.update(
             {
-                f"every step {n}": (lambda n=n: every_step(scaled(name, n), n))
+                f"every step {n}": (lambda n=n, name=name: every_step(scaled(name, n), n))
                 for n in lengths
                 if n <= EVERY_STEP_UP_TO
             }

@@ -15,6 +15,7 @@ the test suite: no timing is ever asserted.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import warnings
@@ -70,14 +71,14 @@ def main(argv=None) -> None:
     sizes = [int(part) for part in args.sizes.split(",")]
     times = measure(sizes, args.repeats, args.min_seconds)
     header = "".join(f"{f'{size} pts':>12}" for size in sizes)
-    steps = [f"x{b // a} pts" for a, b in zip(sizes, sizes[1:])]
+    steps = [f"x{b // a} pts" for a, b in itertools.pairwise(sizes)]
     print(f"{'operation':<12}{header}" + "".join(f"{s:>22}" for s in steps))
-    for operation in ("construct",) + METHODS:
+    for operation in ("construct", *METHODS):
         cells = "".join(
             f"{seconds(times[f'{operation}/{size}'])['median'] * 1e3:>10.2f}ms" for size in sizes
         )
         growth = ""
-        for small, large in zip(sizes, sizes[1:]):
+        for small, large in itertools.pairwise(sizes):
             figure = ratio(times, f"{operation}/{large}", f"{operation}/{small}")
             growth += f"{figure['median']:>9.1f} [{figure['low']:.1f}-{figure['high']:.1f}]"
             growth = growth.ljust(len(growth) + 5)

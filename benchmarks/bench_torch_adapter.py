@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from lrsched.adapters.torch import ScheduleLR
 
 import lrsched
+from lrsched.adapters.torch import ScheduleLR
 
 TS = torch.optim.lr_scheduler
 RESULTS = Path(__file__).parent / "results"
@@ -148,7 +148,7 @@ def main(argv=None) -> dict:
 
     times = {name: {"torch": [], "lrsched": []} for name in pairs}
     optimizer_times = []
-    for name, pair in pairs.items():  # warm-up, untimed
+    for pair in pairs.values():  # warm-up, untimed
         for kind in ("torch", "lrsched"):
             time_scheduler_steps(build(kind, pair), 2000)
     for repeat in range(args.repeats):

@@ -55,7 +55,7 @@ def families(sizes, repeats: int) -> None:
             optax = optax_candidates(family, n, loop_limit=0)["optax jit(vmap)"]
 
             candidates = {
-                "default": lambda schedule=schedule: schedule(steps),
+                "default": lambda schedule=schedule, steps=steps: schedule(steps),
                 "optax": optax,
             }
             times = rounds(candidates, repeats=repeats, min_seconds=0.05)
@@ -67,6 +67,25 @@ def families(sizes, repeats: int) -> None:
             )
 
 
+def _operation_candidates(size: int) -> dict:
+    """The numpy operations a schedule's evaluation is made of, each over ``size`` steps."""
+    integers = np.arange(size)
+    floats = np.arange(size) / size  # a cosine schedule's fraction of T
+    angles = floats * np.pi  # what np.cos gets in a cosine schedule, as in the floor
+    out = np.empty(size)
+    return {
+        "int64 -> float64 (copyto)": lambda: np.copyto(out, integers),
+        "check steps (min of int64)": lambda: integers.min(),
+        "fill": lambda: out.fill(0.1),
+        "multiply": lambda: np.multiply(floats, 0.5, out=out),
+        "minimum": lambda: np.minimum(floats, 2.0, out=out),
+        "sorted? (t[1:] < t[:-1]).any()": lambda: (floats[1:] < floats[:-1]).any(),
+        "cos (of [0, pi])": lambda: np.cos(angles, out=out),
+        "exp": lambda: np.exp(floats, out=out),
+        "power(0.5, t)": lambda: np.power(0.5, floats, out=out),
+    }
+
+
 def operations(n: int, repeats: int) -> None:
     from lrsched._evaluate import BLOCK
 
@@ -75,21 +94,7 @@ def operations(n: int, repeats: int) -> None:
         f"{n} steps out of cache)"
     )
     for size, label in ((BLOCK, "block"), (n, "whole")):
-        integers = np.arange(size)
-        floats = np.arange(size) / size  # a cosine schedule's fraction of T
-        angles = floats * np.pi  # what np.cos gets in a cosine schedule, as in the floor
-        out = np.empty(size)
-        candidates = {
-            "int64 -> float64 (copyto)": lambda: np.copyto(out, integers),
-            "check steps (min of int64)": lambda: integers.min(),
-            "fill": lambda: out.fill(0.1),
-            "multiply": lambda: np.multiply(floats, 0.5, out=out),
-            "minimum": lambda: np.minimum(floats, 2.0, out=out),
-            "sorted? (t[1:] < t[:-1]).any()": lambda: (floats[1:] < floats[:-1]).any(),
-            "cos (of [0, pi])": lambda: np.cos(angles, out=out),
-            "exp": lambda: np.exp(floats, out=out),
-            "power(0.5, t)": lambda: np.power(0.5, floats, out=out),
-        }
+        candidates = _operation_candidates(size)
         times = rounds(candidates, repeats=repeats, min_seconds=0.02)
         for name, values in times.items():
             print(f"  {label:<6}{name:<34}{1e9 * statistics.median(values) / size:8.3f}")

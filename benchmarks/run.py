@@ -40,7 +40,7 @@ class Config:
     # Keras's eager ops on 10^7-step float32 vectors take seconds and gigabytes each call.
     keras_vector_limit: int = 10**6
     scaling_sizes: list = field(
-        default_factory=lambda: [int(round(10 ** (e / 2))) for e in range(6, 15)]
+        default_factory=lambda: [round(10 ** (e / 2)) for e in range(6, 15)]
     )
     torch_scaling_limit: int = 10**6
     compile_scaling_limit: int = 10**7
@@ -80,8 +80,7 @@ def keras_job(job: dict, log) -> list[dict]:
     completed = subprocess.run(
         [sys.executable, os.path.join(HERE, "_keras_worker.py")],
         input=json.dumps(job),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
         env=environment,
     )

@@ -49,6 +49,8 @@ __version__ = "0.1.0"
 # need an extra (matplotlib). The table is lrsched._registry's, as in the block above.
 _LAZY = lazy_names()
 
+# From the one table of lrsched._registry, not a second list to keep in step; type checkers
+# read the TYPE_CHECKING block above, which tests/test_meta.py checks against that table.
 __all__ = sorted(
     [
         "ArgumentError",

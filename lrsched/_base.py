@@ -321,8 +321,9 @@ def frozen(cls: type) -> type:
     """Make a family class a frozen, slotted dataclass with the base class's repr, whose
     options (the parameters with a default) are keyword-only."""
     import dataclasses  # see fields()
+    import inspect  # already imported by dataclasses
 
-    for name in cls.__dict__.get("__annotations__", {}):
+    for name in inspect.get_annotations(cls):
         if name in cls.__dict__:
             default = cls.__dict__[name]
             if isinstance(default, dataclasses.Field):

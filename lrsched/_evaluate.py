@@ -22,6 +22,7 @@ core busy, as it is beside a training job, and cheap formulas lost to GIL hand-o
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from collections.abc import Callable
@@ -245,10 +246,9 @@ def table_of(schedule: Schedule) -> StepTable:
         return entry[1]
     table = StepTable(schedule)
     if len(_TABLES) >= _TABLES_KEPT:
-        try:
+        # Another thread may have got there first.
+        with contextlib.suppress(KeyError, StopIteration, RuntimeError):
             del _TABLES[next(iter(_TABLES))]  # the oldest
-        except (KeyError, StopIteration, RuntimeError):  # another thread got there first
-            pass
     _TABLES[id(schedule)] = (schedule, table)
     return table
 

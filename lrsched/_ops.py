@@ -11,6 +11,7 @@ measurement that justifies it, and give bit for bit what the plain numpy express
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -133,7 +134,7 @@ def _pieces(t: np.ndarray, edges: Sequence[float], side: str):
         bounds = [0, *cuts.tolist(), t.size]
         return [
             (index, slice(start, stop))
-            for index, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]))
+            for index, (start, stop) in enumerate(itertools.pairwise(bounds))
             if stop > start
         ]
     numbered = np.searchsorted(edges, t, side=side)

@@ -346,7 +346,7 @@ def _families() -> dict[type, Callable]:
 
 def _through_routes(routes, low, high, limit, spread):
     starts = sorted({float(route.start) for route in routes})
-    ends = dict(zip(starts, starts[1:] + [math.inf]))
+    ends = dict(zip(starts, [*starts[1:], math.inf]))
     # Where one piece hands over to the next (a sequence boundary, a warmup's end).
     handovers = [start for start in starts if start > 0 and low <= start < high]
     parts = [(np.array(handovers), False)]

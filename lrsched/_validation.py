@@ -8,6 +8,7 @@ compare, hash and serialise the same way whatever the caller passed.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from typing import Any
@@ -173,7 +174,7 @@ def sequence_of(
     if len(items) < min_length:
         fail(func, name, f"a sequence of at least {min_length} item(s)", list(items))
     if increasing is not None:
-        for before, after in zip(items, items[1:]):
+        for before, after in itertools.pairwise(items):
             if after < before or (increasing == "strictly" and after == before):
                 fail(func, name, f"{increasing} increasing", list(items))
     return items

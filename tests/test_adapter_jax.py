@@ -26,6 +26,7 @@ jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
 import jax.numpy as jnp  # noqa: E402
 from bad_calls import assert_refused, table  # noqa: E402
+
 from lrsched.adapters.jax import JaxSchedule  # noqa: E402
 
 

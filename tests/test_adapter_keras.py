@@ -61,6 +61,9 @@ _probes: dict[str, tuple[subprocess.Popen, str]] = {}
 # Tests that read a probe run at the end of the session (tests/conftest.py), so the probes
 # train on the other core while the rest of the suite runs, instead of being waited for.
 READS_PROBE = pytest.mark.reads_probe
+# With the suite spread over worker processes (pytest-xdist), this module runs in one of
+# them, so each fit probe trains once and not once per worker.
+pytestmark = pytest.mark.xdist_group("keras_fit_probes")
 
 
 def _missing(*modules: str) -> list[str]:

@@ -14,11 +14,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lrsched.adapters import torch as torch_adapter
-from lrsched.adapters.torch import ScheduleLR
 
 import lrsched
 from lrsched._registry import families
+from lrsched.adapters import torch as torch_adapter
+from lrsched.adapters.torch import ScheduleLR
 
 TS = torch.optim.lr_scheduler
 STEPS = 120
@@ -264,7 +264,7 @@ def test_is_a_torch_scheduler_and_works_inside_sequential_lr():
 def test_one_schedule_per_group(kind):
     backbone = lrsched.warmup(lrsched.cosine(0.01, 100), 20)
     head = lrsched.one_cycle(0.1, total_steps=STEPS)
-    recorder, scheduler = ours_run([backbone, head], kind, STEPS, groups=2)
+    recorder, _scheduler = ours_run([backbone, head], kind, STEPS, groups=2)
     steps = np.arange(STEPS)
     assert recorder.lr(0) == backbone(steps).tolist()
     assert recorder.lr(1) == head(steps).tolist()
@@ -464,7 +464,7 @@ def test_plateau_step_without_metric_and_metric_without_plateau_are_errors():
 def test_plateau_with_an_explicit_momentum_schedule():
     momentum = lrsched.linear(0.5, 0.9, total_steps=4)
     metrics = [1.0] * 6
-    recorder, scheduler = ours_run(
+    recorder, _scheduler = ours_run(
         lrsched.plateau(0.1, patience=1), "adamw", 6, metrics=metrics, momentum=momentum
     )
     assert recorder.momentum() == momentum(np.arange(6)).tolist()
@@ -512,7 +512,7 @@ def test_epoch_schedule_per_batch_equals_torch_fractional_epoch_recipe():
 def test_an_epoch_schedule_stepped_once_per_epoch_needs_no_option():
     # step() counts calls; called once per epoch, the schedule's t is the epoch.
     schedule = lrsched.step(0.1, step_size=2, gamma=0.5)
-    recorder, scheduler = ours_run(schedule, "sgd", 6)
+    recorder, _scheduler = ours_run(schedule, "sgd", 6)
     assert recorder.lr() == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
     with pytest.raises(TypeError, match="interval"):
         ScheduleLR(make_optimizer(small_model(), "sgd"), schedule, interval="epoch")
@@ -563,7 +563,7 @@ def _trained(schedule, kind, options, metrics, kill_at):
     """Train STEPS steps, rebuilding everything from a checkpoint at each kill step."""
     recorder = None
     saved, start = None, 0
-    for stop in kill_at + [STEPS]:
+    for stop in [*kill_at, STEPS]:
         model = small_model(seed=1)
         optimizer = make_optimizer(model, kind, groups=2)
         scheduler = ScheduleLR(optimizer, schedule, **options)
@@ -595,7 +595,7 @@ def test_loading_into_a_different_schedule_is_an_error():
     other = ScheduleLR(make_optimizer(small_model(), "sgd"), lrsched.cosine(0.1, 200))
     with pytest.raises(ValueError, match=r"saved with schedules=.*total_steps': 100"):
         other.load_state_dict(saved)
-    with pytest.raises(ValueError, match="must come from ScheduleLR.state_dict"):
+    with pytest.raises(ValueError, match=r"must come from ScheduleLR\.state_dict"):
         other.load_state_dict(TS.CosineAnnealingLR(optimizer, 100).state_dict())
 
 
@@ -853,8 +853,8 @@ def test_add_param_group_with_a_multiplier_follows_the_shared_schedule():
     train(model, optimizer, scheduler, 25)
     scheduler.add_param_group({"params": model[2].parameters()}, multiplier=0.1)
     assert optimizer.param_groups[1]["lr"] == schedule(25) * 0.1
-    recorder.lrs = [row + [None] for row in recorder.lrs]
-    recorder.momenta = [row + [None] for row in recorder.momenta]
+    recorder.lrs = [[*row, None] for row in recorder.lrs]
+    recorder.momenta = [[*row, None] for row in recorder.momenta]
     train(model, optimizer, scheduler, 35, start=25)
     steps = np.arange(60)
     assert recorder.lr(0) == schedule(steps).tolist()
@@ -957,9 +957,7 @@ def test_a_rebuilt_plateau_scheduler_takes_the_old_ones_state_with_strict_false(
     train(model, optimizer, old, 4, metrics=[1.0] * 4)  # one reduction, one bad update
     optimizer.add_param_group({"params": model[2].parameters()})
     optimizer.step()
-    with pytest.raises(
-        RuntimeError, match="load_state_dict\\(old.state_dict\\(\\), strict=False\\)"
-    ):
+    with pytest.raises(RuntimeError, match=r"load_state_dict\(old\.state_dict\(\), strict=False\)"):
         old.step(1.0)
     new = ScheduleLR(optimizer, plateau, multipliers=[1.0, 0.1])
     with pytest.raises(ValueError, match="or pass strict=False"):

@@ -71,7 +71,7 @@ def test_help_lists_every_command_and_each_screen_has_its_own_examples():
             examples,
         )
         # No screen repeats another's epilog or the top-level one.
-        for other, other_text in screens.items():
+        for other in screens:
             if other != command:
                 assert f"lrsched {other} " not in text
         assert "SPEC is the text form" not in text
@@ -341,7 +341,7 @@ def test_show_numbers_several_schedules_and_draws_each(tmp_path):
         "8",
     )
     assert result.returncode == 0, result.stderr
-    rows, ticks, rest = _picture(result.stdout)
+    rows, _ticks, rest = _picture(result.stdout)
     assert any("1" in body for body in rows) and any("2" in body for body in rows)
     assert any("3" in body for body in rows)
     legend = [line.strip() for line in rest[3:]]
@@ -399,7 +399,7 @@ def test_show_replays_a_plateau(tmp_path):
         "4",
     )
     assert result.returncode == 0, result.stderr
-    rows, ticks, rest = _picture(result.stdout)
+    _rows, ticks, rest = _picture(result.stdout)
     assert ticks[0] == "1" and "x: metrics seen" in result.stdout
     assert rest[1].split() == ["0", "3", "6"]
 

@@ -5,6 +5,7 @@ MiniCPM, optax), one step at a time in plain Python, so a vectorisation slip in 
 cannot hide in them.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -105,7 +106,7 @@ def test_piecewise_linear_interpolates_between_points(points):
     def by_hand(t):
         if t <= boundaries[0]:
             return values[0]
-        for (b0, v0), (b1, v1) in zip(points, points[1:]):
+        for (b0, v0), (b1, v1) in itertools.pairwise(points):
             if t <= b1:
                 return v0 + (v1 - v0) * (t - b0) / (b1 - b0)
         return values[-1]

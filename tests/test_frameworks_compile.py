@@ -10,10 +10,10 @@ import copy
 import numpy as np
 import pytest
 import torch
-from lrsched.adapters.torch import ScheduleLR
 from torch._dynamo.utils import counters
 
 import lrsched
+from lrsched.adapters.torch import ScheduleLR
 
 pytestmark = [
     pytest.mark.frameworks,

@@ -21,9 +21,9 @@ pytestmark = [
 L = pytest.importorskip("lightning")
 
 import torch  # noqa: E402
-from lrsched.adapters.torch import ScheduleLR  # noqa: E402
 
 import lrsched  # noqa: E402
+from lrsched.adapters.torch import ScheduleLR  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "framework_cases"

@@ -16,9 +16,9 @@ pytestmark = [
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
+# After the importorskip calls (E402), so the file skips where transformers is missing.
 import torch  # noqa: E402
-from lrsched.adapters.torch import ScheduleLR  # noqa: E402
-from transformers import (
+from transformers import (  # noqa: E402
     BertConfig,
     BertForSequenceClassification,
     Trainer,
@@ -27,6 +27,7 @@ from transformers import (
 )
 
 import lrsched  # noqa: E402
+from lrsched.adapters.torch import ScheduleLR  # noqa: E402
 
 STEPS, EVAL_EVERY, KILL = 24, 4, 12
 STEP_SCHEDULE = lrsched.warmup(lrsched.one_cycle(1e-3, total_steps=STEPS - 4), 4)

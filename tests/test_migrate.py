@@ -492,7 +492,7 @@ def test_tanh_is_timms_curve_and_validates():
     _close(s(np.arange(41)), expected)
     assert s(40) == s(10**9)
     assert lrsched.parse(repr(s)) == s
-    with pytest.raises(lrsched.ArgumentError, match="ub must be greater than lb=3.0"):
+    with pytest.raises(lrsched.ArgumentError, match=r"ub must be greater than lb=3\.0"):
         lrsched.tanh(0.1, 10, lb=3.0, ub=3.0)
 
 

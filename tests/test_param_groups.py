@@ -210,8 +210,9 @@ def _torch_lrs(optimizer, scheduler, steps):
 
 @pytest.mark.parametrize("strategy, epochs", [("cos", 10), ("linear", 7), ("cos", 0)])
 def test_swalr_is_the_anneal_into_swa_lr(strategy, epochs):
-    from lrsched.adapters.torch import from_torch
     from torch.optim.swa_utils import SWALR
+
+    from lrsched.adapters.torch import from_torch
 
     params = [torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)]
     optimizer = torch.optim.SGD(

@@ -118,7 +118,7 @@ def test_multistep_matches_multisteplr_with_repeated_milestones(
     base_lr, gamma, milestones, repeated
 ):
     # A repeated milestone decays twice in torch (a Counter of milestones); so here.
-    milestones = sorted(milestones + [milestones[repeated % len(milestones)]])
+    milestones = sorted([*milestones, milestones[repeated % len(milestones)]])
     assert_matches_torch(
         "multistep/MultiStepLR",
         lrsched.multistep(base_lr, milestones, gamma=gamma),

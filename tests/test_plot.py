@@ -1,5 +1,6 @@
 """lrsched.plot on the Agg backend: the drawn lines, their data and the legend (not pixels)."""
 
+import itertools
 import subprocess
 import sys
 
@@ -10,9 +11,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import lrsched
+from lrsched import _evaluate, _plot
 from lrsched._plot import is_piecewise_constant, short_label
+from lrsched._structure import breakpoints
+from lrsched.testing import strategies as lst
 
 
 @pytest.fixture(autouse=True)
@@ -180,15 +185,6 @@ def test_import_lrsched_does_not_import_matplotlib():
 # ---------------------------------------------------------------------------------------
 # Long schedules: drawn from their structure, in memory and time that do not grow with the
 # length, and exactly (every drawn value is the schedule's own, every breakpoint is drawn).
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-
-from lrsched import (
-    _evaluate,
-    _plot,
-)
-from lrsched._structure import breakpoints  # noqa: E402
-from lrsched.testing import strategies as lst  # noqa: E402
 
 
 @pytest.fixture
@@ -361,7 +357,7 @@ def test_dense_structure_is_drawn_by_each_columns_exact_extremes(schedule):
     np.testing.assert_array_equal(y, schedule(x))
     every = schedule(np.arange(steps))
     edges = np.unique(np.linspace(0, steps, _plot.COLUMNS + 1).round().astype(int))
-    for start, stop in zip(edges[:-1], edges[1:]):
+    for start, stop in itertools.pairwise(edges):
         shown = y[(x >= start) & (x < stop)]
         assert shown.min() == every[start:stop].min() and shown.max() == every[start:stop].max()
 

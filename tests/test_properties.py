@@ -289,7 +289,7 @@ def test_warmup_ramps_to_the_inner_start_then_runs_it(schedule, data):
 @given(lst.sequence_schedules(), st.data())
 def test_sequence_runs_each_piece_from_its_own_start(schedule, data):
     steps = draw_steps(data, schedule, max_size=8)
-    starts = (0.0,) + schedule.boundaries
+    starts = (0.0, *schedule.boundaries)
     piece = np.searchsorted(schedule.boundaries, steps, side="right")
     for index, step in enumerate(steps):
         child = schedule.schedules[piece[index]]

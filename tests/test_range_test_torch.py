@@ -7,8 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lrsched.adapters._range_test_torch import range_test  # noqa: E402
 from range_cases.least_squares import largest_curvature, least_squares_data  # noqa: E402
+
+from lrsched.adapters._range_test_torch import range_test  # noqa: E402
 
 
 def _setup(seed, x):
@@ -137,13 +138,13 @@ def test_model_and_optimizer_are_restored_when_a_step_raises():
 
 
 def test_bad_arguments():
-    x_np, y_np = least_squares_data(0)
+    x_np, _y_np = least_squares_data(0)
     model, optimizer = _setup(0, x_np)
     with pytest.raises(ValueError, match="accumulation_steps must be a positive integer"):
         range_test(model, optimizer, torch.nn.MSELoss(), [], accumulation_steps=0)
     with pytest.raises(ValueError, match="batches yielded no batches"):
         range_test(model, optimizer, torch.nn.MSELoss(), [])
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module"):
         range_test(object(), optimizer, torch.nn.MSELoss(), [])
 
 
@@ -306,7 +307,7 @@ def test_bad_new_arguments():
 
 
 def test_validation_loss_is_the_loss_of_the_weights_each_update_is_applied_to():
-    x_np, y_np, x, y = _least_squares_torch(4)
+    x_np, _y_np, x, y = _least_squares_torch(4)
     train = [(x, y)]
     results = []
     for val_loader in (None, train):
@@ -332,7 +333,7 @@ def test_validation_loss_is_the_loss_of_the_weights_each_update_is_applied_to():
 
 
 def test_validation_loss_is_weighted_by_batch_size_and_runs_in_eval_mode():
-    x_np, y_np, x, y = _least_squares_torch(5, samples=100)
+    x_np, _y_np, x, y = _least_squares_torch(5, samples=100)
     model, optimizer = _setup(5, x_np)
     modes = []
     model.register_forward_pre_hook(lambda module, args: modes.append(module.training))
@@ -382,7 +383,7 @@ def test_bfloat16_autocast_runs_the_forward_in_bfloat16_and_still_finds_the_lr()
 @pytest.mark.parametrize("enabled", [False, True])
 def test_a_grad_scaler_gives_the_same_updates(enabled):
     # Scaling by a power of two and unscaling before the step is exact: the same curve.
-    x_np, y_np, x, y = _least_squares_torch(1)
+    x_np, _y_np, x, y = _least_squares_torch(1)
     runs = []
     for scaler in (None, torch.amp.GradScaler("cpu", enabled=enabled)):
         model, optimizer = _setup(1, x_np)
@@ -403,7 +404,7 @@ def test_a_grad_scaler_gives_the_same_updates(enabled):
 
 
 def test_the_scaler_skips_overflowing_updates_and_is_restored():
-    x_np, y_np, x, y = _least_squares_torch(2)
+    x_np, _y_np, x, y = _least_squares_torch(2)
     model, optimizer = _setup(2, x_np)
     # 2**127 overflows float32 gradients: the scaler skips updates and shrinks its scale
     # by 0.9 until they fit, so the first losses stay put. Then it trains as usual.
@@ -428,7 +429,7 @@ def test_the_scaler_skips_overflowing_updates_and_is_restored():
 
 
 def test_amp_with_accumulation_counts_optimizer_steps():
-    x_np, y_np, x, y = _least_squares_torch(3)
+    x_np, _y_np, x, y = _least_squares_torch(3)
     halves = [(x[0::2], y[0::2]), (x[1::2], y[1::2])]
     model, optimizer = _setup(3, x_np)
     steps = []

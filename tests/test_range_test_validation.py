@@ -10,8 +10,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lrsched.adapters._range_test_torch import range_test  # noqa: E402
 from range_cases.spirals import GRID, TRAIN_STEPS, spirals, table  # noqa: E402
+
+from lrsched.adapters._range_test_torch import range_test  # noqa: E402
 
 
 def _mlp(seed):
@@ -61,7 +62,7 @@ def test_training_at_the_suggestion_is_close_to_the_best_constant_lr(seed):
     )
     suggestion = result.suggest()
     finals = {}
-    for lr in GRID + (suggestion,):
+    for lr in (*GRID, suggestion):
         model.load_state_dict(start)
         finals[lr] = _train(model, batches, lr)
     with torch.no_grad():

@@ -138,9 +138,8 @@ def test_keras_ops_formula_matches_the_core_many(keras_ops, schedule):
 
 def test_a_user_function_is_refused_in_traced_code():
     jax = pytest.importorskip("jax")
-    from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
-
     import lrsched
+    from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
 
     schedule = lrsched.warmup(lrsched.lambda_lr(0.1, lambda t: 0.5), 3)
     with jax.enable_x64(True), pytest.raises(TypeError, match="cannot run inside traced"):

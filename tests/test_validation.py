@@ -743,7 +743,7 @@ def test_bad_call_raises_with_pinned_message(call, error, message):
 
 
 def test_unregistered_function_name_lists_the_registered_ones():
-    with pytest.raises(ValueError, match="registered function.*'no_such_function_xyz'"):
+    with pytest.raises(ValueError, match=r"registered function.*'no_such_function_xyz'"):
         L.lambda_lr(0.1, "no_such_function_xyz")
 
 

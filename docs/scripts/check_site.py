@@ -23,6 +23,7 @@ import tempfile
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 # Pages with inline and display formulas, from docstrings and from Markdown.
 PAGES = ("families/cosine/", "families/one_cycle/", "api/")
@@ -44,7 +45,7 @@ EXTERNAL = re.compile(
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    served: list[str] = []
+    served: ClassVar[list[str]] = []  # every path asked for, across the requests
 
     def log_message(self, format, *args):
         self.served.append(self.path)

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import torch
+
 from lrsched.adapters._range_test_torch import range_test
 
 

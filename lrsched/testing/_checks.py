@@ -389,11 +389,10 @@ def check_schedule(
             f"check_schedule(): monotone must be None, 'increasing' or "
             f"'decreasing', got {monotone!r}"
         )
-    if bounds is not None:
-        if len(bounds) != 2 or not bounds[0] <= bounds[1]:
-            raise _validation.ArgumentError(
-                f"check_schedule(): bounds must be (low, high) with low <= high, got {bounds!r}"
-            )
+    if bounds is not None and (len(bounds) != 2 or not bounds[0] <= bounds[1]):
+        raise _validation.ArgumentError(
+            f"check_schedule(): bounds must be (low, high) with low <= high, got {bounds!r}"
+        )
     period_start, period = _period(periodic)
     if not (isinstance(rtol, numbers.Real) and rtol >= 0):
         raise _validation.ArgumentError(
@@ -469,7 +468,7 @@ def _period(periodic: Any) -> tuple[float, float | None]:
     if periodic is None:
         return 0.0, None
     if isinstance(periodic, tuple):
-        start, period = (periodic + (None,))[:2] if len(periodic) == 1 else periodic
+        start, period = (*periodic, None)[:2] if len(periodic) == 1 else periodic
     else:
         start, period = 0.0, periodic
     if not (isinstance(period, numbers.Real) and period > 0 and math.isfinite(period)) or not (

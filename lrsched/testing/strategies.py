@@ -276,7 +276,7 @@ def _pieces(
             strictly=True,
         )
     )
-    boundaries = sorted(set(float(b) for b in boundaries))
+    boundaries = sorted({float(b) for b in boundaries})
     values = draw(
         st.lists(
             _lrs(min_lr, max_lr),

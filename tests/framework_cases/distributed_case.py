@@ -17,12 +17,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
-from lrsched.adapters.torch import ScheduleLR
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 from torch.distributed.fsdp import fully_shard
 from torch.nn.parallel import DistributedDataParallel
 
 import lrsched
+from lrsched.adapters.torch import ScheduleLR
 
 STEPS, KILL = 30, 12
 SCHEDULE = lrsched.one_cycle(0.05, total_steps=STEPS)

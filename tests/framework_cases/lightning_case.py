@@ -21,9 +21,9 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import CSVLogger
-from lrsched.adapters.torch import ScheduleLR
 
 import lrsched
+from lrsched.adapters.torch import ScheduleLR
 
 BATCHES = 8  # per epoch, on one process
 STEP_SCHEDULE = lrsched.one_cycle(0.05, total_steps=4 * BATCHES)

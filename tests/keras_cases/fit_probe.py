@@ -26,9 +26,9 @@ import tempfile
 def main(out_path: str, mode: str = "fits") -> None:
     import keras
     import numpy as np
-    from lrsched.adapters.keras import KerasSchedule, PlateauCallback, ScheduleCallback
 
     import lrsched
+    from lrsched.adapters.keras import KerasSchedule, PlateauCallback, ScheduleCallback
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from keras_fit_cases import (

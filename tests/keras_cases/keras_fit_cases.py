@@ -13,6 +13,7 @@ and the ``*_far`` cases start far past a table that ``max_steps`` keeps short.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import NamedTuple
@@ -62,10 +63,9 @@ def wobble(step):
 
 
 for _function in (halve_every_20, keep_98_percent, shrink_per_cycle, wobble):
-    try:
+    # ValueError: this file imported a second time under another module name; the first stays.
+    with contextlib.suppress(ValueError):
         lrsched.register_function(_function)
-    except ValueError:
-        pass  # this file imported a second time under another module name; the first stays
 
 
 class FitCase(NamedTuple):

@@ -13,9 +13,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
+
 from lrsched.adapters._range_test_keras import range_test
 from lrsched.adapters.keras import RangeTestCallback
-
 from range_cases.least_squares import largest_curvature, least_squares_data
 
 
@@ -49,7 +49,7 @@ def least_squares():
         result = range_test(model, dataset=[(x, y)], start_lr=1e-6, end_lr=100.0, num_steps=100)
         suggestion = result.suggest()
         grid = list(np.geomspace(1e-3, 0.995, 60) * 2.0 / largest_curvature(x))
-        ratios = _gd_loss_ratios(start, x, y, [suggestion] + grid)
+        ratios = _gd_loss_ratios(start, x, y, [suggestion, *grid])
         rows.append(
             dict(
                 suggestion=suggestion,
@@ -178,7 +178,7 @@ def callback_least_squares():
         driver = range_test(model, dataset=[(x, y)], start_lr=1e-6, end_lr=100.0, num_steps=100)
         suggestion = result.suggest()
         grid = list(np.geomspace(1e-3, 0.995, 60) * 2.0 / largest_curvature(x))
-        ratios = _gd_loss_ratios(start, x, y, [suggestion] + grid)
+        ratios = _gd_loss_ratios(start, x, y, [suggestion, *grid])
         rows.append(
             dict(
                 suggestion=suggestion,
@@ -342,7 +342,7 @@ def validation_spirals(seed=0):
     )
     suggestion = finder.result.suggest()
     finals = {}
-    for lr in GRID + (suggestion,):
+    for lr in (*GRID, suggestion):
         model.set_weights(start)
         model.compile(
             optimizer=keras.optimizers.SGD(lr, momentum=0.9),
