@@ -114,7 +114,9 @@ class KerasLibrary(Library):
 class TorchLibrary(Library):
     """torch itself, for Keras's torch backend: keras.ops there types minimum/maximum of
     two float64 tensors as float32 (Keras 3.15's result_type of torch dtypes), which
-    would round steps past 2**24."""
+    would round steps past 2**24. ``KerasSchedule`` asks the host instead, even under
+    torch.compile (which can call Python); this keeps the namespace whole on that backend
+    (``tests/test_traced.py`` runs the formulas through it)."""
 
     def __init__(self):
         import torch

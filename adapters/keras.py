@@ -20,23 +20,31 @@ from the core's numbers (``lrsched.adapters._tables`` describes the table):
   at every step however long training runs (clamped or reduced modulo the period). Any
   other schedule gets the first 10**7 steps (40 MB; fewer with ``max_steps``).
 * **Past the table** the LR keeps following the schedule, never NaN, never clamped or
-  wrapped:
+  wrapped, computed where the compiled step can compute it:
 
   - *jax backend*: a ``jax.pure_callback`` to the core, in the branch of a ``lax.cond``
     that only runs past the table, so the value is exact there too
     (``lrsched.adapters.jax`` holds the lookup both adapters use);
-  - *tensorflow backend*: the core's formula itself, traced in float64 through the array
-    namespace of ``lrsched.adapters._traced`` (the same ``_values`` code numpy runs; XLA
-    compiles it), rounded to float32: ``np.float32(s(t))`` or one float32 ulp from it
-    where s(t) lies within a few float64 ulps of a rounding boundary, and near 0 within
-    2**-48 of the schedule's largest value (tested at steps 10**7 to 2**31 for every
-    family). A schedule with a user function
-    (``lambda_lr``, ``multiplicative``, ``cyclic(scale_fn=...)``) cannot be traced, and
-    compiled TensorFlow steps cannot call Python, so on this backend such a schedule is
-    refused at construction unless its table covers every step; ``ScheduleCallback``
-    serves it exactly instead (it sets the LR on the host before every batch);
-  - *torch backend* (eager) and eager calls on any backend (``run_eagerly=True``): the
-    core on the host, exact.
+  - *tensorflow, plain* ``tf.function`` (``jit_compile=False``, MirroredStrategy
+    included): a ``tf.numpy_function`` to the core on the host, in the branch of a
+    ``tf.cond`` that only runs past the table: exact, user functions included;
+  - *tensorflow under XLA* (``jit_compile=True``; Keras's default ``"auto"`` picks it
+    on a GPU without ``tf.distribute``): XLA cannot call Python, so the core's formula itself is traced in float64
+    through the array namespace of ``lrsched.adapters._traced`` (the same ``_values`` code
+    numpy runs), rounded to float32: ``np.float32(s(t))`` or one float32 ulp from it where
+    s(t) lies within a few float64 ulps of a rounding boundary, and near 0 within 2**-48
+    of the schedule's largest value (tested at steps 10**7 to 2**31 for every family). A
+    user function (``lambda_lr``, ``multiplicative``, ``cyclic(scale_fn=...)``) has no
+    such formula, and XLA has no run-time error either (``tf.debugging.Assert`` and
+    ``check_numerics`` compile to nothing), so a step past the table could get neither
+    its value nor a loud failure: such a schedule, unless its table covers every step,
+    is refused while the train step compiles, before the first update, with a message
+    naming the fixes (``jit_compile=False``, or ``ScheduleCallback``). Tracing the user's
+    function on tensors is not done: the core checks every factor it returns (finite,
+    >= 0), which compiled XLA code cannot check;
+  - *torch backend*, eager or ``jit_compile=True`` (``torch.compile``, which breaks its
+    graph there, ``torch.compiler.disable``), and eager calls on any backend
+    (``run_eagerly=True``): the core on the host, exact.
 
 The table costs one gather per step; see ``benchmarks/bench_keras.py`` for the fit
 overhead against a float learning rate.
@@ -136,6 +144,20 @@ def _is_traced(value: Any) -> bool:
     return False
 
 
+def _in_xla() -> bool:
+    """Whether TensorFlow is tracing for XLA (``jit_compile=True``), where Python cannot run.
+
+    Read from TensorFlow's own marker (its XLA control-flow context); if that private API
+    moves, assume XLA: the XLA path is never wrong, only less permissive.
+    """
+    try:
+        from tensorflow.python.framework import ops
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - depends on the TensorFlow version
+        return True
+    return bool(control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph()))
+
+
 def _not_whole(shown: Any, dtype: str) -> check.ArgumentTypeError:
     return check.ArgumentTypeError(
         "KerasSchedule(): step must be a whole number (Keras passes optimizer.iterations); "
@@ -171,8 +193,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Raises:
         TypeError: ``schedule`` is not an lrsched schedule, or a step is not a whole
-            number; on the tensorflow backend, a schedule with a user function that its
-            table cannot cover.
+            number; when an XLA-compiled tensorflow step is traced (the first ``fit``),
+            a schedule with a user function that its table cannot cover.
         ValueError: ``max_steps`` is bad, or an eager step is negative.
 
     Keras equivalent: ``keras.optimizers.schedules.CosineDecay(...)`` and friends, e.g.
@@ -199,15 +221,6 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.max_steps = max_steps
         self._layout = _tables.layout("KerasSchedule", schedule, max_steps)
         self._user = None if self._layout.settled else _tables.uses_user_function(schedule)
-        if self._user is not None and keras.backend.backend() == "tensorflow":
-            raise check.ArgumentTypeError(
-                f"KerasSchedule(): in {schedule!r}, {type(self._user).__name__} calls a "
-                "Python function, which compiled TensorFlow steps cannot run, and the "
-                f"schedule goes on past its table of {self._layout.length} steps (it never "
-                "becomes constant or periodic); on the tensorflow backend use "
-                "ScheduleCallback(schedule) with a float learning rate (exact at every "
-                "step), or a schedule without user functions"
-            )
         # Always float32, never floatx: a float16 table rounds small LRs to 0.
         self._table_numpy = _tables.fill(schedule, self._layout.length)
         # Made once, eagerly: converting per call would copy the table every step in
@@ -270,12 +283,43 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         inside = ops.take(self._table, ops.minimum(steps, shape.length - 1))
         if shape.settled:
             return inside
+        beyond = self._past_table(steps, backend)
+        if len(steps.shape) == 0:
+            return ops.cond(steps < shape.length, lambda: inside, beyond)
+        return ops.where(steps < shape.length, inside, beyond())
+
+    def _past_table(self, steps: Any, backend: str) -> Any:
+        """A function giving the LRs of traced ``steps`` past the table: the core on the
+        host wherever the compiled step can call Python, the traced formula under XLA."""
+        if backend == "tensorflow" and not _in_xla():
+            import tensorflow as tf
+
+            def from_host():
+                # A plain tf.function graph runs Python through numpy_function: exact.
+                values = tf.numpy_function(self._host, [steps], tf.float32, stateful=False)
+                values.set_shape(steps.shape)
+                return values
+
+            return from_host
+        if backend == "torch":
+            import torch
+
+            @torch.compiler.disable
+            def from_host():
+                # torch.compile breaks the graph here and runs the core eagerly: exact.
+                host = self._host(self._whole_steps(steps))
+                return keras.ops.convert_to_tensor(host, dtype="float32")
+
+            return from_host
         if self._user is not None:
             raise check.ArgumentTypeError(
                 f"KerasSchedule(): in {self.schedule!r}, {type(self._user).__name__} calls "
-                f"a Python function, which traced {backend} code cannot run past the "
-                f"table of {shape.length} steps; train without jit_compile or use "
-                "ScheduleCallback(schedule)"
+                f"a Python function, and the schedule goes on past its table of "
+                f"{self._layout.length} steps, but an XLA-compiled {backend} step "
+                "(jit_compile=True; Keras's jit_compile='auto' picks it on a GPU) cannot "
+                "call Python; compile the model with jit_compile=False (steps past the table "
+                "then come from the host, exactly), or use ScheduleCallback(schedule) with a "
+                "float learning rate"
             )
         if self._traced_ops is None:
             from lrsched.adapters._traced import TracedOps, keras_library
@@ -283,14 +327,14 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             self._traced_ops = TracedOps(keras_library())
         from lrsched.adapters._traced import traced_values
 
-        def beyond():
+        ops = keras.ops
+
+        def formula():
             flat = ops.reshape(steps, (-1,))
             values = traced_values(self.schedule, flat, self._traced_ops)
             return ops.reshape(ops.cast(values, "float32"), ops.shape(steps))
 
-        if len(steps.shape) == 0:
-            return ops.cond(steps < shape.length, lambda: inside, beyond)
-        return ops.where(steps < shape.length, inside, beyond())
+        return formula
 
     def get_config(self) -> dict:
         """``{"schedule": schedule.to_config(), "max_steps": max_steps}`` (JSON-safe)."""

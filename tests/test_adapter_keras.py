@@ -34,7 +34,16 @@ from lrsched._registry import families
 CASES_DIR = Path(__file__).parent / "keras_cases"
 if str(CASES_DIR) not in sys.path:
     sys.path.insert(0, str(CASES_DIR))
-from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE, import_keras  # noqa: E402
+from keras_fit_cases import (  # noqa: E402
+    FIT_CASES,
+    MIRRORED_CASES,
+    MIRRORED_PLATEAU,
+    PAST_END_CASE,
+    RESUME_CASE,
+    TORCH_JIT_CASES,
+    USER_FUNCTION_CASES,
+    import_keras,
+)
 
 # The jax probe compiles every fit with XLA (about 25 s of CPU): its tests are marked slow,
 # so the default run trains under torch (eager) only and `pytest -m slow` adds the traced runs;
@@ -45,6 +54,9 @@ BACKENDS = (
     pytest.param("tensorflow", marks=pytest.mark.tensorflow),
 )
 PROBE_TIMEOUT = 600
+# A probe is a Keras backend, or a backend and a mode of fit_probe.py: "torch_jit" trains
+# the torch backend with jit_compile=True (torch.compile, about 20 s a fit: slow).
+PROBE_MODES = {"torch_jit": ("torch", "torch_jit")}
 _probes: dict[str, tuple[subprocess.Popen, str]] = {}
 # Tests that read a probe run at the end of the session (tests/conftest.py), so the probes
 # train on the other core while the rest of the suite runs, instead of being waited for.
@@ -75,39 +87,42 @@ def _start_probes(backends=None) -> None:
     if not names:
         return
     atexit.register(_stop_unfinished_probes)
-    for backend in names:
+    for name in names:
+        backend, mode = PROBE_MODES.get(name, (name, "fits"))
         if _missing("keras", backend):
             continue
-        out = os.path.join(tempfile.mkdtemp(prefix=f"lrsched-keras-{backend}-"), "out.json")
+        out = os.path.join(tempfile.mkdtemp(prefix=f"lrsched-keras-{name}-"), "out.json")
         env = dict(os.environ, KERAS_BACKEND=backend, PYTHONWARNINGS="ignore")
         process = subprocess.Popen(
-            [sys.executable, str(CASES_DIR / "fit_probe.py"), out],
+            [sys.executable, str(CASES_DIR / "fit_probe.py"), out, mode],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        _probes[backend] = (process, out)
+        _probes[name] = (process, out)
 
 
 _results: dict[str, dict] = {}
 
 
-def probe(backend: str) -> dict:
-    """What the fit probe recorded under ``backend`` (runs it on first use)."""
-    if backend in _results:
-        return _results[backend]
+def probe(name: str) -> dict:
+    """What the fit probe ``name`` recorded (a backend, or PROBE_MODES'; runs it on first
+    use)."""
+    if name in _results:
+        return _results[name]
+    backend, mode = PROBE_MODES.get(name, (name, "fits"))
     missing = _missing("keras", backend)
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
-    _start_probes([backend])
-    process, out = _probes[backend]
+    _start_probes([name])
+    process, out = _probes[name]
     _, stderr = process.communicate(timeout=PROBE_TIMEOUT)
     if process.returncode != 0:
-        pytest.fail(f"fit probe under KERAS_BACKEND={backend} failed:\n{stderr[-4000:]}")
+        pytest.fail(f"fit probe {mode} under KERAS_BACKEND={backend} failed:\n{stderr[-4000:]}")
     with open(out) as handle:
-        _results[backend] = json.load(handle)
-    return _results[backend]
+        _results[name] = json.load(handle)
+    return _results[name]
 
 
 def expected_lrs(schedule: lrsched.Schedule, steps: np.ndarray) -> np.ndarray:
@@ -133,7 +148,12 @@ def _probes_wanted(session) -> list[str]:
     }
     if any(item.get_closest_marker("slow") for item in here):
         wanted.add("jax")
-    return [name for name in ("jax", "torch") if name in wanted]
+    if any(getattr(item, "originalname", None) == _TORCH_JIT_TEST for item in here):
+        wanted.add("torch_jit")
+    return [name for name in ("jax", "torch", "torch_jit") if name in wanted]
+
+
+_TORCH_JIT_TEST = "test_torch_backend_with_jit_compile_uses_the_schedule_at_every_step"
 
 
 @pytest.fixture(scope="module")
@@ -823,18 +843,77 @@ def test_fit_uses_the_schedule_at_every_step(backend, name):
     results = probe(backend)
     assert results["traced"] == (backend != "torch")
     case = FIT_CASES[name]
-    if backend == "tensorflow" and name in ("lambda_lr", "multiplicative"):
-        # A user function past the table cannot run in compiled TensorFlow: refused,
-        # pointing at ScheduleCallback (which serves these in the callback test).
-        assert "use ScheduleCallback(schedule)" in results["refused"][name]
-        return
-    assert set(results["refused"]) == (
-        {"lambda_lr", "multiplicative"} if backend == "tensorflow" else set()
-    )
     exact = expected_lrs(case.schedule, case.expected_steps())
-    np.testing.assert_array_equal(np.float32(results["fits"][name]), exact)
     if backend == "tensorflow":
+        # A plain tf.function serves every schedule (Python past the table).
         np.testing.assert_array_equal(np.float32(results["fits_without_jit"][name]), exact)
+    # Under XLA on tensorflow, a Python function whose table ends is refused before the
+    # first update (test_user_functions_across_the_end_of_the_table has the message).
+    refused = {"lambda_lr", "multiplicative"} if backend == "tensorflow" else set()
+    assert set(results["refused"]) == refused
+    if name in refused:
+        assert results["refused"][name]["type"] == "ArgumentTypeError"
+        assert results["refused"][name]["lrs"] == [0.0] * case.steps
+        return
+    np.testing.assert_array_equal(np.float32(results["fits"][name]), exact)
+
+
+def _xla_refusal(case) -> str:
+    length = case.max_steps + 1 if case.max_steps is not None else 10**7
+    return (
+        f"KerasSchedule(): in {case.schedule!r}, {type(_user_family(case.schedule)).__name__} "
+        f"calls a Python function, and the schedule goes on past its table of {length} "
+        "steps, but an XLA-compiled tensorflow step (jit_compile=True; Keras's "
+        "jit_compile='auto' picks it on a GPU) cannot call Python; compile the model with "
+        "jit_compile=False (steps past the table then come from the host, exactly), or use "
+        "ScheduleCallback(schedule) with a float learning rate"
+    )
+
+
+def _user_family(schedule):
+    from lrsched.adapters._tables import uses_user_function
+
+    return uses_user_function(schedule)
+
+
+@READS_PROBE
+@pytest.mark.parametrize("name", sorted(USER_FUNCTION_CASES))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_user_functions_across_the_end_of_the_table(backend, name):
+    # lambda_lr, multiplicative, a cyclic scale_fn and a composite, trained from inside
+    # their table to past its end: no max_steps is needed, and every LR is the core's.
+    case = USER_FUNCTION_CASES[name]
+    assert case.max_steps is None or case.start + case.steps > case.max_steps + 1
+    if case.max_steps is None:
+        assert case.start < 10**7 < case.start + case.steps
+    results = probe(backend)["user_functions"]
+    exact = expected_lrs(case.schedule, case.expected_steps())
+    jits = (True, False) if backend == "tensorflow" else (backend != "torch",)
+    assert {key for key in results if key.startswith(name + "/")} == {
+        f"{name}/jit={jit}" for jit in jits
+    }
+    for jit in jits:
+        run = results[f"{name}/jit={jit}"]
+        if backend == "tensorflow" and jit:
+            # XLA cannot call Python and has no run-time error to raise past the table:
+            # the fit is refused while it compiles, before any update.
+            assert (run["type"], run["message"]) == ("ArgumentTypeError", _xla_refusal(case))
+            assert run["lrs"] == [0.0] * case.steps
+        else:
+            np.testing.assert_array_equal(np.float32(run["lrs"]), exact, err_msg=f"jit={jit}")
+
+
+@READS_PROBE
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [*TORCH_JIT_CASES, *sorted(USER_FUNCTION_CASES)])
+def test_torch_backend_with_jit_compile_uses_the_schedule_at_every_step(name):
+    # jit_compile=True on the torch backend runs the train step under torch.compile; past
+    # the table the compiled step breaks its graph to ask the core on the host.
+    case = {**FIT_CASES, **USER_FUNCTION_CASES}[name]
+    lrs = probe("torch_jit")["fits"][name]
+    np.testing.assert_array_equal(
+        np.float32(lrs), expected_lrs(case.schedule, case.expected_steps())
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -989,3 +1068,81 @@ def test_same_lrs_as_a_torch_loop(backend, name):
         scheduler.step()
     keras_lrs = np.asarray(probe(backend)["fits"][name], dtype=np.float32)
     np.testing.assert_array_equal(np.float32(torch_lrs), keras_lrs)
+
+
+# ---- tf.distribute.MirroredStrategy ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mirrored(tmp_path_factory):
+    """What ``keras_cases/mirrored_probe.py`` recorded training on two logical CPUs."""
+    missing = _missing("keras", "tensorflow")
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    out = tmp_path_factory.mktemp("mirrored") / "out.json"
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONWARNINGS="ignore")
+    done = subprocess.run(
+        [sys.executable, str(CASES_DIR / "mirrored_probe.py"), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PROBE_TIMEOUT,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"MirroredStrategy probe failed:\n{done.stderr[-4000:]}")
+    return json.loads(out.read_text())
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("name", sorted(MIRRORED_CASES))
+@pytest.mark.parametrize("how", ["KerasSchedule", "ScheduleCallback"])
+def test_mirrored_strategy_uses_the_schedule_at_every_step(mirrored, how, name):
+    # Two replicas, each taking one row of every global batch of two: both replicas'
+    # weights record the LR of the update, past the table too (the host, per replica).
+    assert mirrored["replicas"] == 2
+    case = MIRRORED_CASES[name]
+    run = mirrored["fits" if how == "KerasSchedule" else "callback_fits"][name]
+    # Keras's jit_compile="auto" is a plain tf.function under tf.distribute.
+    assert run["jit_compile"] is False
+    assert run["iterations"] == case.start + case.steps
+    exact = expected_lrs(case.schedule, case.expected_steps())
+    moves = np.float32(run["moves"])
+    np.testing.assert_array_equal(moves[:, 0], exact)
+    np.testing.assert_array_equal(moves[:, 1], exact)
+    if how == "ScheduleCallback":
+        assert run["history"]["learning_rate"] == [float(exact[-1])]
+
+
+@pytest.mark.tensorflow
+def test_mirrored_strategy_plateau_callback_matches_replay(mirrored):
+    run = mirrored["plateau"]
+    replayed = MIRRORED_PLATEAU.replay(run["losses"])
+    lrs = np.float32(run["lrs"])
+    assert lrs[0] == np.float32(MIRRORED_PLATEAU.init().lr)
+    np.testing.assert_array_equal(lrs[1:], np.float32(replayed[:-1]))
+    np.testing.assert_array_equal(np.float32(run["logged_lrs"]), lrs)
+    assert replayed.min() < MIRRORED_PLATEAU.init().lr, "never reduced: proves nothing"
+
+
+@pytest.mark.tensorflow
+def test_mirrored_strategy_under_xla_fails_in_keras_whatever_the_learning_rate(mirrored):
+    # Not lrsched's limit: with a float LR, XLA cannot reach variables mirrored on the
+    # other device; this is why Keras's "auto" turns XLA off under tf.distribute.
+    assert "tfvariable_on_a_different_device" in mirrored["xla_float_lr_error"]
+
+
+@pytest.mark.tensorflow
+def test_xla_cannot_raise_at_run_time_so_user_functions_are_refused_while_compiling():
+    # Why the refusal comes at compile time: the in-graph checks TensorFlow has compile to
+    # nothing under XLA, so a check at the first step past the table would never fire.
+    tf = pytest.importorskip("tensorflow")
+
+    @tf.function(jit_compile=True)
+    def past_table(step):
+        tf.debugging.Assert(step < 3, ["past the table"])
+        nan = tf.where(step < 3, tf.constant(1.0), tf.constant(float("nan")))
+        return tf.debugging.check_numerics(nan, "past the table")
+
+    assert np.isnan(past_table(tf.constant(5)).numpy())
+    with pytest.raises(tf.errors.InvalidArgumentError, match="past the table"):
+        tf.function(past_table.python_function)(tf.constant(5))  # the same, without XLA

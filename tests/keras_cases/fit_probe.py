@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 
-def main(out_path: str) -> None:
+def main(out_path: str, mode: str = "fits") -> None:
     import keras
     import numpy as np
 
@@ -31,13 +31,25 @@ def main(out_path: str) -> None:
     from lrsched.adapters.keras import KerasSchedule, PlateauCallback, ScheduleCallback
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from keras_fit_cases import FIT_CASES, PAST_END_CASE, RESUME_CASE
+    from keras_fit_cases import (
+        FIT_CASES,
+        PAST_END_CASE,
+        RESUME_CASE,
+        TORCH_JIT_CASES,
+        USER_FUNCTION_CASES,
+    )
 
     backend = keras.backend.backend()
     traced = backend in ("jax", "tensorflow")
 
-    def one_hot_fit(learning_rate, steps, start=0, callbacks=(), jit=traced, history=None):
-        """The LR of each of ``steps`` SGD updates (from iteration ``start``), as floats."""
+    def one_hot_fit(
+        learning_rate, steps, start=0, callbacks=(), jit=traced, history=None, failed=None
+    ):
+        """The LR of each of ``steps`` SGD updates (from iteration ``start``), as floats.
+
+        With ``failed`` (a dict), an error from the fit is recorded there with the weights
+        it left (the LRs of the updates that ran, 0 for the others) instead of raised.
+        """
         model = keras.Sequential(
             [
                 keras.Input((steps,)),
@@ -53,19 +65,41 @@ def main(out_path: str) -> None:
             model.optimizer.build(model.trainable_variables)
             model.optimizer.iterations.assign(start)
         inputs = np.eye(steps, dtype="float32")
-        fitted = model.fit(
-            inputs,
-            np.zeros((steps, 1), "float32"),
-            batch_size=1,
-            epochs=1,
-            shuffle=False,
-            verbose=0,
-            callbacks=list(callbacks),
-        )
         assert model.jit_compile == jit
+
+        def used():
+            return [float(v) for v in -keras.ops.convert_to_numpy(model.layers[0].kernel)[:, 0]]
+
+        try:
+            fitted = model.fit(
+                inputs,
+                np.zeros((steps, 1), "float32"),
+                batch_size=1,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+                callbacks=list(callbacks),
+            )
+        except Exception as error:
+            if failed is None:
+                raise
+            failed.update(type=type(error).__name__, message=str(error), lrs=used())
+            return None
         if history is not None:
             history.update(fitted.history)
-        return [float(v) for v in -keras.ops.convert_to_numpy(model.layers[0].kernel)[:, 0]]
+        return used()
+
+    if mode == "torch_jit":
+        # Keras's torch backend with jit_compile=True: the train step runs under
+        # torch.compile. Every fit compiles anew (about 20 s on CPU), so a few cases only.
+        results = {"backend": backend, "fits": {}}
+        cases = {**{name: FIT_CASES[name] for name in TORCH_JIT_CASES}, **USER_FUNCTION_CASES}
+        for name, case in cases.items():
+            schedule = KerasSchedule(case.schedule, max_steps=case.max_steps)
+            results["fits"][name] = one_hot_fit(schedule, case.steps, case.start, jit=True)
+        with open(out_path, "w") as handle:
+            json.dump(results, handle)
+        return
 
     results = {
         "backend": backend,
@@ -76,12 +110,11 @@ def main(out_path: str) -> None:
         "histories": {},
     }
     for name, case in FIT_CASES.items():
-        try:
-            schedule = KerasSchedule(case.schedule, max_steps=case.max_steps)
-        except TypeError as error:  # tensorflow: user functions past the table
-            results["refused"][name] = str(error)
-            continue
-        results["fits"][name] = one_hot_fit(schedule, case.steps, case.start)
+        schedule = KerasSchedule(case.schedule, max_steps=case.max_steps)
+        failed = {}
+        results["fits"][name] = one_hot_fit(schedule, case.steps, case.start, failed=failed)
+        if failed:  # XLA on tensorflow: user functions past the table
+            results["refused"][name] = failed
     if backend == "tensorflow":
         results["fits_without_jit"] = {
             name: one_hot_fit(
@@ -91,8 +124,20 @@ def main(out_path: str) -> None:
                 jit=False,
             )
             for name, case in FIT_CASES.items()
-            if name not in results["refused"]
         }
+    # User functions across the end of the table, compiled (traced) and not.
+    results["user_functions"] = {}
+    for jit in (True, False) if backend == "tensorflow" else (traced,):
+        for name, case in USER_FUNCTION_CASES.items():
+            failed = {}
+            lrs = one_hot_fit(
+                KerasSchedule(case.schedule, max_steps=case.max_steps),
+                case.steps,
+                case.start,
+                jit=jit,
+                failed=failed,
+            )
+            results["user_functions"][f"{name}/jit={jit}"] = failed or {"lrs": lrs}
     for name in ("warmup_cosine", "cyclic", "lambda_lr", "multiplicative"):
         case = FIT_CASES[name]
         history = results["histories"][name] = {}
@@ -350,4 +395,4 @@ def plateau_runs(keras, np, lrsched, PlateauCallback, traced):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

@@ -52,7 +52,17 @@ def keep_98_percent(step):
     return np.full(np.shape(step), 0.98)
 
 
-for _function in (halve_every_20, keep_98_percent):
+def shrink_per_cycle(cycle):
+    """A user scale_fn for cyclic: 0.9 per cycle."""
+    return np.power(0.9, np.asarray(cycle, dtype=np.float64) - 1.0)
+
+
+def wobble(step):
+    """A user factor for lambda_lr that changes at every step, whatever the step."""
+    return 1.0 + 0.5 * np.sin(np.asarray(step, dtype=np.float64) / 3.0)
+
+
+for _function in (halve_every_20, keep_98_percent, shrink_per_cycle, wobble):
     # ValueError: this file imported a second time under another module name; the first stays.
     with contextlib.suppress(ValueError):
         lrsched.register_function(_function)
@@ -159,6 +169,28 @@ FIT_CASES: dict[str, FitCase] = {
 # A table of max_steps + 1 entries; the updates after it follow the schedule.
 PAST_END_CASE = FitCase(L.exponential(0.1, 0.97), steps=40, max_steps=19)
 
+# The FIT_CASES the torch backend also trains with jit_compile=True (torch.compile): a
+# constant tail, a periodic one far out, a table crossed far out, a Python function.
+TORCH_JIT_CASES = ("warmup_cosine", "cyclic_far", "inverse_sqrt_far", "lambda_lr")
+
+# Schedules calling a user's Python function that never settle, trained across the end of
+# their table: a short one (max_steps) from step 0, and the default table of 10**7 steps
+# from just before its end. Exact wherever the compiled step can call Python; refused
+# before the first update where it cannot (XLA on tensorflow).
+USER_FUNCTION_CASES: dict[str, FitCase] = {
+    "lambda_lr": FitCase(L.lambda_lr(0.1, "halve_every_20"), steps=30, max_steps=5),
+    "multiplicative": FitCase(L.multiplicative(0.1, "keep_98_percent"), steps=30, max_steps=5),
+    "cyclic_scale_fn": FitCase(
+        L.cyclic(0.01, 0.1, step_size_up=4, scale_fn="shrink_per_cycle"), steps=30, max_steps=5
+    ),
+    "composite": FitCase(
+        L.warmup(L.lambda_lr(0.1, "halve_every_20"), steps=5) * L.exponential(1.0, 0.99),
+        steps=30,
+        max_steps=8,
+    ),
+    "lambda_lr_default_table": FitCase(L.lambda_lr(0.1, "wobble"), steps=20, start=10_000_000 - 10),
+}
+
 
 class ResumeCase(NamedTuple):
     """A run saved with model.save at several points and resumed from each with load_model.
@@ -193,3 +225,14 @@ def _resume_case(seed: int = 20261121, epochs: int = 5, steps_per_epoch: int = 6
 
 
 RESUME_CASE = _resume_case()
+
+# Trained under tf.distribute.MirroredStrategy (mirrored_probe.py), as KerasSchedule and as
+# ScheduleCallback: a table that covers every step, one crossed in the fit (the formula
+# under XLA, the host otherwise), and a Python function crossing its table.
+MIRRORED_CASES: dict[str, FitCase] = {
+    "warmup_cosine": FitCase(L.warmup(_cosine, steps=10), steps=40),
+    "exponential_past_table": FitCase(L.exponential(0.1, 0.97), steps=24, max_steps=9),
+    "lambda_lr_past_table": FitCase(L.lambda_lr(0.1, "wobble"), steps=24, max_steps=9),
+    "cyclic_far": FitCase(L.cyclic(0.01, 0.1, step_size_up=7), steps=20, start=10**6 + 3),
+}
+MIRRORED_PLATEAU = L.plateau(0.05, patience=0, factor=0.5, threshold=0.1)
