@@ -185,7 +185,10 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if any(m is not None for m in self.momentum_schedules):
             self._momentum_key = _momentum_key(optimizer)
         self._groups = groups
-        self._plateau_states = [p.init() for p in self.schedules] if self._plateau else None
+        # Empty unless the schedules are plateaus.
+        self._plateau_states: list[lrsched.PlateauState] = (
+            [p.init() for p in self.schedules] if self._plateau else []
+        )
         self._set_sources()
         _own_tensors(optimizer.param_groups, 0, self._momentum_key)
         # optimizer.load_state_dict puts the saved groups in place, tensors and all: groups
@@ -300,14 +303,15 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if len(param_groups) != self._groups:
             self._group_count_changed()
         lr_tables, momentum_tables = self._lr_tables, self._momentum_tables
-        last_lr = []
+        momentum_key = self._momentum_key
+        last_lr: list[float | torch.Tensor] = []
         # Measured on 2 cores (benchmarks/bench_torch_adapter.py), each a sizeable part of
         # a ~0.8 us step: zip() over the groups cost ~0.3 us more than a counter; a call
         # per write ~0.16 us; isinstance(x, torch.Tensor), through torch's metaclass,
         # ~0.2 us, hence the float test first.
         index = 0
         for group in param_groups:
-            value = lr_tables[index][offset]
+            value: float | torch.Tensor = lr_tables[index][offset]
             current = group["lr"]
             if current.__class__ is not float and isinstance(current, _Tensor):
                 current.fill_(value)
@@ -316,8 +320,8 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 group["lr"] = value
             last_lr.append(value)
             momenta = momentum_tables[index]
-            if momenta is not None:
-                _write_momentum(group, self._momentum_key, momenta[offset])
+            if momenta is not None and momentum_key is not None:
+                _write_momentum(group, momentum_key, momenta[offset])
             index += 1  # noqa: SIM113 - the plain counter the measurement above chose
         self._last_lr = last_lr
 
@@ -367,7 +371,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 stacklevel=3,
             )
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         """The LRs for the current step, computed afresh (use ``get_last_lr()`` to read)."""
         if not self._get_lr_called_within_step:
             warnings.warn(
@@ -500,7 +504,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             "last_lr": [float(lr) for lr in self._last_lr],
             "config": self._config(),
             "plateau_states": None
-            if self._plateau_states is None
+            if not self._plateau
             else [state.to_dict() for state in self._plateau_states],
         }
 
@@ -622,15 +626,15 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
             value = state.lr if multiplier is None else state.lr * multiplier
             last_lr.append(_write(group, "lr", value))
         self._last_lr = last_lr
-        position = float(self.last_epoch)
+        position, key = float(self.last_epoch), self._momentum_key
         for group, source in zip(param_groups, self._momentum_sources):
-            if source is not None:
-                _write_momentum(group, self._momentum_key, source(position))
+            if source is not None and key is not None:
+                _write_momentum(group, key, source(position))
 
     def _write_current(self) -> None:
         self._apply_plateau()
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         """The LRs the plateau states give now (use ``get_last_lr()`` to read)."""
         if not self._get_lr_called_within_step:
             warnings.warn(

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+# numpy.searchsorted's side: "right" counts an edge equal to the step as below it.
+Side = Literal["left", "right"]
 
 
 class NumpyOps:
@@ -47,7 +50,7 @@ class NumpyOps:
         return np.full(t.shape, value, dtype=np.float64)
 
     @staticmethod
-    def searchsorted(edges: Sequence[float], t: np.ndarray, side: str) -> np.ndarray:
+    def searchsorted(edges: Sequence[float], t: np.ndarray, side: Side) -> np.ndarray:
         """How many ``edges`` lie below each step (``side="right"``: at or below)."""
         return np.searchsorted(np.asarray(edges, dtype=np.float64), t, side=side)
 
@@ -99,7 +102,7 @@ class NumpyOps:
 
     @staticmethod
     def piecewise(
-        t: np.ndarray, edges: Sequence[float], side: str, piece: Callable[[int, np.ndarray], Any]
+        t: np.ndarray, edges: Sequence[float], side: Side, piece: Callable[[int, np.ndarray], Any]
     ) -> np.ndarray:
         """``piece(i, t_i)`` on the steps t_i of each piece i that ``searchsorted(edges, t,
         side)`` numbers, assembled in place of t.
@@ -127,18 +130,18 @@ class NumpyOps:
         return apply_user_function(fn, t)
 
 
-def _pieces(t: np.ndarray, edges: Sequence[float], side: str):
-    edges = np.asarray(edges, dtype=np.float64)
+def _pieces(t: np.ndarray, edges: Sequence[float], side: Side):
+    edge_array = np.asarray(edges, dtype=np.float64)
     if t.ndim == 1 and not (t.size > 1 and (t[1:] < t[:-1]).any()):
-        cuts = np.searchsorted(t, edges, side="left" if side == "right" else "right")
+        cuts = np.searchsorted(t, edge_array, side="left" if side == "right" else "right")
         bounds = [0, *cuts.tolist(), t.size]
         return [
             (index, slice(start, stop))
             for index, (start, stop) in enumerate(itertools.pairwise(bounds))
             if stop > start
         ]
-    numbered = np.searchsorted(edges, t, side=side)
-    masks = [(index, numbered == index) for index in range(len(edges) + 1)]
+    numbered = np.searchsorted(edge_array, t, side=side)
+    masks = [(index, numbered == index) for index in range(len(edge_array) + 1)]
     return [(index, mask) for index, mask in masks if mask.any()]
 
 
