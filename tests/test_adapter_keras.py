@@ -821,6 +821,7 @@ def test_fit_uses_the_schedule_at_every_step(backend, name):
         np.testing.assert_array_equal(np.float32(results["fits_without_jit"][name]), exact)
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_callbacks_log_the_learning_rate_into_history(backend):
     results = probe(backend)
