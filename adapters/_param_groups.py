@@ -3,7 +3,9 @@ the no-weight-decay split (``lrsched.adapters.torch.param_groups``)."""
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import numbers
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -138,7 +140,10 @@ def group_multipliers(
     carried = [group.get(MULTIPLIER_KEY) for group in param_groups]
     if all(value is None for value in carried):
         return None if multipliers is None else tuple(multipliers)
-    from_groups = tuple(1.0 if value is None else float(value) for value in carried)
+    from_groups = tuple(
+        1.0 if value is None else _carried_multiplier(index, value)
+        for index, value in enumerate(carried)
+    )
     if multipliers is not None and tuple(float(m) for m in multipliers) != from_groups:
         check.refuse(
             f"ScheduleLR(): multipliers={list(multipliers)!r} disagree with the "
@@ -146,6 +151,16 @@ def group_multipliers(
             "already carry their multipliers, so leave multipliers out"
         )
     return from_groups
+
+
+def _carried_multiplier(index: int, value: Any) -> float:
+    """A group's own multiplier (timm's layer decay writes it too), checked like one given."""
+    if not isinstance(value, (numbers.Real, str)) and callable(getattr(value, "item", None)):
+        with contextlib.suppress(ValueError, RuntimeError):  # more than one element
+            value = value.item()  # a one-element tensor or array
+    return check.non_negative(
+        "ScheduleLR", f"optimizer.param_groups[{index}][{MULTIPLIER_KEY!r}]", value
+    )
 
 
 def _trainable(model: Any) -> list:

@@ -149,9 +149,9 @@ class JaxSchedule:
                 "optax.inject_hyperparams (see lrsched.adapters.jax), got "
                 f"{schedule!r}"
             )
-        self.schedule = check.instance(
-            "JaxSchedule", "schedule", schedule, lrsched.Schedule, "an lrsched schedule"
-        )
+        if not isinstance(schedule, lrsched.Schedule):
+            check.not_a_schedule("JaxSchedule", "schedule", schedule)
+        self.schedule = schedule
         self.max_steps = max_steps
         self._layout = _tables.layout("JaxSchedule", schedule, max_steps)
         # Filled on first use (see _tables).

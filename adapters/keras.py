@@ -116,7 +116,9 @@ def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
             value,
             TypeError,
         )
-    return check.instance(func, "schedule", value, lrsched.Schedule, "an lrsched schedule")
+    if not isinstance(value, lrsched.Schedule):
+        check.not_a_schedule(func, "schedule", value)
+    return value
 
 
 def _is_traced(value: Any) -> bool:

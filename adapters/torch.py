@@ -17,6 +17,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 try:
     import torch
     from torch.optim import Optimizer
@@ -28,6 +30,8 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
 
 import lrsched
 from lrsched import _validation as check
+from lrsched._plateau import _state_from_dict as _plateau_state_from_dict
+from lrsched._structure import breakpoints
 from lrsched.adapters import _from_torch_extra
 from lrsched.adapters._param_groups import group_multipliers, param_groups
 from lrsched.adapters._range_test_torch import range_test
@@ -185,9 +189,9 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if any(m is not None for m in self.momentum_schedules):
             self._momentum_key = _momentum_key(optimizer)
         self._groups = groups
-        # Empty unless the schedules are plateaus.
-        self._plateau_states: list[lrsched.PlateauState] = (
-            [p.init() for p in self.schedules] if self._plateau else []
+        # None unless the schedules are plateaus.
+        self._plateau_states: list[lrsched.PlateauState] | None = (
+            [p.init() for p in self.schedules] if self._plateau else None
         )
         self._set_sources()
         _own_tensors(optimizer.param_groups, 0, self._momentum_key)
@@ -330,12 +334,42 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         core's tables, so they hold each source's array values bit for bit (a chunk that
         fails there, e.g. a later step that overflows, leaves the current step to decide)."""
         chunks = {key: table.chunk(position) for key, table in self._tables.items()}
+        length = min(len(chunk) for chunk in chunks.values())
+        for source in self._momentum_sources:
+            if source is not None:
+                # A momentum the optimizer cannot use ends the table where it starts, so
+                # the step that would write it raises instead (and not one step earlier).
+                length = min(length, self._usable_momenta(source, chunks[id(source)], position))
         self._lr_tables = [chunks[id(source)] for source in self._lr_sources]
         self._momentum_tables = [
             None if source is None else chunks[id(source)] for source in self._momentum_sources
         ]
         self._table_start = position
-        self._table_length = min(len(chunk) for chunk in chunks.values())
+        self._table_length = length
+
+    def _usable_momenta(self, source: Any, values: list, position: int) -> int:
+        """How many of ``values`` (momenta from ``position`` on) the optimizer can take:
+        SGD's and RMSprop's momentum up to 1, Adam's beta1 below 1, as torch's own
+        constructors require (beta1 = 1 divides by zero in Adam's bias correction)."""
+        array = np.asarray(values, dtype=np.float64)
+        top = 1.0 if self._momentum_key == "momentum" else np.nextafter(1.0, 0.0)
+        bad = np.flatnonzero(~(array <= top))
+        if not bad.size:
+            return len(values)
+        if bad[0] == 0:
+            self._refuse_momentum(source, position, values[0])
+        return int(bad[0])
+
+    def _refuse_momentum(self, source: Any, position: int, value: float) -> None:
+        if self._momentum_key == "momentum":
+            name, rule = "momentum", "<= 1 (above 1 the momentum buffer grows without bound)"
+        else:
+            name, rule = "betas[0]", "< 1 (as torch's Adam requires; 1 divides by zero)"
+        check.refuse(
+            f"{_FUNC}(): the momentum schedule {source!r} gives {value!r} at step {position}; "
+            f"the optimizer's {name} must be {rule}: bound the schedule "
+            "(e.g. .clip(max_lr=0.99)) or pass another one"
+        )
 
     def _write_current(self) -> None:
         """Write the current step's values again (after loading a state, adding a group)."""
@@ -448,54 +482,96 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             if multipliers is not None:
                 multipliers = (*multipliers, 1.0)
         if momentum is not None:
-            momentum = check.instance(
-                func, "momentum", momentum, lrsched.Schedule, "an lrsched schedule"
-            )
+            momentum = _optional_schedule(func, "momentum", momentum)
         else:
             momentum = _cycled(schedule, self._cycle_bounds)
         key = self._momentum_key
         if momentum is not None and key is None:
             key = _momentum_key(self.optimizer)
         self.optimizer.add_param_group(param_group)  # validates it before anything changes
-        group = self.optimizer.param_groups[-1]
-        _own_tensors(self.optimizer.param_groups, self._groups, key)
-        lr = group["lr"]
-        group.setdefault("initial_lr", lr.clone() if isinstance(lr, _Tensor) else lr)
-        self.base_lrs.append(group["initial_lr"])
-        self.schedules += (schedule,)
-        self.multipliers = multipliers
-        self.momentum_schedules += (momentum,)
-        self._momentum_key = key
-        if self._plateau:
-            self._plateau_states.append(self._carried_state(schedule, self._groups))
-        self._groups += 1
-        self._set_sources()
-        self._write_current()
+        before = (
+            list(self.base_lrs),
+            self.schedules,
+            self.multipliers,
+            self.momentum_schedules,
+            self._momentum_key,
+            None if self._plateau_states is None else list(self._plateau_states),
+            self._groups,
+        )
+        try:
+            group = self.optimizer.param_groups[-1]
+            _own_tensors(self.optimizer.param_groups, self._groups, key)
+            lr = group["lr"]
+            group.setdefault("initial_lr", lr.clone() if isinstance(lr, _Tensor) else lr)
+            self.base_lrs.append(group["initial_lr"])
+            self.schedules += (schedule,)
+            self.multipliers = multipliers
+            self.momentum_schedules += (momentum,)
+            self._momentum_key = key
+            if self._plateau_states is not None:  # a plateau's
+                self._plateau_states.append(self._carried_state(schedule, self._groups))
+            self._groups += 1
+            self._set_sources()
+            self._write_current()
+        except BaseException:
+            # E.g. the new schedule overflows at this step: the optimizer gives the group
+            # back and the scheduler goes on as before, instead of failing at every step.
+            self.optimizer.param_groups.pop()
+            (
+                self.base_lrs,
+                self.schedules,
+                self.multipliers,
+                self.momentum_schedules,
+                self._momentum_key,
+                self._plateau_states,
+                self._groups,
+            ) = before
+            self._set_sources()
+            raise
 
-    def _carried_state(self, schedule: Any, known: int) -> Any:
+    def _carried_state(self, schedule: Any, known: int, states: list | None = None) -> Any:
         """A new group's plateau state: that of the first of the ``known`` groups with an
         equal plateau (it has seen the same metrics), else a fresh one."""
-        for other, state in zip(self.schedules[:known], self._plateau_states[:known]):
+        if states is None:
+            states = self._plateau_states or []
+        for other, state in zip(self.schedules[:known], states[:known]):
             if other == schedule:
                 return state
         return schedule.init()
 
     # --- checkpoints ---------------------------------------------------------------------
 
-    def _config(self) -> dict:
+    def _config(self, probes: bool = True) -> dict:
+        position = int(self.last_epoch)
+
+        def describe(schedule: Any) -> dict:
+            described = _describe(schedule)
+            if probes and "repr" in described:
+                described["probes"] = _probes(self._probe_source(schedule), position)
+            return described
+
         return {
-            "schedules": [_describe(s) for s in self.schedules],
+            "schedules": [describe(s) for s in self.schedules],
             "multipliers": None if self.multipliers is None else list(self.multipliers),
             "steps_per_epoch": self.steps_per_epoch,
-            "momentum": [None if m is None else _describe(m) for m in self.momentum_schedules],
+            "momentum": [None if m is None else describe(m) for m in self.momentum_schedules],
         }
+
+    def _probe_source(self, schedule: Any) -> Any:
+        """What a group's values come from, per scheduler step: the schedule (per batch
+        with ``steps_per_epoch``), or a plateau's base schedule of the update count."""
+        if isinstance(schedule, lrsched.plateau):
+            return schedule.base if isinstance(schedule.base, lrsched.Schedule) else None
+        return self._per_step(schedule)
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's position and configuration, as plain Python numbers and dicts.
 
         Safe for ``torch.save`` and ``torch.load(..., weights_only=True)``. The schedule's
         config is included so that loading into a differently built scheduler fails
-        instead of silently jumping to another trajectory.
+        instead of silently jumping to another trajectory. A schedule holding a function
+        that is not registered (``lrsched.register_function``) has no config; it is saved
+        as its repr and its values at probe steps (see ``load_state_dict``).
         """
         return {
             "format": _STATE_FORMAT,
@@ -504,7 +580,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             "last_lr": [float(lr) for lr in self._last_lr],
             "config": self._config(),
             "plateau_states": None
-            if not self._plateau
+            if self._plateau_states is None
             else [state.to_dict() for state in self._plateau_states],
         }
 
@@ -514,51 +590,224 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         Also writes the restored step's LRs (and momentum) into the optimizer, so the
         order of loading optimizer and scheduler does not matter.
 
+        The state is checked field by field before anything changes: a missing or unknown
+        key, a NaN, negative or non-numeric LR, a fractional, negative or boolean counter,
+        a list with the wrong number of groups or a malformed plateau state is an error
+        naming the key and the value, and leaves the scheduler and the optimizer as they
+        were (so does a load whose restored step cannot be evaluated). Unknown keys are
+        refused rather than ignored: this format is lrsched's own, so one is a sign of a
+        state written by something else.
+
+        With ``strict`` (the default) the checkpoint must come from a scheduler built the
+        same way: equal schedule configs, multipliers, ``steps_per_epoch`` and momentum. A
+        schedule holding a function that is not registered has no config; it must have
+        the same repr and give the same values (to a relative 1e-9) at the probe steps
+        saved with it: steps 0-16, the 16 steps either side of the checkpoint's
+        position, the powers of two and three times powers of two up to 1024 steps past
+        it, and the breakpoints of the schedule's known parts there. The same function
+        defined again in a new process passes; a different one is refused, naming the
+        first step that differs. A registered function is compared by its name.
+
         ``strict=False`` carries a state into a scheduler built differently (new param
         groups, another schedule): it takes the position and, group by group, the plateau
         states; a group the saved scheduler did not have gets the state of the first
         group with an equal plateau, else a fresh one. Both must be plateau schedulers,
         or neither.
 
+        A plateau scheduler also takes the ``state_dict()`` of a torch
+        ``ReduceLROnPlateau`` (one LR per group; a plateau with a number base, no
+        multipliers) and continues its run: its LRs, best metric, bad-epoch and cooldown
+        counters become the plateau states. With ``strict`` its options (``mode``,
+        ``factor``, ``patience``, ``threshold``, ``threshold_mode``, ``cooldown``,
+        ``min_lrs``, ``eps``) must be the plateaus'.
+
         Raises:
-            ValueError: the state is not a ScheduleLR state; with ``strict``, it was saved
-                by a scheduler with a different schedule, multipliers, steps_per_epoch or
-                momentum.
+            ArgumentError: the state is not a ScheduleLR state, or a field of it is
+                malformed (``ArgumentTypeError`` for a wrong type); with ``strict``, it
+                was saved by a scheduler with a different schedule, multipliers,
+                steps_per_epoch or momentum.
         """
         func = f"{_FUNC}.load_state_dict"
+        if self._plateau and isinstance(state_dict, dict) and _is_torch_plateau_state(state_dict):
+            strict = check.boolean(func, "strict", strict)
+            self._load_torch_plateau(func, state_dict, strict)
+            return
         if not isinstance(state_dict, dict) or state_dict.get("format") != _STATE_FORMAT:
-            keys = sorted(state_dict) if isinstance(state_dict, dict) else state_dict
-            raise ValueError(
+            keys = sorted(map(str, state_dict)) if isinstance(state_dict, dict) else state_dict
+            check.refuse(
                 f"{func}(): state_dict must come from ScheduleLR.state_dict() "
                 f"(format {_STATE_FORMAT!r}), got keys {keys!r}"
             )
         strict = check.boolean(func, "strict", strict)
-        saved, own = state_dict["config"], self._config()
-        for key in own if strict else ():
-            if saved.get(key) != own[key]:
-                raise ValueError(
-                    f"{func}(): the checkpoint was saved with {key}={saved.get(key)!r}, but "
-                    f"this scheduler has {key}={own[key]!r}; build the scheduler with the "
-                    "checkpoint's settings (lrsched.from_config rebuilds a saved schedule), "
-                    "or pass strict=False to carry the position and plateau state over"
-                )
-        states = state_dict["plateau_states"]
+        state = _read_state(func, state_dict)
+        if strict:
+            self._check_same_config(func, state["config"])
+        states = state["plateau_states"]
         if (states is not None) != self._plateau:
             kinds = ("a plateau", "not a plateau")
-            raise ValueError(
+            check.refuse(
                 f"{func}(): state_dict was saved by a scheduler over "
                 f"{kinds[states is None]} schedule, but this one is over {kinds[not self._plateau]} "
                 f"schedule ({self.schedules[0]!r}); a position only carries over between "
                 "schedulers of the same kind"
             )
-        self.last_epoch = check.integer(func, "last_epoch", state_dict["last_epoch"])
-        self._step_count = check.integer(func, "step_count", state_dict["step_count"])
+        loaded = None
         if self._plateau:
-            loaded = [p.state_from_dict(dict(d)) for p, d in zip(self.schedules, states)]
-            self._plateau_states = loaded
-            for index in range(len(loaded), self._groups):
-                self._plateau_states.append(self._carried_state(self.schedules[index], len(loaded)))
-        self._write_current()
+            loaded = [
+                _plateau_state_from_dict(d, func, f"state_dict['plateau_states'][{i}]")
+                for i, d in enumerate(states)
+            ][: self._groups]
+            known = len(loaded)
+            for index in range(known, self._groups):
+                loaded.append(self._carried_state(self.schedules[index], known, loaded))
+        self._commit(state["last_epoch"], state["step_count"], loaded)
+
+    def _load_torch_plateau(self, func: str, state: dict, strict: bool) -> None:
+        """Continue the run of a torch ``ReduceLROnPlateau`` from its ``state_dict()``."""
+        if self.multipliers is not None:
+            check.refuse(
+                f"{func}(): a torch ReduceLROnPlateau state holds each group's LR, which "
+                "multipliers would scale again: build the scheduler with one plateau per "
+                "group (from_torch gives them) instead of multipliers"
+            )
+        for key in ("last_epoch", "_last_lr", "best", "num_bad_epochs", "cooldown_counter"):
+            if key not in state:
+                check.refuse(
+                    f"{func}(): state_dict from torch's ReduceLROnPlateau must have the key "
+                    f"{key!r}, got keys {sorted(map(str, state))}"
+                )
+        lrs = _list_of(func, "state_dict['_last_lr']", state["_last_lr"])
+        if len(lrs) != self._groups:
+            check.fail(
+                func,
+                "state_dict['_last_lr']",
+                f"a list with one LR per param group ({self._groups})",
+                lrs,
+            )
+        lrs = [
+            check.non_negative(func, f"state_dict['_last_lr'][{i}]", _number(value))
+            for i, value in enumerate(lrs)
+        ]
+        best = _number(state["best"])
+        if isinstance(best, bool) or not isinstance(best, (int, float)):
+            check.fail(func, "state_dict['best']", "a real number", best, TypeError)
+        updates = _position(func, "state_dict['last_epoch']", state["last_epoch"])
+        bad = check.integer(func, "state_dict['num_bad_epochs']", state["num_bad_epochs"])
+        cooldown = check.integer(func, "state_dict['cooldown_counter']", state["cooldown_counter"])
+        for index, schedule in enumerate(self.schedules):
+            if isinstance(schedule.base, lrsched.Schedule):
+                check.refuse(
+                    f"{func}(): a torch ReduceLROnPlateau state continues a plateau with a "
+                    f"number base, but group {index}'s is {schedule!r}"
+                )
+            if strict:
+                _same_plateau_options(func, state, schedule, index)
+        loaded = [
+            lrsched.PlateauState(
+                lr=lr,
+                updates=updates,
+                best=float(best),
+                bad_updates=bad,
+                cooldown_left=cooldown,
+                scale=1.0,
+            )
+            for lr in lrs
+        ]
+        self._commit(updates, updates + 1, loaded)  # its __init__ step is one more
+
+    def _commit(self, last_epoch: int, step_count: int, plateau_states: list | None) -> None:
+        """Move to a loaded position; if writing its values fails, undo everything."""
+        before = (self.last_epoch, self._step_count, self._plateau_states, self._last_lr)
+        groups = _snapshot(self.optimizer.param_groups, self._momentum_key)
+        self.last_epoch, self._step_count = last_epoch, step_count
+        if plateau_states is not None:
+            self._plateau_states = plateau_states
+        try:
+            self._write_current()
+        except BaseException:
+            self.last_epoch, self._step_count, self._plateau_states, self._last_lr = before
+            self._table_length = 0  # the tables may hold the failed position
+            _restore(self.optimizer.param_groups, groups, self._momentum_key)
+            raise
+
+    def _check_same_config(self, func: str, saved: dict) -> None:
+        if len(saved["schedules"]) != self._groups:
+            check.refuse(
+                f"{func}(): the checkpoint was saved by a scheduler over "
+                f"{len(saved['schedules'])} param group(s), but this one has {self._groups}; "
+                "build the optimizer with the same groups (or repeat the add_param_group "
+                "calls) before loading, or pass strict=False to carry the position and "
+                "plateau state over"
+            )
+        own = self._config(probes=False)
+        for key in ("schedules", "multipliers", "steps_per_epoch", "momentum"):
+            mine = own[key]
+            theirs = saved[key]
+            if key in ("schedules", "momentum"):
+                if len(theirs) == len(mine) and all(
+                    _same_description(t, m) for t, m in zip(theirs, mine)
+                ):
+                    sources = self.schedules if key == "schedules" else self.momentum_schedules
+                    for index, (entry, schedule) in enumerate(zip(theirs, sources)):
+                        if entry is not None and "repr" in entry:
+                            self._check_probes(func, key, index, entry, schedule)
+                    continue
+                theirs = [_without_probes(entry) for entry in theirs]
+            elif theirs == mine:
+                continue
+            check.refuse(
+                f"{func}(): the checkpoint was saved with {key}={theirs!r}, but "
+                f"this scheduler has {key}={mine!r}; build the scheduler with the "
+                "checkpoint's settings (lrsched.from_config rebuilds a saved schedule), "
+                "or pass strict=False to carry the position and plateau state over"
+            )
+
+    def _check_probes(self, func: str, key: str, index: int, entry: dict, schedule: Any) -> None:
+        """Refuse a schedule with an unregistered function whose values at the saved probe
+        steps differ from this scheduler's (the repr cannot tell two lambdas apart)."""
+        probes = entry.get("probes")
+        name, field = f"{key}[{index}]", f"state_dict['config'][{key!r}][{index}]"
+        if not isinstance(probes, dict) or sorted(probes) != ["steps", "values"]:
+            check.fail(
+                func,
+                f"{field}['probes']",
+                "a dict with 'steps' and 'values' (what state_dict() saves for a schedule "
+                "with an unregistered function)",
+                probes,
+                TypeError,
+            )
+        steps = check.sequence_of(
+            func,
+            f"{field}['probes']['steps']",
+            probes["steps"],
+            lambda f, n, v: check.integer(f, n, v),
+            min_length=0,
+        )
+        values = check.sequence_of(
+            func, f"{field}['probes']['values']", probes["values"], _probe_value, min_length=0
+        )
+        check.same_length(
+            func,
+            f"{field}['probes']['steps']",
+            steps,
+            f"{field}['probes']['values']",
+            values,
+        )
+        source = self._probe_source(schedule)
+        mine = _probe_values(source, steps) if source is not None else [None] * len(steps)
+        for step, theirs, own in zip(steps, values, mine):
+            if theirs is None:
+                continue  # the saved scheduler could not evaluate it either
+            if own is None or not math.isclose(own, theirs, rel_tol=1e-9, abs_tol=1e-300):
+                got = "cannot be evaluated" if own is None else f"gives {own!r}"
+                check.refuse(
+                    f"{func}(): the checkpoint's {name}, {entry['repr']}, holds a function "
+                    "that is not registered, so it is compared by its values: at step "
+                    f"{step} it gave {theirs!r}, but this scheduler's {got}; build the "
+                    "scheduler with the checkpoint's function (same values; registering "
+                    "it with lrsched.register_function makes the config name it), or pass "
+                    "strict=False to carry the position and plateau state over"
+                )
 
 
 class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
@@ -585,6 +834,8 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
     [0.5]
     """
 
+    _plateau_states: list[lrsched.PlateauState]  # never None here: the schedules are plateaus
+
     def step(self, metrics: Any = None, epoch: Any = None) -> None:  # type: ignore[override]
         """Observe one evaluation's metric and set the LRs: one ``plateau.update``.
 
@@ -602,13 +853,18 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
             self._group_count_changed()
         if self._step_count == 1:
             self._warn_if_stepped_before_optimizer()
-        self._step_count += 1
+        before = (self._step_count, self._plateau_states, self.last_epoch)
         if metrics is not None:
             self._plateau_states = [
                 p.update(state, metrics) for p, state in zip(self.schedules, self._plateau_states)
             ]
+        self._step_count += 1
         self.last_epoch += 1
-        self._apply_plateau()
+        try:
+            self._apply_plateau()
+        except BaseException:  # the step did not happen: the same metric may come again
+            self._step_count, self._plateau_states, self.last_epoch = before
+            raise
 
     def _update_lr(self, epoch: Any = None) -> None:
         raise ValueError(
@@ -621,15 +877,27 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
         if len(param_groups) != self._groups:
             self._group_count_changed()
         multipliers = self.multipliers or (None,) * self._groups
-        last_lr = []
-        for group, state, multiplier in zip(param_groups, self._plateau_states, multipliers):
+        # Every value first, so that one that cannot be used leaves the optimizer as it was.
+        lrs = []
+        for state, multiplier in zip(self._plateau_states, multipliers):
             value = state.lr if multiplier is None else state.lr * multiplier
-            last_lr.append(_write(group, "lr", value))
-        self._last_lr = last_lr
+            if not math.isfinite(value):
+                check.refuse(
+                    f"{_FUNC}(): the plateau's LR {state.lr!r} times the multiplier "
+                    f"{multiplier!r} overflows float64 at step {self.last_epoch}"
+                )
+            lrs.append(value)
         position, key = float(self.last_epoch), self._momentum_key
-        for group, source in zip(param_groups, self._momentum_sources):
-            if source is not None and key is not None:
-                _write_momentum(group, key, source(position))
+        momenta = [
+            None if source is None else source(position) for source in self._momentum_sources
+        ]
+        for source, value in zip(self._momentum_sources, momenta):
+            if value is not None:
+                self._usable_momenta(source, [value], self.last_epoch)
+        self._last_lr = [_write(group, "lr", value) for group, value in zip(param_groups, lrs)]
+        for group, value in zip(param_groups, momenta):
+            if value is not None and key is not None:
+                _write_momentum(group, key, value)
 
     def _write_current(self) -> None:
         self._apply_plateau()
@@ -722,7 +990,7 @@ def _plateaus_only(schedule: Any) -> bool:
 def _schedule_or_plateau(func: str, name: str, value: Any) -> Any:
     if isinstance(value, (lrsched.Schedule, lrsched.plateau)):
         return value
-    check.fail(func, name, "an lrsched schedule or plateau", value, TypeError)
+    check.not_a_schedule(func, name, value, "an lrsched schedule or plateau")
 
 
 def _per_group(name: str, value: Any, groups: int, convert) -> tuple:
@@ -738,11 +1006,9 @@ def _per_group(name: str, value: Any, groups: int, convert) -> tuple:
 
 
 def _optional_schedule(func: str, name: str, value: Any) -> Any:
-    return (
-        None
-        if value is None
-        else check.instance(func, name, value, lrsched.Schedule, "an lrsched schedule")
-    )
+    if value is None or isinstance(value, lrsched.Schedule):
+        return value
+    check.not_a_schedule(func, name, value)
 
 
 def _cycled(schedule: Any, bounds: dict | None) -> Any:
@@ -817,6 +1083,246 @@ def _describe(schedule: Any) -> dict:
         return {"repr": repr(schedule)}
 
 
+def _same_description(saved: Any, own: Any) -> bool:
+    """Whether a saved schedule description matches one of this scheduler's, probes aside
+    (those are checked against the values, in _check_probes)."""
+    if saved is None or own is None:
+        return saved is own
+    if "repr" in own:
+        return "repr" in saved and saved["repr"] == own["repr"]
+    return saved == own
+
+
+def _without_probes(entry: Any) -> Any:
+    if isinstance(entry, dict) and "probes" in entry:
+        return {key: value for key, value in entry.items() if key != "probes"}
+    return entry
+
+
+# How far past the checkpoint's position the probes reach: the steps a resumed run takes
+# next, and no further, since evaluating a schedule can cost time in the step (a running
+# product is computed from step 1 on, as the scheduler itself does).
+_PROBE_AHEAD = 1024
+_PROBE_NEAR = 16
+
+
+def _probe_steps(source: Any, position: int) -> list[int]:
+    """The steps a schedule with an unregistered function is compared on at load."""
+    last = position + _PROBE_AHEAD
+    steps = set(range(_PROBE_NEAR + 1))
+    steps.update(range(max(0, position - _PROBE_NEAR), position + _PROBE_NEAR + 1))
+    power = 32
+    while power <= last:
+        steps.update((power, 3 * power // 2))
+        power *= 2
+    try:
+        found = breakpoints(source, 0, last + 1, limit=32)
+    except Exception:  # a user's family that cannot say: its probes are the others
+        found = None
+    if found is not None:  # the structure of the parts that are known: jumps, ends
+        for point in found.steps.tolist():
+            steps.update((math.floor(point), math.floor(point) + 1))
+    return sorted(step for step in steps if step <= last)
+
+
+def _probe_values(source: Any, steps: Sequence[int]) -> list[float | None]:
+    """The source's values at ``steps``; None where it cannot be evaluated."""
+    try:
+        return [float(v) for v in source(np.asarray(steps, dtype=np.float64)).tolist()]
+    except Exception:  # one bad step must not hide the others
+        values: list[float | None] = []
+        for step in steps:
+            try:
+                values.append(float(source(step)))
+            except Exception:
+                values.append(None)
+        return values
+
+
+def _probes(source: Any, position: int) -> dict:
+    steps = _probe_steps(source, position) if source is not None else []
+    return {"steps": steps, "values": _probe_values(source, steps) if steps else []}
+
+
+def _probe_value(func: str, name: str, value: Any) -> float | None:
+    return None if value is None else check.non_negative(func, name, value)
+
+
+_STATE_KEYS = ("config", "format", "last_epoch", "last_lr", "plateau_states", "step_count")
+_CONFIG_KEYS = ("momentum", "multipliers", "schedules", "steps_per_epoch")
+
+
+def _exact_keys(func: str, name: str, value: Any, keys: tuple) -> None:
+    if not isinstance(value, dict):
+        check.fail(func, name, f"a dict with the keys {list(keys)}", value, TypeError)
+    missing = sorted(set(keys) - set(value))
+    unknown = sorted(map(repr, set(value) - set(keys)))
+    if missing or unknown:
+        check.refuse(
+            f"{func}(): {name} must have exactly the keys {list(keys)} (as "
+            f"ScheduleLR.state_dict() writes them); missing {missing}, unknown "
+            f"[{', '.join(unknown)}]"
+        )
+
+
+def _list_of(func: str, name: str, value: Any, length: int | None = None) -> list:
+    if not isinstance(value, (list, tuple)):
+        check.fail(func, name, "a list", value, TypeError)
+    if length is not None and len(value) != length:
+        check.fail(
+            func,
+            name,
+            f"a list with one item per param group of the saved scheduler ({length}, as "
+            "config['schedules'])",
+            value,
+        )
+    return list(value)
+
+
+def _position(func: str, name: str, value: Any) -> int:
+    """A saved step count; beyond 2**53 float64 steps no longer advance one by one, so the
+    schedule would stand still (no run gets there: that is 10**15 steps)."""
+    position = check.integer(func, name, value)
+    if position > 2**53:
+        check.fail(func, name, "an integer >= 0 up to 2**53 (float64 counts steps exactly)", value)
+    return position
+
+
+def _read_state(func: str, state: dict) -> dict:
+    """A ScheduleLR state checked field by field, each error naming the key and value."""
+    _exact_keys(func, "state_dict", state, _STATE_KEYS)
+    config = state["config"]
+    _exact_keys(func, "state_dict['config']", config, _CONFIG_KEYS)
+    name = "state_dict['config']"
+    schedules = _list_of(func, f"{name}['schedules']", config["schedules"])
+    if not schedules:
+        check.fail(func, f"{name}['schedules']", "a list of one item per param group", [])
+    groups = len(schedules)
+    for index, entry in enumerate(schedules):
+        if not isinstance(entry, dict):
+            check.fail(
+                func, f"{name}['schedules'][{index}]", "a schedule's config", entry, TypeError
+            )
+    momentum = _list_of(func, f"{name}['momentum']", config["momentum"], groups)
+    for index, entry in enumerate(momentum):
+        if entry is not None and not isinstance(entry, dict):
+            check.fail(
+                func,
+                f"{name}['momentum'][{index}]",
+                "a schedule's config or None",
+                entry,
+                TypeError,
+            )
+    multipliers = config["multipliers"]
+    if multipliers is not None:
+        multipliers = [
+            check.non_negative(func, f"{name}['multipliers'][{index}]", value)
+            for index, value in enumerate(
+                _list_of(func, f"{name}['multipliers']", multipliers, groups)
+            )
+        ]
+    steps_per_epoch = config["steps_per_epoch"]
+    if steps_per_epoch is not None:
+        steps_per_epoch = check.whole_if_integral(
+            check.positive(func, f"{name}['steps_per_epoch']", steps_per_epoch)
+        )
+    for index, value in enumerate(
+        _list_of(func, "state_dict['last_lr']", state["last_lr"], groups)
+    ):
+        check.non_negative(func, f"state_dict['last_lr'][{index}]", value)
+    plateau_states = state["plateau_states"]
+    if plateau_states is not None:
+        plateau_states = _list_of(func, "state_dict['plateau_states']", plateau_states, groups)
+    return {
+        "last_epoch": _position(func, "state_dict['last_epoch']", state["last_epoch"]),
+        "step_count": check.integer(func, "state_dict['step_count']", state["step_count"]),
+        "config": {
+            "schedules": schedules,
+            "multipliers": multipliers,
+            "steps_per_epoch": steps_per_epoch,
+            "momentum": momentum,
+        },
+        "plateau_states": plateau_states,
+    }
+
+
+def _is_torch_plateau_state(state: dict) -> bool:
+    return "format" not in state and "num_bad_epochs" in state and "cooldown_counter" in state
+
+
+def _number(value: Any) -> Any:
+    """A one-element tensor (torch keeps a tensor lr as one) as a Python number."""
+    if isinstance(value, _Tensor) and value.numel() == 1:
+        return value.item()
+    return value
+
+
+# torch's ReduceLROnPlateau attribute for each plateau option.
+_TORCH_PLATEAU_OPTIONS = {
+    "mode": "mode",
+    "factor": "factor",
+    "patience": "patience",
+    "threshold": "threshold",
+    "threshold_mode": "threshold_mode",
+    "cooldown": "cooldown",
+    "eps": "eps",
+}
+
+
+def _same_plateau_options(func: str, state: dict, schedule: Any, index: int) -> None:
+    """Refuse a torch ReduceLROnPlateau state whose options differ from the plateau's."""
+    theirs = {key: state.get(attribute) for key, attribute in _TORCH_PLATEAU_OPTIONS.items()}
+    min_lrs = state.get("min_lrs")
+    theirs["min_lr"] = (
+        _number(min_lrs[index])
+        if isinstance(min_lrs, (list, tuple)) and index < len(min_lrs)
+        else min_lrs
+    )
+    for key, value in theirs.items():
+        own = getattr(schedule, key)
+        if isinstance(value, bool) or value != own:
+            check.refuse(
+                f"{func}(): the torch ReduceLROnPlateau state has {key}={value!r}, but "
+                f"group {index}'s plateau has {key}={own!r}; build the plateau with the "
+                "torch scheduler's options (from_torch(scheduler) gives them, before its "
+                "first step), or pass strict=False to take its state as it is"
+            )
+
+
+def _snapshot(param_groups: list, momentum_key: str | None) -> list:
+    """Each group's lr and momentum value (tensors copied), for _restore."""
+
+    def value(item: Any) -> Any:
+        return item.detach().clone() if isinstance(item, _Tensor) else item
+
+    kept = []
+    for group in param_groups:
+        momentum = None
+        if momentum_key == "betas":
+            momentum = value(group["betas"][0])
+        elif momentum_key == "momentum":
+            momentum = value(group["momentum"])
+        kept.append((value(group["lr"]), momentum))
+    return kept
+
+
+def _restore(param_groups: list, kept: list, momentum_key: str | None) -> None:
+    """Put back what _snapshot kept; a tensor is refilled in place (torch.compile keeps it)."""
+    for group, (lr, momentum) in zip(param_groups, kept):
+        if isinstance(lr, _Tensor):
+            group["lr"].copy_(lr)
+        else:
+            group["lr"] = lr
+        if momentum_key is None:
+            continue
+        if isinstance(momentum, _Tensor):
+            (group["betas"][0] if momentum_key == "betas" else group["momentum"]).copy_(momentum)
+        elif momentum_key == "betas":
+            group["betas"] = (momentum, *group["betas"][1:])
+        else:
+            group["momentum"] = momentum
+
+
 # --- from_torch ----------------------------------------------------------------------------
 
 
@@ -828,7 +1334,10 @@ def from_torch(scheduler: Any, *, group: int | None = None) -> Any:
     ``StepLR``, ``MultiStepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
     ``CosineAnnealingWarmRestarts``, ``CyclicLR``, ``OneCycleLR``, ``LinearLR``,
     ``PolynomialLR``, ``ConstantLR``, ``LambdaLR``, ``MultiplicativeLR``,
-    ``SequentialLR`` of those, and ``ReduceLROnPlateau`` (as a ``plateau``).
+    ``SequentialLR`` of those, and ``ReduceLROnPlateau`` (as a ``plateau``, before its
+    first ``step(metric)``: torch overwrites the LR it started from at each reduction and
+    keeps no copy, so one that has seen metrics is refused; to continue its run, load its
+    ``state_dict()`` into a ``ScheduleLR`` over the plateau, see ``load_state_dict``).
 
     Torch's recursive forms (``StepLR``, ``LinearLR``, ...) multiply the previous LR each
     step, so they can differ from the closed form in the last bits; the closed-form ones
@@ -848,7 +1357,7 @@ def from_torch(scheduler: Any, *, group: int | None = None) -> Any:
 
     Raises:
         TypeError: an unsupported scheduler type.
-        ValueError: ``group`` out of range.
+        ValueError: ``group`` out of range; a ``ReduceLROnPlateau`` that has seen metrics.
 
     >>> import torch, lrsched
     >>> from lrsched.adapters.torch import from_torch
@@ -900,6 +1409,18 @@ def _sequential(scheduler: Any, index: int) -> lrsched.Schedule:
 
 def _reduce_on_plateau(scheduler: Any, index: int) -> lrsched.plateau:
     group = scheduler.optimizer.param_groups[index]
+    if scheduler.last_epoch != 0:
+        # Each reduction overwrites the group's lr, and torch keeps no other copy of it.
+        raise ValueError(
+            f"from_torch(): scheduler is a ReduceLROnPlateau that has already seen "
+            f"{scheduler.last_epoch} metric(s), and torch keeps only the current LR "
+            f"(group {index}: {float(group['lr'])!r}), not the one it started from, so no "
+            "plateau built from it starts where it started: convert it before its first "
+            "step(metric), or continue this run in a ScheduleLR: build it over "
+            "lrsched.plateau(<the starting LR>, mode=..., factor=..., ...) with the torch "
+            "scheduler's options and call scheduler.load_state_dict(torch_scheduler."
+            "state_dict()), which takes over its LR, best metric and counters"
+        )
     return lrsched.plateau(
         base=float(group["lr"]),
         mode=scheduler.mode,

@@ -198,29 +198,34 @@ class plateau(ValueObject):
         >>> p.state_from_dict(p.update(p.init(), 1.0).to_dict()).updates
         1
         """
-        func = "plateau.state_from_dict"
-        if not isinstance(data, dict):
-            check.fail(func, "data", "a dict from PlateauState.to_dict()", data, TypeError)
-        missing = sorted(set(PlateauState._fields) - set(data))
-        unknown = sorted(map(str, set(data) - set(PlateauState._fields)))
-        if missing or unknown:
-            check.refuse(
-                f"{func}(): data must have exactly the keys "
-                f"{sorted(PlateauState._fields)}; missing {missing}, unknown {unknown}"
-            )
-        best = data["best"]
-        if _is_bool(best) or not isinstance(best, numbers.Real):
-            check.fail(
-                func, "data['best']", "a real number (inf before any metric)", best, TypeError
-            )
-        return PlateauState(
-            lr=check.non_negative(func, "data['lr']", data["lr"]),
-            updates=check.integer(func, "data['updates']", data["updates"]),
-            best=float(best),
-            bad_updates=check.integer(func, "data['bad_updates']", data["bad_updates"]),
-            cooldown_left=check.integer(func, "data['cooldown_left']", data["cooldown_left"]),
-            scale=check.positive(func, "data['scale']", data["scale"]),
+        return _state_from_dict(data, "plateau.state_from_dict", "data")
+
+
+def _state_from_dict(data: Any, func: str, name: str) -> PlateauState:
+    """``plateau.state_from_dict``'s checks, with errors that name the field as the caller
+    calls it (``data['lr']``, or ``plateau_states[0]['lr']`` inside a scheduler's state)."""
+    if not isinstance(data, dict):
+        check.fail(func, name, "a dict from PlateauState.to_dict()", data, TypeError)
+    missing = sorted(set(PlateauState._fields) - set(data))
+    unknown = sorted(map(str, set(data) - set(PlateauState._fields)))
+    if missing or unknown:
+        check.refuse(
+            f"{func}(): {name} must have exactly the keys "
+            f"{sorted(PlateauState._fields)}; missing {missing}, unknown {unknown}"
         )
+    best = data["best"]
+    if _is_bool(best) or not isinstance(best, numbers.Real):
+        check.fail(
+            func, f"{name}['best']", "a real number (inf before any metric)", best, TypeError
+        )
+    return PlateauState(
+        lr=check.non_negative(func, f"{name}['lr']", data["lr"]),
+        updates=check.integer(func, f"{name}['updates']", data["updates"]),
+        best=float(best),
+        bad_updates=check.integer(func, f"{name}['bad_updates']", data["bad_updates"]),
+        cooldown_left=check.integer(func, f"{name}['cooldown_left']", data["cooldown_left"]),
+        scale=check.positive(func, f"{name}['scale']", data["scale"]),
+    )
 
 
 def _is_bool(value: Any) -> bool:

@@ -221,3 +221,39 @@ def same_length(
 def whole_if_integral(value: float) -> float | int:
     """Store 1000.0 as 1000 so reprs and configs read like the call that built them."""
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
+
+
+def not_a_schedule(func: str, name: str, value: Any, rule: str = "an lrsched schedule"):
+    """Refuse ``value`` where a schedule belongs (``ArgumentTypeError``), with the call that
+    fixes the near misses: a bare function of the step, a torch scheduler, a Keras schedule.
+
+    >>> import lrsched
+    >>> from lrsched import _validation as check
+    >>> try:
+    ...     check.not_a_schedule("KerasSchedule", "schedule", abs)
+    ... except lrsched.ArgumentTypeError as error:
+    ...     print(str(error).split("; ")[1])
+    a function of the step is wrapped as lrsched.lambda_lr(base_lr, fn) (LR = base_lr * fn(step), as torch's LambdaLR
+    """
+    module = type(value).__module__ or ""
+    if module.startswith("lrsched.adapters") and hasattr(value, "schedule"):
+        hint = f"pass its .schedule, the lrsched schedule this {type(value).__name__} wraps"
+    elif module.startswith("torch.optim") and hasattr(value, "optimizer"):
+        hint = (
+            "a torch scheduler is converted with "
+            "lrsched.adapters.torch.from_torch(scheduler), which returns its schedule"
+        )
+    elif module.startswith("keras") and callable(value):
+        hint = (
+            "a Keras schedule is converted with "
+            "lrsched.adapters.keras.from_keras(keras_schedule), which returns its schedule"
+        )
+    elif callable(value) and not isinstance(value, type):
+        hint = (
+            "a function of the step is wrapped as lrsched.lambda_lr(base_lr, fn) "
+            "(LR = base_lr * fn(step), as torch's LambdaLR; lrsched.lambda_lr(1.0, fn) when "
+            "fn returns the LR itself)"
+        )
+    else:
+        fail(func, name, rule, value, TypeError)
+    raise ArgumentTypeError(f"{func}(): {name} must be {rule}, got {value!r}; {hint}")

@@ -217,7 +217,18 @@ def test_plateau_recipe_feeds_an_injected_hyperparameter():
     assert replayed.min() < 0.1
 
 
+def _bare_function(step):
+    return 0.1
+
+
 BAD_CALLS = [
+    (
+        lambda: JaxSchedule(_bare_function),
+        TypeError,
+        f"JaxSchedule(): schedule must be an lrsched schedule, got {_bare_function!r}; "
+        "a function of the step is wrapped as lrsched.lambda_lr(base_lr, fn) (LR = base_lr * "
+        "fn(step), as torch's LambdaLR; lrsched.lambda_lr(1.0, fn) when fn returns the LR itself)",
+    ),
     (
         lambda: JaxSchedule(0.1),
         TypeError,

@@ -261,6 +261,17 @@ WRAPPED = (
     "{}(): schedule must be an lrsched schedule (pass keras_schedule.schedule, the "
     "lrsched schedule it wraps), got KerasSchedule(cosine(base_lr=0.1, total_steps=10))"
 )
+
+
+def _bare_function(step):
+    return 0.1
+
+
+BARE_FUNCTION = (
+    "{}(): schedule must be an lrsched schedule, got {!r}; "
+    "a function of the step is wrapped as lrsched.lambda_lr(base_lr, fn) (LR = base_lr * "
+    "fn(step), as torch's LambdaLR; lrsched.lambda_lr(1.0, fn) when fn returns the LR itself)"
+)
 SCHEDULE_AS_PLATEAU = (
     "PlateauCallback(): plateau must be an lrsched.plateau (a schedule of "
     "the step goes in KerasSchedule or ScheduleCallback), got {}"
@@ -288,6 +299,11 @@ BAD_CALLS = [
         "KerasSchedule(): schedule must be an lrsched schedule, got 'cosine(0.1, 10)'",
     ),
     (lambda a: a.KerasSchedule(PLATEAU), TypeError, PLATEAU_AS_SCHEDULE.format("KerasSchedule")),
+    (
+        lambda a: a.KerasSchedule(_bare_function),
+        TypeError,
+        BARE_FUNCTION.format("KerasSchedule", _bare_function),
+    ),
     (
         lambda a: a.KerasSchedule(a.KerasSchedule(COSINE)),
         TypeError,
