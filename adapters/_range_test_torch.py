@@ -157,12 +157,12 @@ def range_test(
 
     batch_stream = repeat_batches(batches, "batches")
 
-    def validation_loss() -> float:
+    def validation_loss(loader: Iterable) -> float:
         total, count = 0.0, 0
         model.eval()
         try:
             with torch.no_grad():
-                for batch in val_loader:
+                for batch in loader:
                     size = _batch_size(batch)
                     total += float(batch_loss(batch).detach()) * size
                     count += size
@@ -173,7 +173,7 @@ def range_test(
         return total / count
 
     def train_step(lr: float) -> float:
-        recorded = validation_loss() if val_loader is not None else None
+        recorded = validation_loss(val_loader) if val_loader is not None else None
         for group in optimizer.param_groups:
             if isinstance(group["lr"], torch.Tensor):
                 group["lr"].fill_(lr)
@@ -234,8 +234,8 @@ def _default_loss(model: torch.nn.Module, criterion: Any, batch: Any) -> torch.T
                 f"{_FUNC}(): a batch for a criterion must be (inputs, targets), "
                 f"got a {type(batch).__name__} of {len(batch)}"
             )
-        *inputs, targets = batch
-        return criterion(_logits_of(model(*inputs)), targets)
+        *positional, targets = batch
+        return criterion(_logits_of(model(*positional)), targets)
     if criterion is not None:
         raise ValueError(
             f"{_FUNC}(): a {type(batch).__name__} batch has no targets for the criterion; "
@@ -336,10 +336,10 @@ def _restored(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: 
                 del group[key]
             for key, (original, value) in saved.items():
                 group[key] = _put_back(original, value)
-        for parameter in [parameter for parameter in optimizer.state if parameter not in state]:
-            del optimizer.state[parameter]
-        for parameter, saved in state.items():
-            entry = optimizer.state[parameter]
+        for tensor in [tensor for tensor in optimizer.state if tensor not in state]:
+            del optimizer.state[tensor]
+        for tensor, saved in state.items():
+            entry = optimizer.state[tensor]
             entry.clear()
             entry.update(
                 {key: _put_back(original, value) for key, (original, value) in saved.items()}

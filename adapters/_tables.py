@@ -52,7 +52,9 @@ class Layout(NamedTuple):
 
     @property
     def repeats_from(self) -> int:
-        """The first step of the last, repeating period."""
+        """The first step of the last, repeating period (of a layout with a period)."""
+        if self.period is None:
+            raise ValueError("a layout without a period does not repeat")
         return self.length - self.period
 
 

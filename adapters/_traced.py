@@ -43,6 +43,19 @@ class Library:
 
     float_dtype = "float64"
     index_dtype = "int64"
+    # The backend's own functions, each subclass binds in its __init__ or defines.
+    where: Callable[..., Any]
+    minimum: Callable[..., Any]
+    maximum: Callable[..., Any]
+    power: Callable[..., Any]
+    take: Callable[..., Any]
+    negative: Callable[..., Any]
+    logical_and: Callable[..., Any]
+    logical_or: Callable[..., Any]
+    logical_not: Callable[..., Any]
+    fmod: Callable[..., Any]
+    full: Callable[..., Any]
+    searchsorted: Callable[..., Any]
 
     def constant(self, value: Any) -> Any:
         raise NotImplementedError
@@ -323,7 +336,9 @@ class Array:
     def __ne__(self, other):
         return self._compare(other, "not_equal")
 
-    __hash__ = None
+    # == is elementwise, so an Array is unhashable, as a numpy array is; object's
+    # __hash__ is typed as a method, hence the ignore.
+    __hash__ = None  # type: ignore[assignment]
 
     def __and__(self, other):
         return Array(self.lib.logical_and(self.value, _raw(other, self.lib)), self.lib)
@@ -364,6 +379,16 @@ class TracedOps:
     """``lrsched._ops``' namespace over a traced library (see the module docstring)."""
 
     pi = math.pi
+    # The one-argument functions, set on the class below.
+    floor: Callable[[Any], Array]
+    cos: Callable[[Any], Array]
+    sin: Callable[[Any], Array]
+    tanh: Callable[[Any], Array]
+    abs: Callable[[Any], Array]
+    exp: Callable[[Any], Array]
+    log: Callable[[Any], Array]
+    log1p: Callable[[Any], Array]
+    sqrt: Callable[[Any], Array]
 
     def __init__(self, lib: Library):
         self.lib = lib

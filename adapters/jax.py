@@ -74,7 +74,7 @@ def lookup(
     """
     count = jnp.asarray(count)
     if not jnp.issubdtype(count.dtype, jnp.integer):
-        count = count.astype(jnp.int64 if jax.config.jax_enable_x64 else jnp.int32)
+        count = count.astype(jnp.int64 if jax.config.read("jax_enable_x64") else jnp.int32)
     if shape.period is not None:
         start = shape.repeats_from
         return table[jnp.where(count < start, count, start + (count - start) % shape.period)]
@@ -85,7 +85,7 @@ def lookup(
     def from_table(steps):
         return table[jnp.minimum(steps, last)]
 
-    if jax.config.jax_enable_x64 and _tables.uses_user_function(schedule) is None:
+    if jax.config.read("jax_enable_x64") and _tables.uses_user_function(schedule) is None:
         from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
 
         ops = TracedOps(JaxLibrary("float64"))
@@ -154,11 +154,13 @@ class JaxSchedule:
         self.schedule = schedule
         self.max_steps = max_steps
         self._layout = _tables.layout("JaxSchedule", schedule, max_steps)
-        self._table_numpy = self._table = None
+        # Filled on first use (see _tables).
+        self._table: Any = None
+        self._table_numpy: np.ndarray | None = None
 
     def _tables(self) -> tuple[Any, np.ndarray]:
         # Filled on first use: 10**7 steps take the core a second or more.
-        if self._table is None:
+        if self._table is None or self._table_numpy is None:
             table = _tables.fill(self.schedule, self._layout.length)
             # A concrete array even when first asked for inside a trace.
             with jax.ensure_compile_time_eval():

@@ -75,7 +75,7 @@ epoch, so it is in ``History`` as with Keras's own callbacks.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -92,6 +92,9 @@ from lrsched import _validation as check
 from lrsched.adapters import _tables
 from lrsched.adapters._from_keras import from_keras
 from lrsched.adapters._range_test_callback import RangeTestCallback
+
+if TYPE_CHECKING:
+    from lrsched.adapters._traced import TracedOps
 
 __all__ = [
     "KerasSchedule",
@@ -226,7 +229,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         # Made once, eagerly: converting per call would copy the table every step in
         # eager backends, and inside a trace would stage a new constant each time.
         self._table = keras.ops.convert_to_tensor(self._table_numpy, dtype="float32")
-        self._traced_ops = None
+        self._traced_ops: TracedOps | None = None  # made on first use in a trace
 
     def _host(self, steps: np.ndarray) -> np.ndarray:
         return _tables.host_values(self.schedule, self._table_numpy, self._layout, steps)
@@ -328,10 +331,11 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         from lrsched.adapters._traced import traced_values
 
         ops = keras.ops
+        traced_ops = self._traced_ops
 
         def formula():
             flat = ops.reshape(steps, (-1,))
-            values = traced_values(self.schedule, flat, self._traced_ops)
+            values = traced_values(self.schedule, flat, traced_ops)
             return ops.reshape(ops.cast(values, "float32"), ops.shape(steps))
 
         return formula
@@ -360,7 +364,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 f"and 'max_steps', got {config!r}"
             )
         try:
-            return cls(lrsched.from_config(config["schedule"]), max_steps=config.get("max_steps"))
+            schedule = _step_schedule("KerasSchedule", lrsched.from_config(config["schedule"]))
+            return cls(schedule, max_steps=config.get("max_steps"))
         except (TypeError, ValueError) as error:
             raise check.ArgumentError(
                 f"KerasSchedule.from_config(): cannot rebuild the saved schedule: {error}"

@@ -189,7 +189,10 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if any(m is not None for m in self.momentum_schedules):
             self._momentum_key = _momentum_key(optimizer)
         self._groups = groups
-        self._plateau_states = [p.init() for p in self.schedules] if self._plateau else None
+        # None unless the schedules are plateaus.
+        self._plateau_states: list[lrsched.PlateauState] | None = (
+            [p.init() for p in self.schedules] if self._plateau else None
+        )
         self._set_sources()
         _own_tensors(optimizer.param_groups, 0, self._momentum_key)
         # optimizer.load_state_dict puts the saved groups in place, tensors and all: groups
@@ -304,14 +307,15 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if len(param_groups) != self._groups:
             self._group_count_changed()
         lr_tables, momentum_tables = self._lr_tables, self._momentum_tables
-        last_lr = []
+        momentum_key = self._momentum_key
+        last_lr: list[float | torch.Tensor] = []
         # Measured on 2 cores (benchmarks/bench_torch_adapter.py), each a sizeable part of
         # a ~0.8 us step: zip() over the groups cost ~0.3 us more than a counter; a call
         # per write ~0.16 us; isinstance(x, torch.Tensor), through torch's metaclass,
         # ~0.2 us, hence the float test first.
         index = 0
         for group in param_groups:
-            value = lr_tables[index][offset]
+            value: float | torch.Tensor = lr_tables[index][offset]
             current = group["lr"]
             if current.__class__ is not float and isinstance(current, _Tensor):
                 current.fill_(value)
@@ -320,8 +324,8 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 group["lr"] = value
             last_lr.append(value)
             momenta = momentum_tables[index]
-            if momenta is not None:
-                _write_momentum(group, self._momentum_key, momenta[offset])
+            if momenta is not None and momentum_key is not None:
+                _write_momentum(group, momentum_key, momenta[offset])
             index += 1  # noqa: SIM113 - the plain counter the measurement above chose
         self._last_lr = last_lr
 
@@ -401,7 +405,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 stacklevel=3,
             )
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         """The LRs for the current step, computed afresh (use ``get_last_lr()`` to read)."""
         if not self._get_lr_called_within_step:
             warnings.warn(
@@ -504,7 +508,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             self.multipliers = multipliers
             self.momentum_schedules += (momentum,)
             self._momentum_key = key
-            if self._plateau:
+            if self._plateau_states is not None:  # a plateau's
                 self._plateau_states.append(self._carried_state(schedule, self._groups))
             self._groups += 1
             self._set_sources()
@@ -528,7 +532,8 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
     def _carried_state(self, schedule: Any, known: int, states: list | None = None) -> Any:
         """A new group's plateau state: that of the first of the ``known`` groups with an
         equal plateau (it has seen the same metrics), else a fresh one."""
-        states = self._plateau_states if states is None else states
+        if states is None:
+            states = self._plateau_states or []
         for other, state in zip(self.schedules[:known], states[:known]):
             if other == schedule:
                 return state
@@ -829,6 +834,8 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
     [0.5]
     """
 
+    _plateau_states: list[lrsched.PlateauState]  # never None here: the schedules are plateaus
+
     def step(self, metrics: Any = None, epoch: Any = None) -> None:  # type: ignore[override]
         """Observe one evaluation's metric and set the LRs: one ``plateau.update``.
 
@@ -880,7 +887,7 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
                     f"{multiplier!r} overflows float64 at step {self.last_epoch}"
                 )
             lrs.append(value)
-        position = float(self.last_epoch)
+        position, key = float(self.last_epoch), self._momentum_key
         momenta = [
             None if source is None else source(position) for source in self._momentum_sources
         ]
@@ -889,13 +896,13 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
                 self._usable_momenta(source, [value], self.last_epoch)
         self._last_lr = [_write(group, "lr", value) for group, value in zip(param_groups, lrs)]
         for group, value in zip(param_groups, momenta):
-            if value is not None:
-                _write_momentum(group, self._momentum_key, value)
+            if value is not None and key is not None:
+                _write_momentum(group, key, value)
 
     def _write_current(self) -> None:
         self._apply_plateau()
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         """The LRs the plateau states give now (use ``get_last_lr()`` to read)."""
         if not self._get_lr_called_within_step:
             warnings.warn(

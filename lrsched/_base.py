@@ -133,7 +133,7 @@ class ValueObject:
         >>> lrsched.warmup(lrsched.cosine(0.1, 100), 10).children()
         (cosine(base_lr=0.1, total_steps=100),)
         """
-        found = []
+        found: list[Schedule] = []
         # A user's subclass need not be a dataclass; it then has no parameters to look in.
         for field in fields(self):
             value = getattr(self, field.name)

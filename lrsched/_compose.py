@@ -186,7 +186,7 @@ class product(Schedule):
                 "(a product of numbers is a number: use constant(...))",
                 list(items),
             )
-        flat = []
+        flat: list[Schedule | float] = []
         for item in items:
             flat.extend(item.factors if isinstance(item, product) else (item,))
         self._set(factors=tuple(flat))

@@ -380,6 +380,7 @@ class wsd(Schedule):
         from lrsched._basic import constant, linear
         from lrsched._compose import sequence, warmup
 
+        decay: Schedule
         if self.decay_shape == "linear":
             decay = linear(self.base_lr, self.min_lr, self.decay_steps)
         elif self.decay_shape == "cosine":

@@ -299,7 +299,7 @@ class cycle_momentum(Schedule):
     array([0.9, 0.8, 0.9])
     """
 
-    schedule: Schedule
+    schedule: one_cycle | cyclic
     base_momentum: float = 0.85
     max_momentum: float = 0.95
 

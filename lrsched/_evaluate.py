@@ -28,8 +28,8 @@ import _thread
 import math
 import numbers
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 
 import numpy as np
 
@@ -121,6 +121,14 @@ def _shorten(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# A number gives a float and a list an array; an array gives an array, except a 0-d one,
+# which gives a float, as a number does.
+@overload
+def evaluate(schedule: Any, step: float) -> float: ...
+@overload
+def evaluate(schedule: Any, step: Sequence[float] | Sequence[Sequence[float]]) -> np.ndarray: ...
+@overload
+def evaluate(schedule: Any, step: Any) -> float | np.ndarray: ...
 def evaluate(schedule: Any, step: Any) -> float | np.ndarray:
     """``schedule(step)``: the contract of ``Schedule.__call__``."""
     if type(step) is int and 0 <= step < _EXACT_STEPS:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+# numpy.searchsorted's side: "right" counts an edge equal to the step as below it.
+Side = Literal["left", "right"]
 
 
 class NumpyOps:
@@ -47,7 +50,7 @@ class NumpyOps:
         return np.full(t.shape, value, dtype=np.float64)
 
     @staticmethod
-    def searchsorted(edges: Sequence[float], t: np.ndarray, side: str) -> np.ndarray:
+    def searchsorted(edges: Sequence[float], t: np.ndarray, side: Side) -> np.ndarray:
         """How many ``edges`` lie below each step (``side="right"``: at or below)."""
         return np.searchsorted(np.asarray(edges, dtype=np.float64), t, side=side)
 
@@ -106,7 +109,7 @@ class NumpyOps:
 
     @staticmethod
     def piecewise(
-        t: np.ndarray, edges: Sequence[float], side: str, piece: Callable[[int, np.ndarray], Any]
+        t: np.ndarray, edges: Sequence[float], side: Side, piece: Callable[[int, np.ndarray], Any]
     ) -> np.ndarray:
         """``piece(i, t_i)`` on the steps t_i of each piece i that ``searchsorted(edges, t,
         side)`` numbers, assembled in place of t.
@@ -134,8 +137,8 @@ class NumpyOps:
         return apply_user_function(fn, t)
 
 
-def _pieces(t: np.ndarray, edges: Sequence[float], side: str):
-    edges = np.asarray(edges, dtype=np.float64)
+def _pieces(t: np.ndarray, edges: Sequence[float], side: Side):
+    edge_array = np.asarray(edges, dtype=np.float64)
     if t.ndim == 1 and not (t.size > 1 and (t[1:] < t[:-1]).any()):
         if not t.size:
             return []
@@ -143,16 +146,18 @@ def _pieces(t: np.ndarray, edges: Sequence[float], side: str):
         # ~1000 (every restart below float64's end), and splitting on all of them made a
         # 16-step chunk 5x as slow (730 against 120 us side by side, on a loaded machine);
         # its 10**7-step trajectory takes about 20 % less.
-        first, last = np.searchsorted(edges, t[[0, -1]], side=side).tolist()
-        cuts = np.searchsorted(t, edges[first:last], side="left" if side == "right" else "right")
+        first, last = np.searchsorted(edge_array, t[[0, -1]], side=side).tolist()
+        cuts = np.searchsorted(
+            t, edge_array[first:last], side="left" if side == "right" else "right"
+        )
         bounds = [0, *cuts.tolist(), t.size]
         return [
             (first + index, slice(start, stop))
             for index, (start, stop) in enumerate(itertools.pairwise(bounds))
             if stop > start
         ]
-    numbered = np.searchsorted(edges, t, side=side)
-    masks = [(index, numbered == index) for index in range(len(edges) + 1)]
+    numbered = np.searchsorted(edge_array, t, side=side)
+    masks = [(index, numbered == index) for index in range(len(edge_array) + 1)]
     return [(index, mask) for index, mask in masks if mask.any()]
 
 

@@ -167,7 +167,7 @@ def line_data(schedule: Schedule, steps: _Steps) -> tuple[np.ndarray, np.ndarray
     """
     if steps.size <= EVERY_STEP_UP_TO or not _sorted(steps):
         every = steps.every()
-        return every, schedule(every)
+        return every, np.asarray(schedule(every))
     low, high = steps.window(0, steps.size)
     found = breakpoints(schedule, low, high, limit=BREAKPOINT_LIMIT)
     if found is None:
@@ -177,7 +177,7 @@ def line_data(schedule: Schedule, steps: _Steps) -> tuple[np.ndarray, np.ndarray
     even = np.linspace(0, steps.size - 1, SMOOTH_POINTS).round().astype(np.int64)
     index = _distinct(np.concatenate([even, _around(steps, found.steps)]))
     x = steps.at(index)
-    return x, schedule(x)
+    return x, np.asarray(schedule(x))
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -226,7 +226,7 @@ def _extremes(schedule: Schedule, steps: _Steps, edges: np.ndarray, index: np.nd
     """x, y of each column's first, lowest, highest and last value among positions ``index``
     (sorted, distinct, each column's ends included)."""
     x = steps.at(index)
-    values = schedule(x)
+    values = np.asarray(schedule(x))
     column = np.searchsorted(edges, index, side="right") - 1
     order = np.lexsort((values, column))  # by column, then value; stable for ties
     first = np.searchsorted(column[order], np.arange(edges.size - 1), side="left")
@@ -247,10 +247,11 @@ def _extremes(schedule: Schedule, steps: _Steps, edges: np.ndarray, index: np.nd
 def _envelope(schedule: Schedule, steps: _Steps) -> tuple[np.ndarray, np.ndarray]:
     """Each column by its extremes, from its ends and the steps around its breakpoints."""
     edges = _columns(steps)
-    inside = [
-        breakpoints(schedule, *steps.window(start, stop), limit=PER_COLUMN).steps
-        for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist())
-    ]
+    inside = []
+    for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        column = breakpoints(schedule, *steps.window(start, stop), limit=PER_COLUMN)
+        assert column is not None  # line_data draws an envelope of a known structure only
+        inside.append(column.steps)
     # The steps around a breakpoint may fall in the next column: harmless, they are steps
     # of that column too.
     found = [edges[:-1], edges[1:] - 1, _around(steps, np.concatenate(inside))]
@@ -265,7 +266,7 @@ def _scanned(schedule: Schedule, steps: _Steps) -> tuple[np.ndarray, np.ndarray]
     low_value, high_value = np.full(count, math.inf), np.full(count, -math.inf)
     for start in range(0, steps.size, BLOCK):
         stop = min(start + BLOCK, steps.size)
-        values = schedule(steps.at(np.arange(start, stop)))
+        values = np.asarray(schedule(steps.at(np.arange(start, stop))))
         first = int(np.searchsorted(edges, start, side="right")) - 1
         for column in range(first, count):
             a, b = max(int(edges[column]), start), min(int(edges[column + 1]), stop)
@@ -360,35 +361,38 @@ def plot(
     _require_matplotlib()
     if not schedules:
         raise check.ArgumentError("plot(): give at least one schedule, got none")
-    schedules, labels = expand(schedules, labels, multipliers)
-    for index, item in enumerate(schedules):
+    expanded, labels = expand(schedules, labels, multipliers)
+    for index, item in enumerate(expanded):
         if not isinstance(item, (Schedule, plateau)):
             raise check.ArgumentTypeError(
                 f"plot(): schedules[{index}] must be an lrsched schedule or plateau, got {item!r}"
             )
     if labels is None:
-        labels = [short_label(item) for item in schedules]
+        labels = [short_label(item) for item in expanded]
     else:
         labels = list(labels)
-        if len(labels) != len(schedules) or not all(isinstance(x, str) for x in labels):
+        if len(labels) != len(expanded) or not all(isinstance(x, str) for x in labels):
             raise check.ArgumentError(
-                f"plot(): labels must be {len(schedules)} string(s), one per "
+                f"plot(): labels must be {len(expanded)} string(s), one per "
                 f"schedule, got {labels!r}"
             )
-    curves = [s for s in schedules if isinstance(s, Schedule)]
-    plateaus = [s for s in schedules if isinstance(s, plateau)]
+    curves = [s for s in expanded if isinstance(s, Schedule)]
+    plateaus = [s for s in expanded if isinstance(s, plateau)]
     metric_values = _metric_series(metrics, plateaus)
+    drawn_steps: _Steps | None = None
     if curves:
         drawn_steps = _as_steps(default_steps(curves) if steps is None else steps)
 
     if ax is None:
         ax = new_axes((8, 4.5))
-    for item, label in zip(schedules, labels):
+    for item, label in zip(expanded, labels):
         if isinstance(item, plateau):
+            assert metric_values is not None  # _metric_series refuses a plateau without them
             updates = np.arange(len(metric_values) + 1)
             lrs = np.concatenate([[item.init().lr], item.replay(metric_values)])
             ax.plot(updates, lrs, drawstyle="steps-post", label=label)
         else:
+            assert drawn_steps is not None  # item is one of the curves
             drawstyle = "steps-post" if is_piecewise_constant(item) else "default"
             ax.plot(*line_data(item, drawn_steps), drawstyle=drawstyle, label=label)
     if log_y:

@@ -650,7 +650,7 @@ class _Ramp:
             else linear(start_lr, end_lr, total_steps=num_steps - 1)
         )
         self.func = func
-        self.planned = ramp(np.arange(num_steps))
+        self.planned = np.asarray(ramp(np.arange(num_steps)))
         self.num_steps = num_steps
         self.smoothing = smoothing
         self.diverge_factor = diverge_factor

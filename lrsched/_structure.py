@@ -40,10 +40,10 @@ class Every(NamedTuple):
 
 class Indexed(NamedTuple):
     """The breakpoints ``at(k)`` for whole ``k >= 1``, increasing in k (``at`` takes an
-    array of k); ``index(t)`` is the k near step t, good to a few."""
+    array of k); ``near(t)`` is the k near step t, good to a few."""
 
     at: Callable[[np.ndarray], np.ndarray]
-    index: Callable[[float], float]
+    near: Callable[[float], float]
 
 
 class Breakpoints(NamedTuple):
@@ -126,8 +126,8 @@ def _expand(described: Any, low: float, high: float, limit: int, spread: bool):
         if isinstance(item, Every):
             parts.append(_multiples(item.step, low, high, limit, spread, item.offset, item.first))
         elif isinstance(item, Indexed):
-            first = max(1.0, math.floor(item.index(max(low, 0.0))) - _SLACK)
-            last = math.ceil(item.index(high)) + _SLACK
+            first = max(1.0, math.floor(item.near(max(low, 0.0))) - _SLACK)
+            last = math.ceil(item.near(high)) + _SLACK
             parts.append(_indexed(item.at, first, last, low, high, limit, spread))
         else:
             steps.append(float(item))

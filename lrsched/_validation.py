@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -53,18 +53,18 @@ class LearningRateError(ArgumentError):
         self.step, self.value = step, value
 
 
-def error_type(error: type) -> type:
+def error_type(error: type) -> type[ArgumentError]:
     """lrsched's own twin of a built-in error type (ValueError or TypeError)."""
     return ArgumentTypeError if issubclass(error, TypeError) else ArgumentError
 
 
-def fail(func: str, name: str, rule: str, value: Any, error: type = ValueError):
+def fail(func: str, name: str, rule: str, value: Any, error: type = ValueError) -> NoReturn:
     """Raise ``ArgumentError`` (``ArgumentTypeError`` for ``error=TypeError``) in the
     library-wide format."""
     raise error_type(error)(f"{func}(): {name} must be {rule}, got {value!r}")
 
 
-def refuse(message: str, error: type = ValueError):
+def refuse(message: str, error: type = ValueError) -> NoReturn:
     """Raise ``ArgumentError`` with a message that does not fit the one-rule format; the
     message still starts with ``func():``."""
     raise error_type(error)(message)

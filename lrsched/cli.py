@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -10,7 +11,7 @@ import shutil
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -169,7 +170,8 @@ def _schedules(args: argparse.Namespace) -> tuple[list, list[float] | None]:
                 "--per-epoch does not apply to a plateau, which moves once per metric"
             )
         schedules = [
-            _numeric("--per-epoch", lambda s=s: s.per_epoch(args.per_epoch)) for s in schedules
+            _numeric("--per-epoch", functools.partial(s.per_epoch, args.per_epoch))
+            for s in schedules
         ]
     if plateaus and args.metrics is None:
         raise _CommandError("a plateau SPEC needs --metrics FILE, the metric series it reacts to")
@@ -247,6 +249,7 @@ def _values(args: argparse.Namespace) -> None:
         _values_of_a_plateau(args, schedule, metrics)
         return
     count = _step_count(args, [schedule])
+    assert count is not None  # not a plateau: that returned above
     rows = -(-count // args.every)
     _check_memory(rows, 2, "--steps" if args.steps is not None else "the default --steps")
     steps = np.arange(0, count, args.every)
@@ -308,6 +311,7 @@ def _curves(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(x, lr) per schedule: a step schedule at up to SHOW_SAMPLES evenly spaced steps of
     0..count-1, a plateau after each metric seen."""
+    steps: np.ndarray | None = None
     if count is not None:
         if count <= SHOW_SAMPLES:
             steps = np.arange(count, dtype=np.float64)
@@ -321,7 +325,8 @@ def _curves(
                 (np.arange(len(lrs), dtype=np.float64), np.asarray(lrs, dtype=np.float64))
             )
         else:
-            curves.append((steps, schedule(steps)))
+            assert steps is not None  # _step_count gives a count whenever a schedule has steps
+            curves.append((steps, np.asarray(schedule(steps))))
     return curves
 
 
@@ -395,17 +400,18 @@ class _Picture:
             if start == end:
                 if previous is None or start == len(x):
                     continue
-                top = bottom = previous  # between two sparse points (a plateau): held
+                top = bottom = last = previous  # between two sparse points (a plateau): held
             else:
                 top, bottom = int(rows[start:end].min()), int(rows[start:end].max())
+                last = int(rows[end - 1])
             if previous is not None:  # joined to the last value drawn: jumps become lines
                 top, bottom = min(top, previous), max(bottom, previous)
             cell, sub = divmod(c, 2)
             for row in range(top, bottom + 1):
                 line, dot = divmod(row, 4)
                 self.bits[line, cell] |= _BRAILLE_BITS[sub][dot]
-            previous = int(rows[end - 1]) if end > start else previous
-            cells.append((previous // 4, cell))
+            previous = last
+            cells.append((last // 4, cell))
         return cells
 
     def lines(self) -> list[str]:
@@ -421,7 +427,7 @@ class _Picture:
     def y_ticks(self) -> dict[int, str]:
         """Character line -> tick label, up to 5 ticks."""
         count = max(2, min(5, self.height // 3 + 1))
-        ticks = {}
+        ticks: dict[int, str] = {}
         for value in _ticks(self.low, self.high, self.log_y, count):
             ticks.setdefault(int(self.dot_row(np.float64(value))) // 4, _number(value))
         return ticks
@@ -520,7 +526,7 @@ def _plot(args: argparse.Namespace) -> None:
 class _Parser(argparse.ArgumentParser):
     """argparse, with its usage errors as one line like every other error."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         command = self.prog.replace("lrsched", "").strip()
         hint = f"lrsched {command} --help" if command else "lrsched --help"
         self.exit(2, f"lrsched: error: {_cut(message)} (see {hint})\n")

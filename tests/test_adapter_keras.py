@@ -916,6 +916,7 @@ def test_torch_backend_with_jit_compile_uses_the_schedule_at_every_step(name):
     )
 
 
+@READS_PROBE
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_callbacks_log_the_learning_rate_into_history(backend):
     results = probe(backend)

@@ -10,7 +10,7 @@ import math
 import numbers
 import pickle
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -228,10 +228,10 @@ class _Checker:
         self.is_schedule = isinstance(schedule, Schedule)
         self.scale = 0.0
 
-    def fail(self, check: str, step: Any = None, value: Any = None, detail: str = ""):
+    def fail(self, check: str, step: Any = None, value: Any = None, detail: str = "") -> NoReturn:
         raise ScheduleCheckError(check, self.name, step, value, detail)
 
-    def bad_value(self, error: Any) -> None:
+    def bad_value(self, error: Any) -> NoReturn:
         check = "finite" if not math.isfinite(error.value) else "non-negative"
         self.fail(check, error.step, error.value)
 
@@ -258,7 +258,7 @@ class _Checker:
             self.fail("shape/dtype", step, value, "a scalar step must give one value")
         return float(value)
 
-    def vector(self, steps: np.ndarray, check: str = "evaluates") -> np.ndarray | None:
+    def vector(self, steps: np.ndarray, check: str = "evaluates") -> np.ndarray:
         try:
             values = self.schedule(steps)
         except _validation.LearningRateError as error:
@@ -451,9 +451,9 @@ def _period(periodic: Any) -> tuple[float, float | None]:
         start, period = (*periodic, None)[:2] if len(periodic) == 1 else periodic
     else:
         start, period = 0.0, periodic
-    if not (isinstance(period, numbers.Real) and period > 0 and math.isfinite(period)) or not (
-        isinstance(start, numbers.Real) and start >= 0
-    ):
+    # Compared as floats, which they are returned as (numbers.Real declares no > or >=).
+    real = isinstance(period, numbers.Real) and isinstance(start, numbers.Real)
+    if not (real and float(period) > 0 and math.isfinite(period) and float(start) >= 0):
         raise _validation.ArgumentError(
             f"check_schedule(): periodic must be a positive period or "
             f"Tail(start, period), got {periodic!r}"
@@ -597,7 +597,10 @@ def _check_periodic(
 def _check_tail(
     checker: _Checker, grid: np.ndarray, grid_values: np.ndarray, evaluate, limit: float
 ) -> None:
-    tail = checker.schedule.tail()
+    schedule = checker.schedule
+    if not isinstance(schedule, Schedule):  # only lrsched schedules declare a tail
+        return
+    tail = schedule.tail()
     if tail is None:
         return
     if (

@@ -24,7 +24,10 @@ def _hypothesis_setup_hook() -> None:
     from lrsched._base import Schedule
     from lrsched._registry import families
 
-    st.register_type_strategy(Schedule, st.deferred(lambda: _strategy_of("Schedule")))
+    def deferred(family: str):  # hypothesis wants a function here, not a partial
+        return st.deferred(lambda: _strategy_of(family))
+
+    st.register_type_strategy(Schedule, deferred("Schedule"))
     for name, cls in list(families().items()):
         if cls.__module__.startswith("lrsched."):  # users' own families draw their own way
-            st.register_type_strategy(cls, st.deferred(lambda name=name: _strategy_of(name)))
+            st.register_type_strategy(cls, deferred(name))
