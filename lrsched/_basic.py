@@ -636,7 +636,10 @@ class multiplicative(Schedule):
                 f"supported (the product is materialised), got step {last}"
             )
         # Truncation is the floor for steps >= 0.
-        return running_products(self, self.base_lr, last, self._factors).take(t.astype(np.intp))
+        products = running_products(
+            self, self.base_lr, last, self._factors, limit=MULTIPLICATIVE_MAX_STEPS
+        )
+        return products.take(t.astype(np.intp))
 
     def _breakpoints(self, low, high):
         return None  # the user's function decides
