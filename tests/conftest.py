@@ -18,6 +18,7 @@ settings.register_profile("fuzz", deadline=None, max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may not be installed
 def pytest_xdist_auto_num_workers(config):
     # Every worker imports torch, Keras and jax (about 0.5 GB each): past 4 workers a large
     # machine gains little and a small one runs out of memory.
