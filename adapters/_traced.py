@@ -37,6 +37,38 @@ import numpy as np
 
 from lrsched import _validation as check
 
+# The element-wise functions keras.ops and jax.numpy both provide under numpy's names.
+_SAME_NAMED = (
+    "where",
+    "minimum",
+    "maximum",
+    "floor",
+    "cos",
+    "sin",
+    "tanh",
+    "abs",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "power",
+    "take",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "negative",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "equal",
+    "not_equal",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+)
+
 
 class Library:
     """The primitives a traced backend provides; ``KerasLibrary`` and ``JaxLibrary``."""
@@ -72,36 +104,7 @@ class KerasLibrary(Library):
 
         self.keras, self.ops = keras, keras.ops
         self.backend = keras.backend.backend()
-        for name in (
-            "where",
-            "minimum",
-            "maximum",
-            "floor",
-            "cos",
-            "sin",
-            "tanh",
-            "abs",
-            "exp",
-            "log",
-            "log1p",
-            "sqrt",
-            "power",
-            "take",
-            "add",
-            "subtract",
-            "multiply",
-            "divide",
-            "negative",
-            "less",
-            "less_equal",
-            "greater",
-            "greater_equal",
-            "equal",
-            "not_equal",
-            "logical_and",
-            "logical_or",
-            "logical_not",
-        ):
+        for name in _SAME_NAMED:
             setattr(self, name, getattr(keras.ops, name))
 
     def constant(self, value):
@@ -197,37 +200,7 @@ class JaxLibrary(Library):
         self.jnp = jnp
         self.float_dtype = float_dtype
         self.index_dtype = "int64" if float_dtype == "float64" else "int32"
-        for name in (
-            "where",
-            "minimum",
-            "maximum",
-            "floor",
-            "cos",
-            "sin",
-            "tanh",
-            "abs",
-            "exp",
-            "log",
-            "log1p",
-            "sqrt",
-            "power",
-            "take",
-            "add",
-            "subtract",
-            "multiply",
-            "divide",
-            "negative",
-            "less",
-            "less_equal",
-            "greater",
-            "greater_equal",
-            "equal",
-            "not_equal",
-            "logical_and",
-            "logical_or",
-            "logical_not",
-            "fmod",
-        ):
+        for name in (*_SAME_NAMED, "fmod"):
             setattr(self, name, getattr(jnp, name))
 
     def constant(self, value):
