@@ -10,6 +10,7 @@ over ranks to OUT_DIR/rank<r>.json. The test compares them with the schedule.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -155,6 +156,11 @@ def main(mode: str, out: Path) -> None:
         "plateau": plateau_run() if mode == "ddp" else None,
     }
     (out / f"rank{rank}.json").write_text(json.dumps(result))
+    # DDP's reducer holds the gloo group: freed after destroy_process_group, at exit, it
+    # destroys the group holding the GIL while a gloo thread waits for the GIL to drop
+    # a finished work's tensors, and the process hangs (torch issue 56297).
+    del model, optimizer, scheduler
+    gc.collect()
     dist.destroy_process_group()
 
 
