@@ -69,6 +69,21 @@ _SAME_NAMED = (
     "logical_not",
 )
 
+# torch's own names where they differ from numpy's.
+_TORCH_NAMES = {
+    "power": "pow",
+    "subtract": "sub",
+    "multiply": "mul",
+    "divide": "div",
+    "negative": "neg",
+    "less": "lt",
+    "less_equal": "le",
+    "greater": "gt",
+    "greater_equal": "ge",
+    "equal": "eq",
+    "not_equal": "ne",
+}
+
 
 class Library:
     """The primitives a traced backend provides; ``KerasLibrary`` and ``JaxLibrary``."""
@@ -138,37 +153,9 @@ class TorchLibrary(Library):
         import torch
 
         self.torch = torch
-        for ours, theirs in (
-            ("where", "where"),
-            ("minimum", "minimum"),
-            ("maximum", "maximum"),
-            ("floor", "floor"),
-            ("cos", "cos"),
-            ("sin", "sin"),
-            ("tanh", "tanh"),
-            ("abs", "abs"),
-            ("exp", "exp"),
-            ("log", "log"),
-            ("log1p", "log1p"),
-            ("sqrt", "sqrt"),
-            ("power", "pow"),
-            ("add", "add"),
-            ("subtract", "sub"),
-            ("multiply", "mul"),
-            ("divide", "div"),
-            ("negative", "neg"),
-            ("less", "lt"),
-            ("less_equal", "le"),
-            ("greater", "gt"),
-            ("greater_equal", "ge"),
-            ("equal", "eq"),
-            ("not_equal", "ne"),
-            ("logical_and", "logical_and"),
-            ("logical_or", "logical_or"),
-            ("logical_not", "logical_not"),
-            ("fmod", "fmod"),
-        ):
-            setattr(self, ours, getattr(torch, theirs))
+        for ours in (*_SAME_NAMED, "fmod"):
+            if ours != "take":  # indexing, below
+                setattr(self, ours, getattr(torch, _TORCH_NAMES.get(ours, ours)))
 
     def _device(self):
         import keras
