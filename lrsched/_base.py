@@ -233,7 +233,9 @@ class Schedule(ValueObject):
     array([1.  , 1.  , 0.5 , 0.5 , 0.25])
     """
 
-    __slots__ = ()
+    # Weak references let the evaluator keep a schedule's caches (a multiplicative's
+    # running products) exactly as long as the schedule itself lives.
+    __slots__ = ("__weakref__",)
 
     __call__ = evaluate
 

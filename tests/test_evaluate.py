@@ -278,6 +278,33 @@ def test_a_training_loop_calls_a_multiplicative_factor_once_per_step():
     assert np.array_equal(_bits(values), _bits(schedule(np.arange(20000))))
 
 
+def test_running_products_live_as_long_as_their_multiplicative():
+    import gc
+
+    from lrsched import _evaluate
+
+    calls = []
+
+    def factor(steps):
+        calls.append(steps.size)
+        return np.full(steps.shape, 0.999)
+
+    kept = lrsched.multiplicative(0.1, factor)
+    first = kept(np.arange(5000))
+    for _ in range(20):  # more schedules than any count-based bound would keep
+        lrsched.multiplicative(0.1, lambda k: 0.5)(np.arange(100))
+    gc.collect()
+    called = sum(calls)
+    assert np.array_equal(kept(np.arange(5000)), first) and sum(calls) == called
+    assert id(kept) in _evaluate._PRODUCTS  # the live one keeps its products...
+    entries = list(_evaluate._PRODUCTS.values())
+    assert all(reference() is not None for reference, _ in entries)  # ...dead ones' went
+    key = id(kept)
+    del kept
+    gc.collect()
+    assert key not in _evaluate._PRODUCTS
+
+
 def test_schedules_evaluate_from_several_user_threads_at_once(monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
