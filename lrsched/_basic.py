@@ -595,9 +595,11 @@ class multiplicative(Schedule):
 
     .. math:: \eta_t = \text{base\_lr} \prod_{k=1}^{\lfloor t \rfloor} f(k)
 
-    Computed as one cumulative product over ``f(1..max t)`` (up to 10**8 steps), in the
+    Computed as a cumulative product over ``f(1..max t)`` (up to 10**8 steps), in the
     same order torch multiplies, so it matches ``MultiplicativeLR`` to the last bit for a
-    vectorizable ``fn``.
+    vectorizable ``fn``. The products are kept as long as the schedule (the latest 2**24,
+    and a checkpoint every 2**16 steps), so asking steps in order calls ``fn`` once per
+    step in all.
 
     Args:
         base_lr: >= 0.
@@ -633,13 +635,10 @@ class multiplicative(Schedule):
         if last > MULTIPLICATIVE_MAX_STEPS:
             check.refuse(
                 f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are "
-                f"supported (the product is materialised), got step {last}"
+                f"supported (each one multiplies the factors of every step before it), got step {last}"
             )
         # Truncation is the floor for steps >= 0.
-        products = running_products(
-            self, self.base_lr, last, self._factors, limit=MULTIPLICATIVE_MAX_STEPS
-        )
-        return products.take(t.astype(np.intp))
+        return running_products(self, self.base_lr, t.astype(np.intp), self._factors)
 
     def _breakpoints(self, low, high):
         return None  # the user's function decides

@@ -396,57 +396,129 @@ def table_of(schedule: Schedule) -> _ScalarTable:
     return table
 
 
-# The steps of the array being evaluated, block by block, in this thread: a running
-# product extended block after block would otherwise double its buffer ~10 times for a
-# 10**7-step trajectory, copying and first-touching 2.5x its final size (0.64 of 1.37 s
-# for a new multiplicative, under load); with the whole request known it is sized once.
+# The steps of the array being evaluated, block by block, in this thread: running products
+# extended block after block would otherwise double their ring ~10 times for a 10**7-step
+# trajectory, copying and first-touching 2.5x its final size (0.64 of 1.37 s for a new
+# multiplicative, under load); with the whole request known the ring is sized once.
 _REQUEST = _thread._local()
 
 
-def _requested_last() -> int | None:
-    """The largest step of the array being evaluated in blocks (None outside one)."""
+def _requested_last() -> int:
+    """The largest whole step of the array being evaluated in blocks (-1 outside one)."""
     steps = getattr(_REQUEST, "steps", None)
     if steps is None:
-        return None
+        return -1
     if _REQUEST.last is None:
         largest = float(steps.max()) if steps.size else 0.0
         _REQUEST.last = int(largest) if math.isfinite(largest) and largest >= 0 else -1
-    return _REQUEST.last if _REQUEST.last >= 0 else None
+    return _REQUEST.last
 
 
 class _RunningProducts:
-    """``base * f(1) * ... * f(k)`` for k = 0..n, one factor per step, computed once.
+    """``base * f(1) * ... * f(k)``, one factor per step, each computed once in order.
 
     ``multiplicative`` needs the running product up to its largest step. Kept per schedule
-    and extended on demand, so a training loop calls the user's function once per step
-    in all (as torch's ``MultiplicativeLR``) instead of again from step 1 on every chunk.
+    and extended on demand, so a training loop, a trajectory or a plot calls the user's
+    function once per step in all (as torch's ``MultiplicativeLR``) instead of again from
+    step 1 on every chunk. Memory stays bounded whatever the length: the latest ``WINDOW``
+    products are kept in a ring (step k at ``k % WINDOW``), and the product at every
+    ``SEGMENT``-th step as a checkpoint. A step older than the ring is recomputed from its
+    segment's checkpoint, in the same order, so to the same bits (and the user's function
+    is then called again for that segment's steps).
     """
 
-    def __init__(self, base: float):
-        self._buffer = np.array([base])
-        self._count = 1  # products known: steps 0 .. count - 1
+    WINDOW = 2**24  # 128 MiB of float64 at most: trajectories of 10**7 steps stay kept
+    SEGMENT = 2**16
 
-    def up_to(
-        self, last: int, factors: Callable[[np.ndarray], np.ndarray], limit: int
-    ) -> np.ndarray:
+    def __init__(self, base: float):
+        self._ring = np.array([base])  # grows to WINDOW by doubling, then wraps
+        self._count = 1  # products known: steps 0 .. count - 1
+        self._checkpoints = [base]  # the product at step j * SEGMENT
+        # The segment recomputed last: the evaluator asks a long array a block at a time,
+        # so asking old steps in order would otherwise recompute each segment once a block.
+        self._replayed: tuple[int, np.ndarray] = (-1, self._ring)
+        self._lock = _thread.RLock()
+
+    def at(self, ks: np.ndarray, factors: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The products at the whole steps ``ks`` (an integer array)."""
+        if not ks.size:
+            return np.empty(ks.shape)
+        with self._lock:
+            last = int(ks.max())
+            if last < self.WINDOW and self._count <= self.WINDOW:  # no wrap, before or after
+                self._extend(last, factors)
+                return self._ring.take(ks)
+            low = int(ks.min())
+            if low >= self._count - self._ring.size and last < self._count:  # all kept
+                return self._ring.take(ks & (self._ring.size - 1))
+            if self._count <= low and last - low < self.WINDOW:  # all new, in one window
+                self._extend(last, factors)
+                return self._ring.take(ks & (self._ring.size - 1))
+            return self._anywhere(ks.reshape(-1), last, factors).reshape(ks.shape)
+
+    def _anywhere(self, ks, last, factors) -> np.ndarray:
+        """Steps the ring does not hold together: kept ones are read before the ring moves
+        on, new ones as their products are computed, older ones from their checkpoints."""
+        out = np.empty(ks.shape)
+        done = (ks >= self._count - self._ring.size) & (ks < self._count)
+        out[done] = self._ring.take(ks[done] & (self._ring.size - 1))
+        if last >= self._count:
+            new = np.flatnonzero(ks >= self._count)
+            order = new[np.argsort(ks[new], kind="stable")]
+            ordered = ks[order]
+            # A segment at a time, reading the steps asked before they leave the ring.
+            while self._count <= last:
+                begin = self._count
+                self._extend(min(last, begin - begin % self.SEGMENT + self.SEGMENT - 1), factors)
+                first, end = np.searchsorted(ordered, [begin, self._count])
+                out[order[first:end]] = self._ring.take(ordered[first:end] & (self._ring.size - 1))
+            done[new] = True
+        older = np.flatnonzero(~done)
+        for segment in np.unique(ks[older] // self.SEGMENT).tolist():
+            start = segment * self.SEGMENT
+            products = self._segment(start, min(start + self.SEGMENT, self._count), factors)
+            at = older[(ks[older] >= start) & (ks[older] < start + self.SEGMENT)]
+            out[at] = products.take(ks[at] - start)
+        return out
+
+    def _extend(self, last: int, factors) -> None:
+        """Compute the products up to step ``last``, each from the one before it."""
         count = self._count
-        if last >= count:
-            if last >= self._buffer.size:
-                # Capacity doubles, so a loop that extends by a chunk at a time copies
-                # O(steps) in all, not O(steps) per chunk.
-                wanted = max(last, min(_requested_last() or 0, limit))
-                grown = np.empty(max(wanted + 1, 2 * self._buffer.size))
-                grown[:count] = self._buffer[:count]
-                self._buffer = grown
-            new = self._buffer[count : last + 1]
-            for low in range(0, new.size, BLOCK):
-                ks = np.arange(count + low, count + min(low + BLOCK, new.size), dtype=np.float64)
-                new[low : low + ks.size] = factors(ks)
+        if last < count:
+            return
+        if last >= self._ring.size and self._ring.size < self.WINDOW:
+            wanted = max(last, _requested_last(), 2 * self._ring.size - 1)
+            size = min(self.WINDOW, 1 << wanted.bit_length())
+            grown = np.empty(size)
+            grown[:count] = self._ring[:count]
+            self._ring = grown
+        mask = self._ring.size - 1
+        low = count
+        while low <= last:
+            # A block never crosses the ring's end or a segment boundary (both multiples
+            # of BLOCK), so it is one slice and its first step may be a checkpoint.
+            high = min(last + 1, low - low % BLOCK + BLOCK)
+            previous = self._ring[(low - 1) & mask]
+            new = self._ring[low & mask : ((high - 1) & mask) + 1]
+            new[:] = factors(np.arange(low, high, dtype=np.float64))
             # The product continues in torch's order: ((base * f1) * f2) * ...
-            new[0] *= self._buffer[count - 1]
+            new[0] *= previous
             np.cumprod(new, out=new)
-            self._count = last + 1
-        return self._buffer[: self._count]
+            if low % self.SEGMENT == 0:
+                self._checkpoints.append(float(new[0]))
+            self._count = low = high
+
+    def _segment(self, start: int, stop: int, factors) -> np.ndarray:
+        """The products at steps start..stop - 1 of a segment, from its checkpoint."""
+        if self._replayed[0] == start:
+            return self._replayed[1]
+        products = np.empty(stop - start)
+        products[0] = self._checkpoints[start // self.SEGMENT]
+        if stop - start > 1:
+            products[1:] = factors(np.arange(start + 1, stop, dtype=np.float64))
+            np.cumprod(products, out=products)
+        self._replayed = (start, products)
+        return products
 
 
 # A multiplicative's running products live exactly as long as the schedule: kept for a
@@ -457,15 +529,9 @@ _PRODUCTS: dict[int, tuple[weakref.ref, _RunningProducts]] = {}
 
 
 def running_products(
-    schedule: Any,
-    base: float,
-    last: int,
-    factors: Callable[[np.ndarray], np.ndarray],
-    *,
-    limit: int,
+    schedule: Any, base: float, ks: np.ndarray, factors: Callable[[np.ndarray], np.ndarray]
 ) -> np.ndarray:
-    """The running products of ``schedule`` (a multiplicative) for steps 0..last at least;
-    room is made for the steps of the array being evaluated, up to ``limit``."""
+    """The running products of ``schedule`` (a multiplicative) at the whole steps ``ks``."""
     key = id(schedule)
     entry = _PRODUCTS.get(key)
     if entry is None or entry[0]() is not schedule:
@@ -474,7 +540,7 @@ def running_products(
             if entry is None or entry[0]() is not schedule:
                 entry = (weakref.ref(schedule, _forget_products(key)), _RunningProducts(base))
                 _PRODUCTS[key] = entry
-    return entry[1].up_to(last, factors, limit)
+    return entry[1].at(ks, factors)
 
 
 def _forget_products(key: int) -> Callable[[weakref.ref], None]:

@@ -305,6 +305,46 @@ def test_running_products_live_as_long_as_their_multiplicative():
     assert key not in _evaluate._PRODUCTS
 
 
+def test_running_products_stay_exact_beyond_their_window(monkeypatch):
+    from lrsched._evaluate import _RunningProducts
+
+    # A small ring, so that each way of asking crosses it: 8 blocks kept, a checkpoint
+    # every 2 blocks.
+    monkeypatch.setattr(_RunningProducts, "WINDOW", 8 * BLOCK)
+    monkeypatch.setattr(_RunningProducts, "SEGMENT", 2 * BLOCK)
+    n = 23 * BLOCK + 77
+
+    def factor(k):
+        return 1.0 - 1e-4 * np.sin(k) ** 2
+
+    # The product in torch's order, ((base * f1) * f2) * ..., computed in one go.
+    expected = np.cumprod(np.concatenate([[0.1], factor(np.arange(1.0, n))]))
+    calls = []
+
+    def counted(k):
+        calls.append(np.size(k))
+        return factor(k)
+
+    in_order = lrsched.multiplicative(0.1, counted)
+    assert np.array_equal(_bits(in_order(np.arange(n))), _bits(expected))
+    assert sum(calls) == n - 1  # once per step, though the ring holds 8 blocks
+    shuffled = RNG.permutation(n)
+    at_random = lrsched.multiplicative(0.1, factor)
+    assert np.array_equal(_bits(at_random(shuffled)), _bits(expected[shuffled]))
+    calls.clear()
+    old = np.array([3, BLOCK + 5, 2 * BLOCK + 1, 20])  # long out of the ring
+    assert np.array_equal(_bits(in_order(old)), _bits(expected[old]))
+    assert sum(calls) == 2 * (2 * BLOCK - 1)  # only their two segments, again
+    calls.clear()
+    again = in_order(np.arange(n))  # a block at a time: each old segment recomputed once
+    assert np.array_equal(_bits(again), _bits(expected))
+    assert sum(calls) <= n - 8 * BLOCK + 2 * BLOCK
+    mixed = np.concatenate([old, np.arange(n - 100, n)])[::-1].reshape(2, -1)
+    assert np.array_equal(_bits(in_order(mixed)), _bits(expected[mixed]))
+    loop = lrsched.multiplicative(0.1, factor)
+    assert [loop(k) for k in range(0, n, 997)] == expected[::997].tolist()
+
+
 def test_schedules_evaluate_from_several_user_threads_at_once(monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
