@@ -155,3 +155,16 @@ def test_family_docstring_documents_its_arguments(name):
     for parameter in inspect.signature(cls).parameters:
         assert f"{parameter}:" in doc, f"{name} docstring does not describe {parameter}"
     assert ".. math::" in doc or ":math:" in doc, f"{name} docstring has no formula"
+
+
+def test_validation_module_documents_every_helper():
+    from lrsched import validation
+
+    for name in validation.__all__:
+        obj = getattr(validation, name)
+        if name in ("ArgumentError", "ArgumentTypeError"):
+            assert obj is getattr(lrsched, name)
+            continue
+        doc = inspect.getdoc(obj)
+        assert doc and doc.splitlines()[0].endswith("."), name
+        assert ">>>" in doc and "lrsched import validation" in doc, name
