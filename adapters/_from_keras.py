@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 import lrsched
-from lrsched import _validation as check
+from lrsched import validation as check
 
 _FUNC = "from_keras"
 _SCHEDULES = keras.optimizers.schedules

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from lrsched import _validation as check
+from lrsched import validation as check
 
 _FUNC = "param_groups"
 # The key each group's multiplier travels under: timm's, so timm's schedulers honour it too.

@@ -8,9 +8,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from lrsched import _validation as check
-from lrsched._range_test import RangeTestResult, repeat_batches
-from lrsched._range_test import range_test as _core_range_test
+import lrsched
+from lrsched import validation as check
+from lrsched.adapters._batches import repeat_batches
 
 
 def range_test(
@@ -26,7 +26,7 @@ def range_test(
     mode: str = "exp",
     smoothing: float = 0.8,
     diverge_factor: float | None = 4.0,
-) -> RangeTestResult:
+) -> lrsched.RangeTestResult:
     """Run ``lrsched.range_test`` on a compiled Keras model; weights and optimizer restored.
 
     Batches come from ``x``/``y`` arrays (in order, ``batch_size`` rows each, wrapping
@@ -111,7 +111,7 @@ def range_test(
                 return float(np.mean(losses))
 
     try:
-        return _core_range_test(
+        return lrsched.range_test(
             train_step,
             start_lr,
             end_lr,

@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
-from lrsched import _validation as check
-from lrsched._range_test import RangeTestResult, repeat_batches
-from lrsched._range_test import range_test as _core_range_test
+import lrsched
+from lrsched import validation as check
+from lrsched.adapters._batches import repeat_batches
 
 _FUNC = "range_test"
 # Keys under which a dict batch carries its targets when a criterion is given: the
@@ -37,7 +37,7 @@ def range_test(
     mode: str = "exp",
     smoothing: float = 0.8,
     diverge_factor: float | None = 4.0,
-) -> RangeTestResult:
+) -> lrsched.RangeTestResult:
     """Run ``lrsched.range_test`` on a torch model; model and optimizer are restored after.
 
     One ramp step is one applied ``optimizer.step()`` with every param group at the ramp's
@@ -195,7 +195,7 @@ def range_test(
 
     with _restored(model, optimizer, scaler):
         model.train()
-        return _core_range_test(
+        return lrsched.range_test(
             train_step,
             start_lr,
             end_lr,

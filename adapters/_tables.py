@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import lrsched
-from lrsched import _validation as check
+from lrsched import validation as check
 
 # 10**7 float32 entries are 40 MB: bounded memory, and exact lookup for any run shorter
 # than ten million updates.

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from lrsched import _validation as check
+from lrsched import validation as check
 
 # The element-wise functions keras.ops and jax.numpy both provide under numpy's names.
 _SAME_NAMED = (

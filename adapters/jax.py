@@ -55,7 +55,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 import lrsched
-from lrsched import _validation as check
+from lrsched import validation as check
 from lrsched.adapters import _tables
 
 __all__ = ["JaxSchedule"]

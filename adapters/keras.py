@@ -88,7 +88,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 import lrsched
-from lrsched import _validation as check
+from lrsched import validation as check
 from lrsched.adapters import _tables
 from lrsched.adapters._from_keras import from_keras
 from lrsched.adapters._range_test_callback import RangeTestCallback

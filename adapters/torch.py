@@ -29,9 +29,7 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
     ) from error
 
 import lrsched
-from lrsched import _validation as check
-from lrsched._plateau import _state_from_dict as _plateau_state_from_dict
-from lrsched._structure import breakpoints
+from lrsched import validation as check
 from lrsched.adapters import _from_torch_extra
 from lrsched.adapters._param_groups import group_multipliers, param_groups
 from lrsched.adapters._range_test_torch import range_test
@@ -653,8 +651,11 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             )
         loaded = None
         if self._plateau:
+            # Every saved state is checked, also those of groups this scheduler does not
+            # have; the checks are the same for every plateau.
+            read = self.schedules[0].state_from_dict
             loaded = [
-                _plateau_state_from_dict(d, func, f"state_dict['plateau_states'][{i}]")
+                read(d, func=func, name=f"state_dict['plateau_states'][{i}]")
                 for i, d in enumerate(states)
             ][: self._groups]
             known = len(loaded)
@@ -1116,7 +1117,7 @@ def _probe_steps(source: Any, position: int) -> list[int]:
         steps.update((power, 3 * power // 2))
         power *= 2
     try:
-        found = breakpoints(source, 0, last + 1, limit=32)
+        found = lrsched.breakpoints(source, 0, last + 1, limit=32)
     except Exception:  # a user's family that cannot say: its probes are the others
         found = None
     if found is not None:  # the structure of the parts that are known: jumps, ends

@@ -55,6 +55,8 @@ if TYPE_CHECKING:  # for type checkers and the API docs; at run time see __getat
     from lrsched._plot import plot as plot
     from lrsched._range_test import RangeTestResult as RangeTestResult
     from lrsched._range_test import range_test as range_test
+    from lrsched._structure import Breakpoints as Breakpoints
+    from lrsched._structure import breakpoints as breakpoints
     from lrsched._tanh import tanh as tanh
 
 __version__ = "0.1.0"

@@ -185,47 +185,64 @@ class plateau(ValueObject):
             lrs.append(state.lr)
         return np.asarray(lrs, dtype=np.float64)
 
-    def state_from_dict(self, data: dict) -> PlateauState:
+    def state_from_dict(
+        self, data: dict, *, func: str = "plateau.state_from_dict", name: str = "data"
+    ) -> PlateauState:
         """Rebuild a state saved with ``state.to_dict()``, checking it field by field.
+
+        Args:
+            data: the dict ``state.to_dict()`` gave.
+            func: the call the errors name (as in ``lrsched.validation``): code that reads
+                a state out of its own saved form passes its own, as
+                ``ScheduleLR.load_state_dict`` does.
+            name: what that call calls ``data``; a field shows as ``name['lr']``.
+
+        Returns:
+            The ``PlateauState``.
 
         Raises:
             ArgumentError: a missing or unknown key, or a field that no run of this plateau
                 could have produced (a NaN or negative ``lr``, a fractional or negative
                 counter, a non-finite ``scale``), named by its key.
+            ArgumentTypeError: ``data`` is not a dict, or a field is not a number.
 
         >>> import lrsched
         >>> p = lrsched.plateau(base=0.1, patience=0)
-        >>> p.state_from_dict(p.update(p.init(), 1.0).to_dict()).updates
+        >>> saved = p.update(p.init(), 1.0).to_dict()
+        >>> p.state_from_dict(saved).updates
         1
+        >>> try:
+        ...     p.state_from_dict({**saved, "lr": -1.0}, func="load", name="checkpoint['plateau']")
+        ... except lrsched.ArgumentError as error:
+        ...     print(error)
+        load(): checkpoint['plateau']['lr'] must be a non-negative number, got -1.0
         """
-        return _state_from_dict(data, "plateau.state_from_dict", "data")
-
-
-def _state_from_dict(data: Any, func: str, name: str) -> PlateauState:
-    """``plateau.state_from_dict``'s checks, with errors that name the field as the caller
-    calls it (``data['lr']``, or ``plateau_states[0]['lr']`` inside a scheduler's state)."""
-    if not isinstance(data, dict):
-        check.fail(func, name, "a dict from PlateauState.to_dict()", data, TypeError)
-    missing = sorted(set(PlateauState._fields) - set(data))
-    unknown = sorted(map(str, set(data) - set(PlateauState._fields)))
-    if missing or unknown:
-        check.refuse(
-            f"{func}(): {name} must have exactly the keys "
-            f"{sorted(PlateauState._fields)}; missing {missing}, unknown {unknown}"
+        if not isinstance(func, str):
+            check.fail("plateau.state_from_dict", "func", "a string", func, TypeError)
+        if not isinstance(name, str):
+            check.fail("plateau.state_from_dict", "name", "a string", name, TypeError)
+        if not isinstance(data, dict):
+            check.fail(func, name, "a dict from PlateauState.to_dict()", data, TypeError)
+        missing = sorted(set(PlateauState._fields) - set(data))
+        unknown = sorted(map(str, set(data) - set(PlateauState._fields)))
+        if missing or unknown:
+            check.refuse(
+                f"{func}(): {name} must have exactly the keys "
+                f"{sorted(PlateauState._fields)}; missing {missing}, unknown {unknown}"
+            )
+        best = data["best"]
+        if _is_bool(best) or not isinstance(best, numbers.Real):
+            check.fail(
+                func, f"{name}['best']", "a real number (inf before any metric)", best, TypeError
+            )
+        return PlateauState(
+            lr=check.non_negative(func, f"{name}['lr']", data["lr"]),
+            updates=check.integer(func, f"{name}['updates']", data["updates"]),
+            best=float(best),
+            bad_updates=check.integer(func, f"{name}['bad_updates']", data["bad_updates"]),
+            cooldown_left=check.integer(func, f"{name}['cooldown_left']", data["cooldown_left"]),
+            scale=check.positive(func, f"{name}['scale']", data["scale"]),
         )
-    best = data["best"]
-    if _is_bool(best) or not isinstance(best, numbers.Real):
-        check.fail(
-            func, f"{name}['best']", "a real number (inf before any metric)", best, TypeError
-        )
-    return PlateauState(
-        lr=check.non_negative(func, f"{name}['lr']", data["lr"]),
-        updates=check.integer(func, f"{name}['updates']", data["updates"]),
-        best=float(best),
-        bad_updates=check.integer(func, f"{name}['bad_updates']", data["bad_updates"]),
-        cooldown_left=check.integer(func, f"{name}['cooldown_left']", data["cooldown_left"]),
-        scale=check.positive(func, f"{name}['scale']", data["scale"]),
-    )
 
 
 def _is_bool(value: Any) -> bool:

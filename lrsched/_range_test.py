@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import itertools
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -742,25 +741,6 @@ class _RunningMedian:
         if len(self._low) > len(self._high):
             return -self._low[0]
         return (-self._low[0] + self._high[0]) / 2
-
-
-def repeat_batches(batches: Iterable, name: str):
-    """Yield from ``batches`` again and again (a list, a DataLoader, a tf.data dataset).
-
-    Shared by the framework drivers; ``name`` is the argument named in the errors.
-    """
-    for epoch in itertools.count():
-        empty = True
-        for batch in batches:
-            empty = False
-            yield batch
-        if empty:
-            raise ValueError(
-                f"range_test(): {name} yielded no batches"
-                if epoch == 0
-                else f"range_test(): {name} ran out (pass a re-iterable such as a list or a "
-                "DataLoader, not a one-shot iterator)"
-            )
 
 
 def _as_loss(value: Any) -> float:

@@ -43,6 +43,7 @@ OTHER_MODULES: dict[str, tuple[str, ...]] = {
     "lrsched._plateau": ("PlateauState",),
     "lrsched._plot": ("plot",),
     "lrsched._range_test": ("RangeTestResult", "range_test"),
+    "lrsched._structure": ("Breakpoints", "breakpoints"),
 }
 
 

@@ -86,11 +86,10 @@ def breakpoints(
         ArgumentError: a window end that is not a finite number, a limit below 1.
 
     >>> import lrsched
-    >>> from lrsched._structure import breakpoints
     >>> s = lrsched.warmup(lrsched.multistep(0.1, [30, 80]), steps=10)
-    >>> breakpoints(s, 0, 1000).steps.tolist()
+    >>> lrsched.breakpoints(s, 0, 1000).steps.tolist()
     [10.0, 40.0, 90.0]
-    >>> many = breakpoints(lrsched.warm_restarts(0.1, period=10), 0, 10**9, limit=3)
+    >>> many = lrsched.breakpoints(lrsched.warm_restarts(0.1, period=10), 0, 10**9, limit=3)
     >>> many.steps.tolist(), many.capped
     ([10.0, 500000000.0, 999999990.0], True)
     """

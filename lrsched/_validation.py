@@ -4,6 +4,10 @@ Every error reads ``func(): name must be <rule>, got <value>``, so a user sees w
 call, which argument, what was wrong and what is allowed. Numbers are normalised to
 plain Python ``int``/``float`` (numpy scalars are accepted, bools are not) so schedules
 compare, hash and serialise the same way whatever the caller passed.
+
+The helpers code outside the core may call (the adapters, users' own families) are
+re-exported, with these docstrings, by ``lrsched.validation``; the rest serve the core
+only.
 """
 
 from __future__ import annotations
@@ -59,14 +63,35 @@ def error_type(error: type) -> type[ArgumentError]:
 
 
 def fail(func: str, name: str, rule: str, value: Any, error: type = ValueError) -> NoReturn:
-    """Raise ``ArgumentError`` (``ArgumentTypeError`` for ``error=TypeError``) in the
-    library-wide format."""
+    """Raise ``ArgumentError``: ``func(): name must be rule, got value``.
+
+    The library-wide format, with ``repr(value)``; ``error=TypeError`` (a value of the wrong kind) raises ``ArgumentTypeError`` instead.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> try:
+    ...     check.fail("halving", "period", "a positive integer", 0)
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): period must be a positive integer, got 0
+    """
     raise error_type(error)(f"{func}(): {name} must be {rule}, got {value!r}")
 
 
 def refuse(message: str, error: type = ValueError) -> NoReturn:
-    """Raise ``ArgumentError`` with a message that does not fit the one-rule format; the
-    message still starts with ``func():``."""
+    """Raise ``ArgumentError`` with a message that does not fit the one-rule format.
+
+    The message still starts with ``func():``; ``error=TypeError`` raises
+    ``ArgumentTypeError``.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> try:
+    ...     check.refuse("halving(): period and steps cannot both be given")
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): period and steps cannot both be given
+    """
     raise error_type(error)(message)
 
 
@@ -75,7 +100,13 @@ def _is_bool(value: Any) -> bool:
 
 
 def real(func: str, name: str, value: Any) -> float:
-    """A finite real number as a Python float."""
+    """A finite real number as a Python float (a bool, NaN or infinity is refused).
+
+    >>> import numpy as np
+    >>> from lrsched import validation as check
+    >>> check.real("halving", "base_lr", np.float32(0.5))
+    0.5
+    """
     if _is_bool(value) or not isinstance(value, numbers.Real):
         fail(func, name, "a real number", value, TypeError)
     try:
@@ -88,6 +119,18 @@ def real(func: str, name: str, value: Any) -> float:
 
 
 def positive(func: str, name: str, value: Any) -> float:
+    """A finite real number > 0, as a Python float.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> check.positive("halving", "base_lr", 0.1)
+    0.1
+    >>> try:
+    ...     check.positive("halving", "base_lr", 0)
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): base_lr must be a positive number, got 0
+    """
     number = real(func, name, value)
     if number <= 0:
         fail(func, name, "a positive number", value)
@@ -115,6 +158,18 @@ def step_length(func: str, name: str, value: Any, counted: str) -> float:
 
 
 def non_negative(func: str, name: str, value: Any) -> float:
+    """A finite real number >= 0, as a Python float.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> check.non_negative("halving", "min_lr", 0)
+    0.0
+    >>> try:
+    ...     check.non_negative("halving", "min_lr", -1e-5)
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): min_lr must be a non-negative number, got -1e-05
+    """
     number = real(func, name, value)
     if number < 0:
         fail(func, name, "a non-negative number", value)
@@ -131,7 +186,18 @@ def in_range(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    """A real number in an interval; the rule in the message shows the interval."""
+    """A finite real number in ``[low, high]``, as a Python float.
+
+    ``low_open`` or ``high_open`` leaves that end out; the message shows the interval.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> try:
+    ...     check.in_range("halving", "factor", 1.0, 0.0, 1.0, high_open=True)
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): factor must be in [0, 1), got 1.0
+    """
     number = real(func, name, value)
     too_low = number <= low if low_open else number < low
     too_high = number >= high if high_open else number > high
@@ -143,7 +209,21 @@ def in_range(
 
 
 def integer(func: str, name: str, value: Any, *, minimum: int = 0) -> int:
-    """An integer >= minimum; integral floats (1000.0) are accepted as the integer."""
+    """An integer >= ``minimum``, as a Python int.
+
+    Integral floats (1000.0) are accepted as the integer; bools and integers beyond
+    float64 are not.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> check.integer("halving", "period", 1000.0, minimum=1)
+    1000
+    >>> try:
+    ...     check.integer("halving", "period", 2.5, minimum=1)
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): period must be a positive integer, got 2.5
+    """
     rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     if _is_bool(value) or not isinstance(value, numbers.Real):
         fail(func, name, rule, value, TypeError)
@@ -164,12 +244,32 @@ def integer(func: str, name: str, value: Any, *, minimum: int = 0) -> int:
 
 
 def boolean(func: str, name: str, value: Any) -> bool:
+    """``True`` or ``False`` (a numpy bool too) as a Python bool; 0 and 1 are refused.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> try:
+    ...     check.boolean("halving", "staircase", 1)
+    ... except lrsched.ArgumentTypeError as error:
+    ...     print(error)
+    halving(): staircase must be True or False, got 1
+    """
     if not _is_bool(value):
         fail(func, name, "True or False", value, TypeError)
     return bool(value)
 
 
 def choice(func: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """One of the strings in ``allowed`` (a non-string is an ``ArgumentTypeError``).
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> try:
+    ...     check.choice("halving", "mode", "log", ("exp", "linear"))
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): mode must be one of 'exp', 'linear', got 'log'
+    """
     if not isinstance(value, str) or value not in allowed:
         options = ", ".join(repr(option) for option in allowed)
         fail(
@@ -185,7 +285,22 @@ def choice(func: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
 def sequence_of(
     func: str, name: str, value: Any, convert, *, min_length: int = 1, increasing: str | None = None
 ) -> tuple:
-    """A list/tuple converted element-wise; ``increasing`` is None, "strictly" or "weakly"."""
+    """A list, tuple or 1-d array as a tuple, each item checked by ``convert``.
+
+    ``convert(func, "name[i]", item)`` is one of these helpers (or has their signature), so
+    an error names the item; ``min_length`` is the fewest items allowed; ``increasing`` is
+    None, ``"strictly"`` or ``"weakly"``.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> check.sequence_of("halving", "milestones", [10, 20.0], check.integer)
+    (10, 20)
+    >>> try:
+    ...     check.sequence_of("halving", "milestones", [10, -1], check.integer)
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): milestones[1] must be an integer >= 0, got -1
+    """
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
         fail(func, name, "a list or tuple", value, TypeError)
     if isinstance(value, np.ndarray) and value.ndim != 1:
@@ -229,7 +344,16 @@ def instance(func: str, name: str, value: Any, cls: type, rule: str) -> Any:
 def same_length(
     func: str, first: str, first_items, second: str, second_items, offset: int = 0
 ) -> None:
-    """Check len(second) == len(first) + offset, naming both lengths."""
+    """Check ``len(second_items) == len(first_items) + offset``, naming both lengths.
+
+    >>> import lrsched
+    >>> from lrsched import validation as check
+    >>> try:
+    ...     check.same_length("halving", "boundaries", [10], "values", [0.1], offset=1)
+    ... except lrsched.ArgumentError as error:
+    ...     print(error)
+    halving(): values must have 1 more item than boundaries, got len(values)=1, len(boundaries)=1
+    """
     if len(second_items) != len(first_items) + offset:
         rule = f"as many items as {first}" if offset == 0 else f"{offset} more item than {first}"
         refuse(
@@ -239,16 +363,25 @@ def same_length(
 
 
 def whole_if_integral(value: float) -> float | int:
-    """Store 1000.0 as 1000 so reprs and configs read like the call that built them."""
+    """A number with 1000.0 stored as 1000, so reprs and configs read like the call.
+
+    Other values are returned as they are.
+
+    >>> from lrsched import validation as check
+    >>> check.whole_if_integral(1000.0), check.whole_if_integral(0.5)
+    (1000, 0.5)
+    """
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
 
 
 def not_a_schedule(func: str, name: str, value: Any, rule: str = "an lrsched schedule"):
-    """Refuse ``value`` where a schedule belongs (``ArgumentTypeError``), with the call that
-    fixes the near misses: a bare function of the step, a torch scheduler, a Keras schedule.
+    """Refuse ``value`` where a schedule belongs, with the call that fixes a near miss.
+
+    Raises ``ArgumentTypeError``; the near misses are a bare function of the step, a torch
+    scheduler, a Keras schedule and an adapter (whose ``.schedule`` is meant).
 
     >>> import lrsched
-    >>> from lrsched import _validation as check
+    >>> from lrsched import validation as check
     >>> try:
     ...     check.not_a_schedule("KerasSchedule", "schedule", abs)
     ... except lrsched.ArgumentTypeError as error:

@@ -239,6 +239,9 @@ RENDERED_AS = {
     "lrsched.plot": "lrsched._plot.plot",
     "lrsched.adapters.torch.range_test": "lrsched.adapters._range_test_torch.range_test",
     "lrsched.adapters.keras.range_test": "lrsched.adapters._range_test_keras.range_test",
+    # The error types are rendered once, as lrsched's.
+    "lrsched.validation.ArgumentError": "lrsched.ArgumentError",
+    "lrsched.validation.ArgumentTypeError": "lrsched.ArgumentTypeError",
 }
 
 
@@ -264,6 +267,7 @@ def test_the_api_reference_renders_every_public_name():
         )
     public = [f"lrsched.{name}" for name in lrsched.__all__]
     public += [f"lrsched.testing.{name}" for name in _all_of("lrsched.testing")]
+    public += [f"lrsched.validation.{name}" for name in _all_of("lrsched.validation")]
     # The strategies module is rendered whole, with every name of its __all__.
     assert "lrsched.testing.strategies" in rendered
     for module in ("lrsched.adapters.torch", "lrsched.adapters.keras"):

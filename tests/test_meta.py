@@ -7,6 +7,7 @@ import math
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +156,97 @@ def test_family_docstring_documents_its_arguments(name):
     for parameter in inspect.signature(cls).parameters:
         assert f"{parameter}:" in doc, f"{name} docstring does not describe {parameter}"
     assert ".. math::" in doc or ":math:" in doc, f"{name} docstring has no formula"
+
+
+ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"
+# The private parts of the core the adapters still reach, each for a reason, so that the
+# list can only shrink: the test fails on a new one and on one that is gone.
+PRIVATE_CORE_USES_LEFT = {
+    # The range test's state machine, driven by fit's batch callbacks instead of a loop.
+    ("_range_test_callback.py", "lrsched._range_test.RangeTestResult"),
+    ("_range_test_callback.py", "lrsched._range_test._Ramp"),
+    # Which families are lrsched's own (their formulas have traced twins).
+    ("_tables.py", "lrsched._registry.library_families"),
+}
+
+
+def _is_private_core(dotted: str) -> bool:
+    parts = dotted.split(".")
+    if parts[0] != "lrsched" or parts[1:2] == ["adapters"]:
+        return False  # not the core, or the adapters' own helper modules
+    return any(part.startswith("_") for part in parts[1:])
+
+
+def _private_core_uses(source: str) -> set[str]:
+    """The core's underscored modules and names a module imports or reads as attributes:
+    ``import lrsched._x``, ``from lrsched._x import y``, ``from lrsched import _x``,
+    ``from lrsched.validation import _y``, and ``lrsched._x`` / ``check._y`` on a name
+    bound to a core module."""
+    tree = ast.parse(source)
+    modules: dict[str, str] = {}  # local name -> the core module it is bound to
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                used.add(alias.name)
+                if alias.name.startswith("lrsched"):
+                    local = alias.asname or alias.name.split(".")[0]
+                    modules[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                dotted = f"{node.module}.{alias.name}"
+                used.add(dotted)
+                if node.module.startswith("lrsched"):
+                    modules[alias.asname or alias.name] = dotted
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        ):
+            used.add(f"{modules[node.value.id]}.{node.attr}")
+    return {dotted for dotted in used if _is_private_core(dotted)}
+
+
+def test_the_import_check_finds_every_way_to_reach_a_private_part():
+    source = (
+        "import lrsched, lrsched._ops, lrsched.adapters._tables\n"
+        "from lrsched import _validation as check, validation\n"
+        "from lrsched._plateau import _state_from_dict\n"
+        "from lrsched.validation import fail, _is_bool\n"
+        "from lrsched.adapters._param_groups import param_groups\n"
+        "from . import _local\n"
+        "lrsched._LAZY, lrsched.cosine, validation._is_bool, validation.fail\n"
+    )
+    assert _private_core_uses(source) == {
+        "lrsched._ops",
+        "lrsched._validation",
+        "lrsched._plateau._state_from_dict",
+        "lrsched.validation._is_bool",
+        "lrsched._LAZY",
+    }
+
+
+def test_adapters_use_only_the_public_core():
+    # Adapters are thin bindings over the public API, which users' own bindings can use
+    # the same way; only their helpers in lrsched.adapters._* are theirs to share.
+    found = {
+        (path.name, dotted)
+        for path in sorted(ADAPTERS.glob("*.py"))
+        for dotted in _private_core_uses(path.read_text(encoding="utf-8"))
+    }
+    assert not found - PRIVATE_CORE_USES_LEFT, "new private imports of the core"
+    assert not PRIVATE_CORE_USES_LEFT - found, "no longer used: remove from the list"
+
+
+def test_validation_module_documents_every_helper():
+    from lrsched import validation
+
+    for name in validation.__all__:
+        obj = getattr(validation, name)
+        if name in ("ArgumentError", "ArgumentTypeError"):
+            assert obj is getattr(lrsched, name)
+            continue
+        doc = inspect.getdoc(obj)
+        assert doc and doc.splitlines()[0].endswith("."), name
+        assert ">>>" in doc and "lrsched import validation" in doc, name

@@ -14,9 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import lrsched
-from lrsched import _evaluate, _plot
+from lrsched import _evaluate, _plot, breakpoints
 from lrsched._plot import is_piecewise_constant, short_label
-from lrsched._structure import breakpoints
 from lrsched.testing import strategies as lst
 
 

@@ -1,11 +1,11 @@
-"""lrsched._structure.breakpoints: where each family and composite jumps, has a corner or turns."""
+"""lrsched.breakpoints: where each family and composite jumps, has a corner or turns."""
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 import lrsched
-from lrsched._structure import breakpoints
+from lrsched import breakpoints
 from lrsched.testing import strategies as lst
 
 

@@ -189,6 +189,28 @@ BAD_CALLS = [
         "plateau.state_from_dict(): data['scale'] must be a finite number, got inf",
     ),
     (
+        lambda: L.plateau(0.1).state_from_dict(
+            dict(L.plateau(0.1).init().to_dict(), updates=-1), func="resume", name="saved[2]"
+        ),
+        ValueError,
+        "resume(): saved[2]['updates'] must be an integer >= 0, got -1",
+    ),
+    (
+        lambda: L.plateau(0.1).state_from_dict([], func="resume", name="saved[2]"),
+        TypeError,
+        "resume(): saved[2] must be a dict from PlateauState.to_dict(), got []",
+    ),
+    (
+        lambda: L.plateau(0.1).state_from_dict(L.plateau(0.1).init().to_dict(), name=2),
+        TypeError,
+        "plateau.state_from_dict(): name must be a string, got 2",
+    ),
+    (
+        lambda: L.plateau(0.1).state_from_dict(L.plateau(0.1).init().to_dict(), func=None),
+        TypeError,
+        "plateau.state_from_dict(): func must be a string, got None",
+    ),
+    (
         lambda: L.multistep(0.1, [-1]),
         ValueError,
         "multistep(): milestones[0] must be an integer >= 0, got -1",
