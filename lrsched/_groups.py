@@ -93,8 +93,6 @@ def expand(
             labels,
         )
     out, out_labels = [], []
-    from lrsched._plot import short_label
-
     for item in schedules:
         if _is_scheduler(item):
             for label, schedule in _of_scheduler(item):
@@ -104,6 +102,23 @@ def expand(
             out.append(item)
             out_labels.append(short_label(item))
     return out, out_labels
+
+
+LABEL_LIMIT = 60
+
+
+def short_label(schedule: Any, limit: int = LABEL_LIMIT) -> str:
+    """A legend label from the repr: nested ``schedule=`` keywords dropped, then cut to ``limit``.
+
+    >>> import lrsched
+    >>> from lrsched._groups import short_label
+    >>> short_label(lrsched.warmup(lrsched.cosine(base_lr=0.1, total_steps=1000), steps=100))
+    'warmup(cosine(base_lr=0.1, total_steps=1000), steps=100)'
+    >>> short_label(lrsched.cosine(base_lr=0.1, total_steps=1000), limit=20)
+    'cosine(base_lr=0.1,…'
+    """
+    text = repr(schedule).replace("schedule=", "").replace("schedules=", "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _is_scheduler(obj: Any) -> bool:

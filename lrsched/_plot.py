@@ -11,12 +11,11 @@ import numpy as np
 from lrsched import _validation as check
 from lrsched._base import Schedule
 from lrsched._evaluate import BLOCK
-from lrsched._groups import expand
+from lrsched._groups import expand, short_label
 from lrsched._plateau import plateau
 from lrsched._structure import breakpoints
 from lrsched._validation import first_negative_or_nonfinite
 
-LABEL_LIMIT = 60
 # Without ``steps``, a schedule that settles is drawn a little past where it settles, and
 # a periodic one for two periods, so the end and the repetition are both visible.
 _MARGIN = 1.1
@@ -57,20 +56,6 @@ def new_axes(figsize: tuple[float, float], who: str = "lrsched.plot()"):
 def is_piecewise_constant(schedule: Schedule) -> bool:
     """Whether the LR only jumps between flat pieces (drawn as steps, not slopes)."""
     return schedule._flat_pieces()
-
-
-def short_label(schedule: Any, limit: int = LABEL_LIMIT) -> str:
-    """A legend label from the repr: nested ``schedule=`` keywords dropped, then cut to ``limit``.
-
-    >>> import lrsched
-    >>> from lrsched._plot import short_label
-    >>> short_label(lrsched.warmup(lrsched.cosine(base_lr=0.1, total_steps=1000), steps=100))
-    'warmup(cosine(base_lr=0.1, total_steps=1000), steps=100)'
-    >>> short_label(lrsched.cosine(base_lr=0.1, total_steps=1000), limit=20)
-    'cosine(base_lr=0.1,…'
-    """
-    text = repr(schedule).replace("schedule=", "").replace("schedules=", "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def default_steps(schedules: Sequence[Schedule]) -> int:

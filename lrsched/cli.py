@@ -434,7 +434,7 @@ class _Picture:
 
 
 def _show(args: argparse.Namespace) -> None:
-    from lrsched._plot import short_label
+    from lrsched._groups import short_label
 
     schedules, metrics = _schedules(args)
     if args.width is not None:

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import lrsched
-from lrsched._plot import short_label
+from lrsched._groups import short_label
 
 # The gallery is wide enough for whole reprs, which say exactly what is drawn.
 LABEL_LIMIT = 90
