@@ -267,7 +267,18 @@ class _ScalarTable(StepTable):
     turns into lookups while one call still evaluates only a few steps.
     """
 
-    __slots__ = ("_held", "_kept", "_last", "_misses", "_pages")
+    __slots__ = ("_held", "_kept", "_last", "_misses", "_pages", "_schedule")
+
+    # Held weakly: _TABLES keeps the table, and a table that kept its schedule alive would
+    # also keep whatever the schedule caches (a multiplicative's running products, up to
+    # 128 MiB) for as long as the table stays among the recent ones.
+    @property
+    def schedule(self) -> Schedule:
+        return self._schedule()
+
+    @schedule.setter
+    def schedule(self, value: Schedule) -> None:
+        self._schedule = weakref.ref(value)
 
     def __init__(self, schedule: Schedule):
         super().__init__(schedule)
@@ -356,10 +367,11 @@ _TABLE_VALUES = 2**20
 _ALL_VALUES = 2**21
 
 # The tables behind scalar calls, by schedule, least recently missed first. Schedules are
-# immutable values, so a table never goes stale; the entry keeps its schedule alive so that
-# its id is not reused. Reads take no lock; changes of the bookkeeping take _LOCK (formulas
-# run outside it, so a user function may evaluate schedules itself).
-_TABLES: OrderedDict[int, tuple[Any, _ScalarTable]] = OrderedDict()
+# immutable values, so a table never goes stale; an entry goes when its schedule does (a
+# weak reference, checked on every read, so a reused id never finds another's table).
+# Reads take no lock; changes of the bookkeeping take _LOCK (formulas run outside it, so a
+# user function may evaluate schedules itself).
+_TABLES: OrderedDict[int, tuple[weakref.ref, _ScalarTable]] = OrderedDict()
 _TABLES_KEPT = 64
 # Reentrant: a finalizer run by a garbage collection inside it may evaluate a schedule.
 # (_thread's, as threading's is; `import threading` would cost `import lrsched` a module.)
@@ -381,19 +393,40 @@ def _touch(table: _ScalarTable) -> None:
 
 def table_of(schedule: Schedule) -> _ScalarTable:
     """The shared table of ``schedule``'s values at whole steps."""
-    entry = _TABLES.get(id(schedule))
-    if entry is not None and entry[0] is schedule:
+    key = id(schedule)
+    entry = _TABLES.get(key)
+    if entry is not None and entry[0]() is schedule:
         return entry[1]
     table = _ScalarTable(schedule)
     with _LOCK:
-        entry = _TABLES.get(id(schedule))
+        entry = _TABLES.get(key)
         if entry is not None:
-            if entry[0] is schedule:  # another thread made it meanwhile
+            if entry[0]() is schedule:  # another thread made it meanwhile
                 return entry[1]
-            _TABLES.pop(id(schedule))[1]._forget()  # a dead schedule's id, reused
-        _TABLES[id(schedule)] = (schedule, table)
+            _TABLES.pop(key)[1]._forget()  # a dead schedule's id, reused
+        _TABLES[key] = (
+            weakref.ref(schedule, _dropped_on_death(_TABLES, key, _ScalarTable._forget)),
+            table,
+        )
         _touch(table)
     return table
+
+
+def _dropped_on_death(
+    entries: dict, key: int, forget: Callable[[Any], None] | None = None
+) -> Callable[[weakref.ref], None]:
+    """The callback of the weak reference in ``entries[key]``: the entry goes with its
+    schedule (unless ``key`` already belongs to a new schedule's entry)."""
+
+    def drop(reference: weakref.ref) -> None:
+        with _LOCK:
+            entry = entries.get(key)
+            if entry is not None and entry[0] is reference:
+                del entries[key]
+                if forget is not None:
+                    forget(entry[1])
+
+    return drop
 
 
 # The steps of the array being evaluated, block by block, in this thread: running products
@@ -538,16 +571,9 @@ def running_products(
         with _LOCK:
             entry = _PRODUCTS.get(key)
             if entry is None or entry[0]() is not schedule:
-                entry = (weakref.ref(schedule, _forget_products(key)), _RunningProducts(base))
+                entry = (
+                    weakref.ref(schedule, _dropped_on_death(_PRODUCTS, key)),
+                    _RunningProducts(base),
+                )
                 _PRODUCTS[key] = entry
     return entry[1].at(ks, factors)
-
-
-def _forget_products(key: int) -> Callable[[weakref.ref], None]:
-    def forget(reference: weakref.ref) -> None:
-        # Only this reference's own entry: the id may already belong to a new schedule.
-        entry = _PRODUCTS.get(key)
-        if entry is not None and entry[0] is reference:
-            del _PRODUCTS[key]
-
-    return forget

@@ -300,9 +300,10 @@ def test_running_products_live_as_long_as_their_multiplicative():
     entries = list(_evaluate._PRODUCTS.values())
     assert all(reference() is not None for reference, _ in entries)  # ...dead ones' went
     key = id(kept)
+    assert kept(4999) == first[-1]  # its scalar table must not keep it alive either
     del kept
     gc.collect()
-    assert key not in _evaluate._PRODUCTS
+    assert key not in _evaluate._PRODUCTS and key not in _evaluate._TABLES
 
 
 def test_running_products_stay_exact_beyond_their_window(monkeypatch):
