@@ -106,25 +106,11 @@ def from_timm(
     >>> s([0, 1, 2, 5, 6])
     array([0.1  , 0.1  , 0.05 , 0.025, 0.025])
     """
-    import lrsched as lr
-
     base = check.non_negative(_FUNC, "base_lr", base_lr)
     kind = check.choice(_FUNC, "sched", sched, SCHEDULES)
-    if noise is not None:
-        check.fail(
-            _FUNC,
-            "noise",
-            "None: timm's LR noise is drawn from torch's random "
-            "generator at every step (seed noise_seed + t), which a numpy schedule "
-            "cannot reproduce; train without it or multiply in your own factor",
-            noise,
-        )
+    _check_accepted(noise, noise_pct, noise_std, noise_seed, cooldown_epochs)
     check.boolean(_FUNC, "warmup_prefix", warmup_prefix)
     check.boolean(_FUNC, "step_on_epochs", step_on_epochs)
-    check.integer(_FUNC, "cooldown_epochs", cooldown_epochs, minimum=0)
-    for name, value in (("noise_pct", noise_pct), ("noise_std", noise_std)):
-        check.real(_FUNC, name, value)
-    check.integer(_FUNC, "noise_seed", noise_seed)
     scale = 1
     if not step_on_epochs:
         scale = check.integer(_FUNC, "updates_per_epoch", updates_per_epoch, minimum=1)
@@ -136,70 +122,100 @@ def from_timm(
     k = check.positive(_FUNC, "k_decay", k_decay)
 
     if kind == "plateau":
-        if not step_on_epochs:
-            check.fail(
-                _FUNC,
-                "step_on_epochs",
-                "True for 'plateau' (timm: 'Plateau LR only supports step per epoch')",
-                step_on_epochs,
-            )
-        if warm:
-            check.fail(
-                _FUNC,
-                "warmup_epochs",
-                "0 for 'plateau': timm ignores the metrics "
-                "of warmup epochs, which a plateau (counting every metric) does not; "
-                "pass metrics only from epoch warmup_epochs + 1 on to "
-                "lrsched.plateau(...) instead",
-                warmup_epochs,
-            )
-        mode = check.choice(_FUNC, "plateau_mode", plateau_mode, ("min", "max"))
-        patience = check.integer(_FUNC, "patience_epochs", patience_epochs, minimum=0)
-        return lr.plateau(
-            base,
-            mode=mode,
-            factor=rate,
-            patience=patience,
-            threshold=1e-4,
-            cooldown=0,
-            min_lr=floor,
+        return _plateau(
+            base, floor, rate, plateau_mode, patience_epochs, warmup_epochs, step_on_epochs
         )
     if kind in ("step", "constant", "multistep"):
-        if kind == "multistep":
-            body = _multistep(base, decay_milestones, rate, scale)
-        else:
-            if kind == "constant":
-                body = lr.constant(base)
-            else:
-                epochs = 90 if decay_epochs is None else decay_epochs
-                size = check.positive(_FUNC, "decay_epochs", epochs) * scale
-                body = _step(base, size, rate)
+        body = _decay(kind, base, rate, decay_epochs, decay_milestones, scale)
         return _warmup(start, base, warm, body, prefix=warmup_prefix)
+    if kind == "poly" and k != 1.0:
+        check.fail(
+            _FUNC,
+            "k_decay",
+            "1 for 'poly' (lrsched's polynomial has no time warp; cosine has k_decay)",
+            k_decay,
+        )
     cycles = _Cycles(base, total, floor, cycle_mul, cycle_decay, cycle_limit, k)
-    if kind == "poly":
-        if k != 1.0:
-            check.fail(
-                _FUNC,
-                "k_decay",
-                "1 for 'poly' (lrsched's polynomial has no time warp; cosine has k_decay)",
-                k_decay,
-            )
-        body = cycles.build(lambda peak, length: _poly(peak, length, floor, rate))
-    elif kind == "tanh":
-        body = cycles.build(
-            lambda peak, length: _per_length(lambda n: lr.tanh(peak, n, min_lr=floor), length),
-            allow_restarts=False,
-        )
-    else:
-        body = cycles.build(
-            lambda peak, length: _per_length(
-                lambda n: lr.cosine(peak, n, min_lr=floor, k_decay=k), length
-            )
-        )
+    body = _cycled(kind, cycles, floor, rate, k)
     if warm and not warmup_prefix and kind == "tanh":
         # timm's tanh warms up towards its own value at W, where the unshifted body takes over.
         return _warmup(start, body(warm), warm, body, prefix=False)
     return _warmup(start, base, warm, body, prefix=warmup_prefix)
+
+
+def _check_accepted(noise, noise_pct, noise_std, noise_seed, cooldown_epochs) -> None:
+    """The arguments taken only so that timm's calls carry over: LR noise is refused."""
+    if noise is not None:
+        check.fail(
+            _FUNC,
+            "noise",
+            "None: timm's LR noise is drawn from torch's random "
+            "generator at every step (seed noise_seed + t), which a numpy schedule "
+            "cannot reproduce; train without it or multiply in your own factor",
+            noise,
+        )
+    check.integer(_FUNC, "cooldown_epochs", cooldown_epochs, minimum=0)
+    for name, value in (("noise_pct", noise_pct), ("noise_std", noise_std)):
+        check.real(_FUNC, name, value)
+    check.integer(_FUNC, "noise_seed", noise_seed)
+
+
+def _plateau(base, floor, rate, plateau_mode, patience_epochs, warmup_epochs, step_on_epochs):
+    """timm's ``PlateauLRScheduler`` as an ``lrsched.plateau``, where one is exact."""
+    import lrsched as lr
+
+    if not step_on_epochs:
+        check.fail(
+            _FUNC,
+            "step_on_epochs",
+            "True for 'plateau' (timm: 'Plateau LR only supports step per epoch')",
+            step_on_epochs,
+        )
+    if warmup_epochs:
+        check.fail(
+            _FUNC,
+            "warmup_epochs",
+            "0 for 'plateau': timm ignores the metrics "
+            "of warmup epochs, which a plateau (counting every metric) does not; "
+            "pass metrics only from epoch warmup_epochs + 1 on to "
+            "lrsched.plateau(...) instead",
+            warmup_epochs,
+        )
+    mode = check.choice(_FUNC, "plateau_mode", plateau_mode, ("min", "max"))
+    patience = check.integer(_FUNC, "patience_epochs", patience_epochs, minimum=0)
+    return lr.plateau(
+        base, mode=mode, factor=rate, patience=patience, threshold=1e-4, cooldown=0, min_lr=floor
+    )
+
+
+def _decay(kind, base, rate, decay_epochs, decay_milestones, scale):
+    """The body of ``"constant"``, ``"step"`` and ``"multistep"``."""
+    import lrsched as lr
+
+    if kind == "multistep":
+        return _multistep(base, decay_milestones, rate, scale)
+    if kind == "constant":
+        return lr.constant(base)
+    epochs = 90 if decay_epochs is None else decay_epochs
+    return _step(base, check.positive(_FUNC, "decay_epochs", epochs) * scale, rate)
+
+
+def _cycled(kind, cycles, floor, rate, k):
+    """The body of ``"cosine"``, ``"tanh"`` and ``"poly"``: one piece per cycle."""
+    import lrsched as lr
+
+    if kind == "poly":
+        return cycles.build(lambda peak, length: _poly(peak, length, floor, rate))
+    if kind == "tanh":
+        return cycles.build(
+            lambda peak, length: _per_length(lambda n: lr.tanh(peak, n, min_lr=floor), length),
+            allow_restarts=False,
+        )
+    return cycles.build(
+        lambda peak, length: _per_length(
+            lambda n: lr.cosine(peak, n, min_lr=floor, k_decay=k), length
+        )
+    )
 
 
 def _warmup(start: float, end: float, warm: int, body: Any, *, prefix: bool) -> Any:
