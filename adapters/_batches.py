@@ -6,6 +6,8 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import lrsched
+
 
 def repeat_batches(batches: Iterable, name: str) -> Iterator[Any]:
     """Yield from ``batches`` again and again (a list, a DataLoader, a tf.data dataset).
@@ -19,7 +21,7 @@ def repeat_batches(batches: Iterable, name: str) -> Iterator[Any]:
             empty = False
             yield batch
         if empty:
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"range_test(): {name} yielded no batches"
                 if epoch == 0
                 else f"range_test(): {name} ran out (pass a re-iterable such as a list or a "

@@ -49,7 +49,7 @@ def chained(scheduler: Any, index: int, convert: Any) -> lrsched.Schedule:
         or type(children[names.index(name)]) is not getattr(_torch_schedulers, name, None)
     ]
     if refused:
-        raise TypeError(
+        raise lrsched.ArgumentTypeError(
             f"from_torch(): ChainedScheduler has an exact lrsched equivalent only when every "
             f"scheduler multiplies the LR by its own factor ({', '.join(_MULTIPLICATIVE)}); "
             f"{', '.join(refused)} sets or adds to it, so the chain's LR depends on the order "

@@ -8,7 +8,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from lrsched._range_test import RangeTestResult, _Ramp
+import lrsched
+from lrsched._range_test import _Ramp
 
 _FUNC = "RangeTestCallback"
 
@@ -25,7 +26,7 @@ class RangeTestCallback(keras.callbacks.Callback):
     (it resets the model's metrics before each batch, as the logs ``fit`` hands to
     callbacks hold a running mean over the epoch, which lags). It stops training
     (``model.stop_training``) when the loss diverges, by the rule of ``lrsched.range_test``,
-    or when the ramp ends; ``finder.result`` is then a ``RangeTestResult`` with
+    or when the ramp ends; ``finder.result`` is then a ``lrsched.RangeTestResult`` with
     ``.suggest()`` and ``.plot()``. Give ``fit`` at least ``num_steps`` batches over all its
     epochs; if training ends first the result ends there (``stop_reason="out-of-data"``,
     with a warning).
@@ -92,7 +93,7 @@ class RangeTestCallback(keras.callbacks.Callback):
         self._ramp = ramp
         self._saved: dict[str, Any] | None = None
         self._pending: list[float] = []
-        self.result: RangeTestResult | None = None
+        self.result: lrsched.RangeTestResult | None = None
 
     def __repr__(self) -> str:
         options = self._options
@@ -106,19 +107,19 @@ class RangeTestCallback(keras.callbacks.Callback):
         model = self.model
         optimizer = getattr(model, "optimizer", None)
         if optimizer is None:
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{_FUNC}(): the model has no optimizer; call "
                 "model.compile(optimizer=...) before fit"
             )
         if not isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable):
-            raise TypeError(
+            raise lrsched.ArgumentTypeError(
                 f"{_FUNC}(): the optimizer {type(optimizer).__name__} was built with a "
                 "LearningRateSchedule (or a callable) as learning_rate, whose LR cannot be "
                 "set per batch; build it with a float learning rate, e.g. "
                 "keras.optimizers.SGD(learning_rate=0.01)"
             )
         if getattr(model, "steps_per_execution", 1) != 1:
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{_FUNC}(): needs steps_per_execution=1 (Keras calls batch callbacks once per "
                 f"execution), got steps_per_execution={model.steps_per_execution}"
             )
@@ -147,7 +148,7 @@ class RangeTestCallback(keras.callbacks.Callback):
         model = self.model
         logs = logs or {}
         if "loss" not in logs:
-            raise ValueError(f"{_FUNC}(): fit logged no 'loss' for batch {batch}")
+            raise lrsched.ArgumentError(f"{_FUNC}(): fit logged no 'loss' for batch {batch}")
         self._pending.append(float(logs["loss"]))
         optimizer = model.optimizer
         accumulation = int(optimizer.gradient_accumulation_steps or 1)
@@ -175,7 +176,7 @@ class RangeTestCallback(keras.callbacks.Callback):
             )
         self.restore()
         if stop_reason and len(ramp.losses) < 3:
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{_FUNC}(): fit ran {len(ramp.losses)} ramp step(s), the range "
                 "test needs at least 3; give fit more batches"
             )

@@ -100,7 +100,7 @@ def range_test(
         while True:
             batch = next(batches)
             if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-                raise TypeError(
+                raise lrsched.ArgumentTypeError(
                     f"{func}(): dataset must yield (x, y) batches, got a batch "
                     f"of type {type(batch).__name__}"
                 )
@@ -140,7 +140,7 @@ def _batches(func: str, x: Any, y: Any, dataset: Iterable | None, batch_size: in
     batch_size = check.integer(func, "batch_size", batch_size, minimum=1)
     rows = len(x)
     if len(y) != rows:
-        raise ValueError(
+        raise lrsched.ArgumentError(
             f"{func}(): x and y must have the same number of rows (len(x)={rows}, len(y)={len(y)})"
         )
     return [

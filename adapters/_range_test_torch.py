@@ -169,7 +169,7 @@ def range_test(
         finally:
             model.train()
         if count == 0:
-            raise ValueError(f"{_FUNC}(): val_loader yielded no batches")
+            raise lrsched.ArgumentError(f"{_FUNC}(): val_loader yielded no batches")
         return total / count
 
     def train_step(lr: float) -> float:
@@ -220,7 +220,7 @@ def _default_loss(model: torch.nn.Module, criterion: Any, batch: Any) -> torch.T
             return _loss_of(model(**batch), "model(**batch)")
         key = next((name for name in _LABEL_KEYS if name in batch), None)
         if key is None:
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{_FUNC}(): a dict batch needs its targets under one of {_LABEL_KEYS} for "
                 f"the criterion; its keys are {sorted(batch)} (or pass loss_fn(model, batch))"
             )
@@ -230,14 +230,14 @@ def _default_loss(model: torch.nn.Module, criterion: Any, batch: Any) -> torch.T
         if criterion is None:
             return _loss_of(model(*batch), "model(*batch)")
         if len(batch) < 2:
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{_FUNC}(): a batch for a criterion must be (inputs, targets), "
                 f"got a {type(batch).__name__} of {len(batch)}"
             )
         *positional, targets = batch
         return criterion(_logits_of(model(*positional)), targets)
     if criterion is not None:
-        raise ValueError(
+        raise lrsched.ArgumentError(
             f"{_FUNC}(): a {type(batch).__name__} batch has no targets for the criterion; "
             "yield (inputs, targets) or pass loss_fn(model, batch) instead of a criterion"
         )
@@ -253,7 +253,7 @@ def _loss_of(output: Any, source: str) -> torch.Tensor:
             loss = output.get("loss")
     if isinstance(loss, torch.Tensor) and loss.numel() == 1:
         return loss.reshape(())
-    raise TypeError(
+    raise lrsched.ArgumentTypeError(
         f"{_FUNC}(): {source} gave no scalar loss (got {type(output).__name__}"
         f"{f' of shape {tuple(output.shape)}' if isinstance(output, torch.Tensor) else ''}); "
         "pass a criterion for (inputs, targets) batches, or loss_fn(model, batch)"
@@ -267,7 +267,7 @@ def _logits_of(output: Any) -> Any:
     if logits is None and isinstance(output, Mapping):
         logits = output.get("logits")
     if logits is None:
-        raise TypeError(
+        raise lrsched.ArgumentTypeError(
             f"{_FUNC}(): cannot give the criterion the model's output of type "
             f"{type(output).__name__} (no tensor, no .logits); pass loss_fn"
         )

@@ -140,7 +140,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         self.schedules = _per_group("schedule", schedule, groups, _schedule_or_plateau)
         is_plateau = [isinstance(s, lrsched.plateau) for s in self.schedules]
         if any(is_plateau) and not all(is_plateau):
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{_FUNC}(): schedule must be all plateaus or no plateau, got "
                 f"{list(self.schedules)!r}"
             )
@@ -259,7 +259,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         Raises:
             TypeError: always, naming the call to use.
         """
-        raise TypeError(
+        raise lrsched.ArgumentTypeError(
             f"{_FUNC}.step_update(): ScheduleLR has no step_update (timm's per-update call); "
             "it counts optimizer updates itself: call scheduler.step() after each "
             "optimizer.step() (an epoch-defined schedule stepped per update takes "
@@ -278,7 +278,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 "state_dict or use schedule.shift(k)",
                 epoch,
             )
-        raise ValueError(
+        raise lrsched.ArgumentError(
             f"{func}(): takes no argument with {self.schedules[0]!r}, a function of the "
             f"step count, got {metrics!r}: call scheduler.step() after each "
             "optimizer.step() (it counts the steps itself, so timm's and torch's "
@@ -454,7 +454,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
         if len(self.optimizer.param_groups) != self._groups:
             self._group_count_changed()
         if (schedule is None) == (multiplier is None):
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{func}(): give the new group exactly one of schedule= (its own schedule) "
                 f"or multiplier= (a factor on the shared schedule), got schedule="
                 f"{schedule!r}, multiplier={multiplier!r}"
@@ -846,7 +846,7 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
         if epoch is not None:
             self._refuse_arguments(metrics, epoch)
         if metrics is None and not self._is_initial:  # torch's step from __init__ has none
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{_FUNC}.step(): a plateau schedule needs the metric: call "
                 f"scheduler.step(metric) after each evaluation, got no metric"
             )
@@ -868,7 +868,7 @@ class PlateauScheduleLR(ScheduleLR, _torch_schedulers.ReduceLROnPlateau):
             raise
 
     def _update_lr(self, epoch: Any = None) -> None:
-        raise ValueError(
+        raise lrsched.ArgumentError(
             f"{_FUNC}: a plateau schedule cannot be driven by step counts "
             "(torch's SequentialLR refuses ReduceLROnPlateau too)"
         )
@@ -998,7 +998,7 @@ def _per_group(name: str, value: Any, groups: int, convert) -> tuple:
     if isinstance(value, (list, tuple)):
         items = tuple(convert(_FUNC, f"{name}[{i}]", item) for i, item in enumerate(value))
         if len(items) != groups:
-            raise ValueError(
+            raise lrsched.ArgumentError(
                 f"{_FUNC}(): {name} must have one item per param group "
                 f"(len(optimizer.param_groups)={groups}, len({name})={len(items)})"
             )
@@ -1069,7 +1069,7 @@ def _momentum_key(optimizer: Optimizer) -> str:
         return "betas"
     if "momentum" in optimizer.defaults:
         return "momentum"
-    raise ValueError(
+    raise lrsched.ArgumentError(
         f"{_FUNC}(): momentum cycling needs an optimizer with 'momentum' (SGD, RMSprop) "
         f"or 'betas' (Adam, AdamW), got {type(optimizer).__name__}, which has neither; "
         "pass cycle_momentum=False to schedule only the learning rate"
@@ -1391,7 +1391,7 @@ def _convert(scheduler: Any, index: int) -> Any:
     if converter is None or type(scheduler) is not _from_torch_extra.CLASSES.get(
         name, getattr(_torch_schedulers, name, None)
     ):
-        raise TypeError(
+        raise lrsched.ArgumentTypeError(
             f"from_torch(): scheduler must be one of {', '.join(_CONVERTERS)}, got {name}"
         )
     return converter(scheduler, index)
@@ -1412,7 +1412,7 @@ def _reduce_on_plateau(scheduler: Any, index: int) -> lrsched.plateau:
     group = scheduler.optimizer.param_groups[index]
     if scheduler.last_epoch != 0:
         # Each reduction overwrites the group's lr, and torch keeps no other copy of it.
-        raise ValueError(
+        raise lrsched.ArgumentError(
             f"from_torch(): scheduler is a ReduceLROnPlateau that has already seen "
             f"{scheduler.last_epoch} metric(s), and torch keeps only the current LR "
             f"(group {index}: {float(group['lr'])!r}), not the one it started from, so no "

@@ -704,7 +704,7 @@ class _Ramp:
         """The recorded curve; ``stop_reason`` overrides the recorded one."""
         count = len(self.losses)
         if count < 3:
-            raise ValueError(
+            raise check.ArgumentError(
                 f"{self.func}(): the loss diverged after {count} step(s) (stop: "
                 f"{stop_reason or self.stop_reason}, last LR {self.planned[count]:.3g}); "
                 "lower start_lr"
@@ -753,4 +753,6 @@ def _as_loss(value: Any) -> float:
         item = value.item()
         if isinstance(item, numbers.Real) and not isinstance(item, bool):
             return float(item)
-    raise TypeError(f"range_test(): train_step must return a real scalar loss, got {value!r}")
+    raise check.ArgumentTypeError(
+        f"range_test(): train_step must return a real scalar loss, got {value!r}"
+    )

@@ -163,7 +163,6 @@ ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"
 # list can only shrink: the test fails on a new one and on one that is gone.
 PRIVATE_CORE_USES_LEFT = {
     # The range test's state machine, driven by fit's batch callbacks instead of a loop.
-    ("_range_test_callback.py", "lrsched._range_test.RangeTestResult"),
     ("_range_test_callback.py", "lrsched._range_test._Ramp"),
     # Which families are lrsched's own (their formulas have traced twins).
     ("_tables.py", "lrsched._registry.library_families"),
