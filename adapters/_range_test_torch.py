@@ -116,38 +116,17 @@ def range_test(
     >>> optimizer.param_groups[0]["lr"]
     0.01
     """
-    accumulation_steps = check.integer(_FUNC, "accumulation_steps", accumulation_steps, minimum=1)
-    if not isinstance(model, torch.nn.Module):
-        check.fail(_FUNC, "model", "a torch.nn.Module", model, TypeError)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        check.fail(_FUNC, "optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
-    if criterion is not None and not callable(criterion):
-        check.fail(
-            _FUNC,
-            "criterion",
-            "a callable criterion(prediction, targets) or None",
-            criterion,
-            TypeError,
-        )
-    if loss_fn is not None and not callable(loss_fn):
-        check.fail(_FUNC, "loss_fn", "a callable loss_fn(model, batch) or None", loss_fn, TypeError)
-    if loss_fn is not None and criterion is not None:
-        check.fail(
-            _FUNC,
-            "criterion",
-            "None when loss_fn is given (loss_fn computes the whole loss)",
-            criterion,
-        )
-    if batches is None or isinstance(batches, (str, bytes, Mapping, torch.Tensor)):
-        check.fail(
-            _FUNC, "batches", "a re-iterable of batches (a DataLoader, a list)", batches, TypeError
-        )
-    if val_loader is not None and isinstance(val_loader, (str, bytes, Mapping, torch.Tensor)):
-        check.fail(_FUNC, "val_loader", "a re-iterable of batches or None", val_loader, TypeError)
-    if amp_dtype is not None and amp_dtype not in _AMP_DTYPES:
-        check.fail(_FUNC, "amp_dtype", "None, torch.bfloat16 or torch.float16", amp_dtype)
-    if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
-        check.fail(_FUNC, "scaler", "a torch.amp.GradScaler or None", scaler, TypeError)
+    accumulation_steps = _checked_arguments(
+        model,
+        optimizer,
+        batches,
+        criterion,
+        loss_fn,
+        val_loader,
+        amp_dtype,
+        scaler,
+        accumulation_steps,
+    )
 
     def batch_loss(batch: Any) -> torch.Tensor:
         with _autocast(model, amp_dtype):
@@ -204,6 +183,44 @@ def range_test(
             smoothing=smoothing,
             diverge_factor=diverge_factor,
         )
+
+
+def _checked_arguments(
+    model, optimizer, batches, criterion, loss_fn, val_loader, amp_dtype, scaler, accumulation_steps
+) -> int:
+    """Refuse arguments of the wrong kind before anything runs; the accumulation steps."""
+    if not isinstance(model, torch.nn.Module):
+        check.fail(_FUNC, "model", "a torch.nn.Module", model, TypeError)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        check.fail(_FUNC, "optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
+    if criterion is not None and not callable(criterion):
+        check.fail(
+            _FUNC,
+            "criterion",
+            "a callable criterion(prediction, targets) or None",
+            criterion,
+            TypeError,
+        )
+    if loss_fn is not None and not callable(loss_fn):
+        check.fail(_FUNC, "loss_fn", "a callable loss_fn(model, batch) or None", loss_fn, TypeError)
+    if loss_fn is not None and criterion is not None:
+        check.fail(
+            _FUNC,
+            "criterion",
+            "None when loss_fn is given (loss_fn computes the whole loss)",
+            criterion,
+        )
+    if batches is None or isinstance(batches, (str, bytes, Mapping, torch.Tensor)):
+        check.fail(
+            _FUNC, "batches", "a re-iterable of batches (a DataLoader, a list)", batches, TypeError
+        )
+    if val_loader is not None and isinstance(val_loader, (str, bytes, Mapping, torch.Tensor)):
+        check.fail(_FUNC, "val_loader", "a re-iterable of batches or None", val_loader, TypeError)
+    if amp_dtype is not None and amp_dtype not in _AMP_DTYPES:
+        check.fail(_FUNC, "amp_dtype", "None, torch.bfloat16 or torch.float16", amp_dtype)
+    if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
+        check.fail(_FUNC, "scaler", "a torch.amp.GradScaler or None", scaler, TypeError)
+    return check.integer(_FUNC, "accumulation_steps", accumulation_steps, minimum=1)
 
 
 def _autocast(model: torch.nn.Module, dtype: torch.dtype | None):
