@@ -459,26 +459,7 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
                 f"or multiplier= (a factor on the shared schedule), got schedule="
                 f"{schedule!r}, multiplier={multiplier!r}"
             )
-        multipliers = self.multipliers
-        if multiplier is not None:
-            if any(s != self.schedules[0] for s in self.schedules):
-                check.fail(
-                    func,
-                    "multiplier",
-                    "used when one schedule drives every group "
-                    "(this scheduler has one per group: pass schedule=)",
-                    multiplier,
-                )
-            multiplier = check.non_negative(func, "multiplier", multiplier)
-            schedule = self.schedules[0]
-            multipliers = (multipliers or (1.0,) * self._groups) + (multiplier,)
-        else:
-            schedule = _schedule_or_plateau(func, "schedule", schedule)
-            if isinstance(schedule, lrsched.plateau) != self._plateau:
-                kind = "a plateau" if self._plateau else "a schedule that is not a plateau"
-                check.fail(func, "schedule", f"{kind}, like the scheduler's", schedule, TypeError)
-            if multipliers is not None:
-                multipliers = (*multipliers, 1.0)
+        schedule, multipliers = self._new_group_schedule(func, schedule, multiplier)
         if momentum is not None:
             momentum = _optional_schedule(func, "momentum", momentum)
         else:
@@ -526,6 +507,31 @@ class ScheduleLR(_torch_schedulers.LRScheduler):
             ) = before
             self._set_sources()
             raise
+
+    def _new_group_schedule(self, func: str, schedule: Any, multiplier: Any) -> tuple:
+        """The new group's schedule and every group's multipliers, from ``add_param_group``'s
+        ``schedule`` or ``multiplier``."""
+        multipliers = self.multipliers
+        if multiplier is not None:
+            if any(s != self.schedules[0] for s in self.schedules):
+                check.fail(
+                    func,
+                    "multiplier",
+                    "used when one schedule drives every group "
+                    "(this scheduler has one per group: pass schedule=)",
+                    multiplier,
+                )
+            multiplier = check.non_negative(func, "multiplier", multiplier)
+            schedule = self.schedules[0]
+            multipliers = (multipliers or (1.0,) * self._groups) + (multiplier,)
+        else:
+            schedule = _schedule_or_plateau(func, "schedule", schedule)
+            if isinstance(schedule, lrsched.plateau) != self._plateau:
+                kind = "a plateau" if self._plateau else "a schedule that is not a plateau"
+                check.fail(func, "schedule", f"{kind}, like the scheduler's", schedule, TypeError)
+            if multipliers is not None:
+                multipliers = (*multipliers, 1.0)
+        return schedule, multipliers
 
     def _carried_state(self, schedule: Any, known: int, states: list | None = None) -> Any:
         """A new group's plateau state: that of the first of the ``known`` groups with an
