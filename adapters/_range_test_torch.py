@@ -116,7 +116,7 @@ def range_test(
     >>> optimizer.param_groups[0]["lr"]
     0.01
     """
-    accumulation_steps = _checked_arguments(
+    batches, accumulation_steps = _checked_arguments(
         model,
         optimizer,
         batches,
@@ -187,8 +187,9 @@ def range_test(
 
 def _checked_arguments(
     model, optimizer, batches, criterion, loss_fn, val_loader, amp_dtype, scaler, accumulation_steps
-) -> int:
-    """Refuse arguments of the wrong kind before anything runs; the accumulation steps."""
+) -> tuple[Iterable, int]:
+    """Refuse arguments of the wrong kind before anything runs; the batches and the
+    accumulation steps, checked."""
     if not isinstance(model, torch.nn.Module):
         check.fail(_FUNC, "model", "a torch.nn.Module", model, TypeError)
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -220,7 +221,7 @@ def _checked_arguments(
         check.fail(_FUNC, "amp_dtype", "None, torch.bfloat16 or torch.float16", amp_dtype)
     if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
         check.fail(_FUNC, "scaler", "a torch.amp.GradScaler or None", scaler, TypeError)
-    return check.integer(_FUNC, "accumulation_steps", accumulation_steps, minimum=1)
+    return batches, check.integer(_FUNC, "accumulation_steps", accumulation_steps, minimum=1)
 
 
 def _autocast(model: torch.nn.Module, dtype: torch.dtype | None):
