@@ -166,11 +166,12 @@ def markdown(rows: list[dict], payload: dict) -> str:
     return "\n".join(out)
 
 
-def update_docs(page: str, generated: str) -> None:
+def update_docs(page: str, generated: str, marker: str = "bench") -> None:
+    """Replace the block between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
     with open(page) as handle:
         text = handle.read()
-    pattern = re.compile(r"(<!-- bench:start -->\n).*?(\n<!-- bench:end -->)", re.S)
+    pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(\n<!-- {marker}:end -->)", re.S)
     if not pattern.search(text):
-        raise SystemExit(f"{page} has no <!-- bench:start --> ... <!-- bench:end --> block")
+        raise SystemExit(f"{page} has no <!-- {marker}:start --> ... <!-- {marker}:end --> block")
     with open(page, "w") as handle:
         handle.write(pattern.sub(lambda m: m.group(1) + generated + m.group(2), text))

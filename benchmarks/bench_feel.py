@@ -783,6 +783,110 @@ def _print_profiles(profiles: dict) -> None:
 SECTIONS = ("scalar", "trajectory", "adapter", "multiplicative")
 
 
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return ""
+    text = f"{row['median']:.3g}"
+    if "low" in row:
+        text += f" [{row['low']:.3g}-{row['high']:.3g}]"
+    if row.get("note"):
+        text += f" ({row['note']})"
+    if row.get("pass") is not None:
+        text += " ok" if row["pass"] else " **missed**"
+    return text
+
+
+def markdown(payload: dict) -> str:
+    """The figures of a run as the docs page shows them (``--docs``)."""
+    rows = payload["rows"]
+
+    def find(section: str, measure: str, family: str = "-") -> dict | None:
+        return next(
+            (
+                r
+                for r in rows
+                if r["section"] == section and r["measure"] == measure and r["family"] == family
+            ),
+            None,
+        )
+
+    def families(section: str, measure: str) -> list[str]:
+        return [r["family"] for r in rows if r["section"] == section and r["measure"] == measure]
+
+    machine = payload["machine"]
+    out = [
+        f"Figures from `{payload['command']}`, finished {payload['finished']}, on "
+        f"{machine.get('cpu', 'this machine')} ({machine.get('cores', '?')} cores), load average "
+        f"{payload.get('load_average', '?')} at the start.",
+    ]
+    torch_us = find("scalar", "torch CosineAnnealingLR.step() us")
+    if torch_us is not None:
+        out += [
+            "",
+            f"**`s(t)` / one torch `CosineAnnealingLR.step()`** (torch's step: "
+            f"{torch_us['median']:.3g} us; a hand-written `math.cos` formula: "
+            f"{_cell(find('scalar', 'python math.cos formula / torch step'))} of it):",
+            "",
+            "| schedule | t = 0, 1, 2, ... | cold: a new schedule's first call | warm: random steps asked again | fresh: random steps never asked |",
+            "|---|---|---|---|---|",
+        ]
+        ways = (
+            "successive steps",
+            "random steps, cold",
+            "random steps, warm",
+            "random steps, fresh",
+        )
+        for name in families("scalar", "s(int), successive steps / torch step"):
+            cells = [_cell(find("scalar", f"s(int), {way} / torch step", name)) for way in ways]
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+    cosine_ms = find("trajectory", "np.cos(float64 steps) ms")
+    if cosine_ms is not None:
+        out += [
+            "",
+            f"**`s(np.arange(10**7))` / `np.cos` of the same float64 steps** (`np.cos`: "
+            f"{cosine_ms['median']:.3g} ms, median):",
+            "",
+            "| schedule | / `np.cos` of the float64 steps | / `np.cos` of [0, pi] |",
+            "|---|---|---|",
+        ]
+        for name in families("trajectory", "s(np.arange(n)) / np.cos(float64 steps)"):
+            out.append(
+                f"| {name} | {_cell(find('trajectory', 's(np.arange(n)) / np.cos(float64 steps)', name))} "
+                f"| {_cell(find('trajectory', 's(np.arange(n)) / np.cos([0, pi])', name))} |"
+            )
+    adapters = families("adapters", "ScheduleLR.step() / torch step()")
+    if adapters:
+        out += [
+            "",
+            "**`ScheduleLR.step()` / the torch scheduler's `step()`**, SGD with momentum on a "
+            "64-64-1 MLP:",
+            "",
+            "| family | `ScheduleLR.step()` / torch `step()` |",
+            "|---|---|",
+        ]
+        out += [
+            f"| {name} | {_cell(find('adapters', 'ScheduleLR.step() / torch step()', name))} |"
+            for name in adapters
+        ]
+        faster = find("adapters", "stepping torch n times / s(np.arange(n))", "cosine")
+        if faster is not None:
+            out += [
+                "",
+                f"A 10^5-step cosine trajectory against stepping `CosineAnnealingLR` 10^5 times: {_cell(faster)}.",
+            ]
+    measures = [r for r in rows if r["section"] == "multiplicative"]
+    if measures:
+        out += [
+            "",
+            "**`ScheduleLR` over `multiplicative` with a per-step function**, 10^5 steps:",
+            "",
+            "| scheduler | measure | figure |",
+            "|---|---|---|",
+        ]
+        out += [f"| {r['family']} | {r['measure']} | {_cell(r)} |" for r in measures]
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -794,6 +898,11 @@ def main(argv=None) -> int:
         help=f"comma-separated sections out of {','.join(SECTIONS)}",
     )
     parser.add_argument("--out", default=os.path.join(HERE, "results", "feel.json"))
+    parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="also rewrite the figures in docs/benchmarks.md (between <!-- feel:start/end -->)",
+    )
     args = parser.parse_args(argv)
     sections = args.only.split(",")
     if set(sections) - set(SECTIONS):
@@ -807,6 +916,7 @@ def main(argv=None) -> int:
     import _report
 
     started = time.perf_counter()
+    load_average = " ".join(f"{value:.2f}" for value in os.getloadavg())
     rows: list[dict] = []
     profiles: dict = {}
     for section in sections:
@@ -821,6 +931,7 @@ def main(argv=None) -> int:
     )
     payload = {
         "command": command.strip(),
+        "load_average": load_average,
         "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": time.perf_counter() - started,
         "machine": _report.machine(),
@@ -833,6 +944,10 @@ def main(argv=None) -> int:
     _print_profiles(profiles)
     print("\nTargets:\n" + _report.targets(rows))
     print(f"\nJSON: {os.path.relpath(args.out)}  ({payload['seconds']:.0f} s)")
+    if args.docs:
+        _report.update_docs(
+            os.path.join(HERE, "..", "docs", "benchmarks.md"), markdown(payload), "feel"
+        )
     return 0
 
 
