@@ -15,10 +15,10 @@ piece reaches the result. A user's function cannot be traced: ``user`` refuses, 
 adapters decide what to do instead before tracing (``_tables.uses_user_function``).
 
 Precision: the namespace computes in float64 (``dtype``) where the backend allows it
-(tensorflow, torch, jax with ``jax_enable_x64``). The operations are the same as numpy's,
-in the same order, so each value is within a few float64 ulps of the core's; rounded to
-float32 it is ``np.float32(s(t))`` except where ``s(t)`` lies within that distance of a
-float32 rounding boundary, and then one float32 ulp away. Near 0, where ulps are tiny, the
+(tensorflow, jax with ``jax_enable_x64``). The operations are the same as numpy's, in the
+same order, so each value is within a few float64 ulps of the core's; rounded to float32
+it is ``np.float32(s(t))`` except where ``s(t)`` lies within that distance of a float32
+rounding boundary, and then one float32 ulp away. Near 0, where ulps are tiny, the
 bound is absolute instead: within 2**-48 of the schedule's largest value (XLA may compile a
 division by a constant as a multiplication by its reciprocal, which moves a float64 result
 by an ulp: one_cycle's momentum can end at 4e-17 instead of 0), and tensorflow's XLA
@@ -68,21 +68,6 @@ _SAME_NAMED = (
     "logical_or",
     "logical_not",
 )
-
-# torch's own names where they differ from numpy's.
-_TORCH_NAMES = {
-    "power": "pow",
-    "subtract": "sub",
-    "multiply": "mul",
-    "divide": "div",
-    "negative": "neg",
-    "less": "lt",
-    "less_equal": "le",
-    "greater": "gt",
-    "greater_equal": "ge",
-    "equal": "eq",
-    "not_equal": "ne",
-}
 
 
 class Library:
@@ -142,42 +127,6 @@ class KerasLibrary(Library):
         return self.ops.where(t < 0, -magnitude, magnitude)
 
 
-class TorchLibrary(Library):
-    """torch itself, for Keras's torch backend: keras.ops there types minimum/maximum of
-    two float64 tensors as float32 (Keras 3.15's result_type of torch dtypes), which
-    would round steps past 2**24. ``KerasSchedule`` asks the host instead, even under
-    torch.compile (which can call Python); this keeps the namespace whole on that backend
-    (``tests/test_traced.py`` runs the formulas through it)."""
-
-    def __init__(self):
-        import torch
-
-        self.torch = torch
-        for ours in (*_SAME_NAMED, "fmod"):
-            if ours != "take":  # indexing, below
-                setattr(self, ours, getattr(torch, _TORCH_NAMES.get(ours, ours)))
-
-    def _device(self):
-        import keras
-
-        return keras.src.backend.torch.core.get_device()
-
-    def constant(self, value):
-        return self.torch.as_tensor(np.asarray(value, dtype=np.float64), device=self._device())
-
-    def cast(self, x, dtype):
-        return self.torch.as_tensor(x).to(getattr(self.torch, dtype))
-
-    def full(self, shape, value):
-        return self.torch.full(tuple(shape), value, dtype=self.torch.float64, device=self._device())
-
-    def take(self, table, index):
-        return table[index]
-
-    def searchsorted(self, edges, t, side):
-        return self.torch.searchsorted(edges, t.contiguous(), right=side == "right")
-
-
 class JaxLibrary(Library):
     """jax.numpy (float64 needs ``jax_enable_x64``; float32 otherwise)."""
 
@@ -204,10 +153,10 @@ class JaxLibrary(Library):
 
 
 def keras_library() -> Library:
-    """The library for Keras's current backend (torch directly, see ``TorchLibrary``)."""
-    import keras
-
-    return TorchLibrary() if keras.backend.backend() == "torch" else KerasLibrary()
+    """keras.ops on Keras's current backend (``KerasSchedule`` traces it under tensorflow;
+    on the torch backend it computes on the host, and keras.ops there types minimum and
+    maximum of two float64 tensors as float32, which would round steps past 2**24)."""
+    return KerasLibrary()
 
 
 class Array:

@@ -2,14 +2,15 @@
 
 Past their tables, the compiled adapters evaluate a schedule's own ``_values`` through the
 traced namespace in float64: under jax (with ``jax_enable_x64``, inside ``jax.jit``) and
-under keras.ops on whichever backend Keras runs here (tensorflow inside an XLA-compiled
-``tf.function`` in the tensorflow CI job; torch eagerly in the default run). The promise,
-checked for every family the strategies generate without a user function, at steps far
-past any table (10**7 to 2**31): rounded to float32, the value is ``np.float32(s(t))`` or
-one float32 ulp from it; where s(t) is 0 or nearly (ulps are then tiny), within 2**-48 of
-the schedule's largest value: XLA may compile a division by a constant as a multiplication
-by its reciprocal, which moves a float64 result by an ulp (one_cycle's momentum ends at
-4e-17 instead of 0). A float32 subnormal (below 1.2e-38) may be flushed to 0 (tensorflow).
+under keras.ops inside an XLA-compiled ``tf.function`` (the tensorflow CI job; on Keras's
+torch backend ``KerasSchedule`` computes on the host, so those tests skip there). The
+promise, checked for every family the strategies generate without a user function, at
+steps far past any table (10**7 to 2**31): rounded to float32, the value is
+``np.float32(s(t))`` or one float32 ulp from it; where s(t) is 0 or nearly (ulps are then
+tiny), within 2**-48 of the schedule's largest value: XLA may compile a division by a
+constant as a multiplication by its reciprocal, which moves a float64 result by an ulp
+(one_cycle's momentum ends at 4e-17 instead of 0). A float32 subnormal (below 1.2e-38) may
+be flushed to 0 (tensorflow).
 """
 
 from __future__ import annotations
@@ -96,20 +97,22 @@ def test_jax_float64_formula_matches_the_core_many(schedule):
 @pytest.fixture(scope="module")
 def keras_ops():
     keras = import_keras("torch")
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        # The jax backend traces through lrsched.adapters.jax; torch computes on the host.
+        pytest.skip("KerasSchedule traces keras.ops under tensorflow only")
+    import tensorflow as tf
+
     from lrsched.adapters._traced import TracedOps, keras_library, traced_values
 
     ops = TracedOps(keras_library())
-    backend = keras.backend.backend()
 
     def evaluate(schedule):
         def run(t):
             return keras.ops.cast(traced_values(schedule, t, ops), "float32")
 
         steps = keras.ops.convert_to_tensor(STEPS, dtype="int64")
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            run = tf.function(run, jit_compile=True)
+        run = tf.function(run, jit_compile=True)
         return np.asarray(keras.ops.convert_to_numpy(run(steps)))
 
     return evaluate
