@@ -18,12 +18,15 @@ Precision: the namespace computes in float64 (``dtype``) where the backend allow
 (tensorflow, jax with ``jax_enable_x64``). The operations are the same as numpy's, in the
 same order, so each value is within a few float64 ulps of the core's; rounded to float32
 it is ``np.float32(s(t))`` except where ``s(t)`` lies within that distance of a float32
-rounding boundary, and then one float32 ulp away. Near 0, where ulps are tiny, the
-bound is absolute instead: within 2**-48 of the schedule's largest value (XLA may compile a
-division by a constant as a multiplication by its reciprocal, which moves a float64 result
-by an ulp: one_cycle's momentum can end at 4e-17 instead of 0), and tensorflow's XLA
-flushes float32 subnormals (below 1.2e-38) to 0. ``tests/test_traced.py``
-checks both for every family at steps 10^7..2^31.
+rounding boundary, and then one float32 ulp away. Near 0, where ulps are tiny, the bound
+is absolute instead: within 2**-48 of the schedule's scale: its largest value, and for a
+product at least the product of its factors' largest values, since each factor's rounding
+error is relative to its own size (1e-10 times a polynomial from 0 to 1 that jax computes
+as 5.6e-17 instead of 0 at step 0 is 5.6e-17 from the core, next to a product whose
+largest value is 3e-11). XLA may compile a division by a constant as a multiplication by
+its reciprocal, which moves a float64 result by an ulp (one_cycle's momentum can end at
+4e-17 instead of 0), and tensorflow's XLA flushes float32 subnormals (below 1.2e-38) to 0.
+``tests/test_traced.py`` checks both for every family at steps 10^7..2^31.
 """
 
 from __future__ import annotations
