@@ -133,17 +133,25 @@ def host_values(schedule: Any, table: np.ndarray, shape: Layout, steps: np.ndarr
 
 def uses_user_function(schedule: Any) -> Any:
     """The first family in ``schedule`` that calls a user's function (or has a formula of
-    its own outside lrsched), or None: those cannot run inside traced code."""
+    its own outside lrsched), or None: those cannot run inside traced code unchecked."""
+    found = user_families(schedule)
+    return found[0] if found else None
+
+
+def user_families(schedule: Any) -> list:
+    """Every family in ``schedule`` that ``uses_user_function`` could name, first first."""
     from lrsched._registry import library_families
 
     builtin = set(library_families().values())
+    found = []
     pending = [schedule]
     while pending:
         current = pending.pop()
-        if type(current) not in builtin:
-            return current
-        for name in ("fn", "scale_fn"):
-            if getattr(current, name, None) is not None:
-                return current
+        if type(current) not in builtin or any(
+            getattr(current, name, None) is not None for name in ("fn", "scale_fn")
+        ):
+            found.append(current)
+            if type(current) not in builtin:
+                continue  # its parts are its own business
         pending.extend(current.children())
-    return None
+    return found

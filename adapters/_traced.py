@@ -11,19 +11,32 @@ float32), a comparison's booleans count as 0/1 in arithmetic (``cycle - (t < sta
 and ``.astype`` exists. The pieces of ``piecewise`` are each evaluated on all steps, with
 the steps first clamped into the piece's own interval (so no piece runs outside the domain
 its formula was written for), and selected by ``where``; only the value of a step's own
-piece reaches the result. A user's function cannot be traced: ``user`` refuses, and the
-adapters decide what to do instead before tracing (``_tables.uses_user_function``).
+piece reaches the result.
+
+A user's function (``lambda_lr``'s ``fn``, ``cyclic``'s ``scale_fn``) is refused by
+``user`` unless the namespace is made with ``user_functions=True``: it is then called on
+the raw step tensor itself (a float64 tensor of the backend, so ``keras.ops`` or
+``jax.numpy`` work in it, and numpy, ``math`` or a Python ``if`` on the step fail there,
+raising ``UntracedFunction`` with the reason). Its factors are checked (finite, >= 0)
+only where their values are known, on eager tensors: inside a trace nothing can check
+them, so an adapter uses a traced user function only after comparing it with the core
+(``first_disagreement``) at steps of its choosing; ``KerasSchedule`` does this under XLA.
 
 Precision: the namespace computes in float64 (``dtype``) where the backend allows it
-(tensorflow, torch, jax with ``jax_enable_x64``). The operations are the same as numpy's,
-in the same order, so each value is within a few float64 ulps of the core's; rounded to
-float32 it is ``np.float32(s(t))`` except where ``s(t)`` lies within that distance of a
-float32 rounding boundary, and then one float32 ulp away. Near 0, where ulps are tiny, the
-bound is absolute instead: within 2**-48 of the schedule's largest value (XLA may compile a
-division by a constant as a multiplication by its reciprocal, which moves a float64 result
-by an ulp: one_cycle's momentum can end at 4e-17 instead of 0), and tensorflow's XLA
-flushes float32 subnormals (below 1.2e-38) to 0. ``tests/test_traced.py``
-checks both for every family at steps 10^7..2^31.
+(tensorflow, jax with ``jax_enable_x64``). The operations are the same as numpy's, in the
+same order, so each value is within a few float64 ulps of the core's; rounded to float32
+it is ``np.float32(s(t))`` except where ``s(t)`` lies within that distance of a float32
+rounding boundary, and then one float32 ulp away. Near 0, where ulps are tiny, the bound
+is absolute instead: within 2**-48 of the schedule's scale (``scale``): its largest value,
+and for a product at least the product of its factors' largest values, since each factor's
+rounding error is relative to its own size (1e-10 times a polynomial from 0 to 1 that jax
+computes as 5.6e-17 instead of 0 at step 0 is 5.6e-17 from the core, next to a product
+whose largest value is 3e-11). XLA may compile a division by a constant as a
+multiplication by its reciprocal, which moves a float64 result by an ulp (one_cycle's
+momentum can end at 4e-17 instead of 0), and tensorflow's XLA flushes float32 subnormals
+(below 1.2e-38) to 0. ``tests/test_traced.py`` checks both for every family at steps
+10^7..2^31. A traced user function's own operations are the user's: the bound holds for
+it where its tensor operations round as numpy's do, which ``first_disagreement`` checks.
 """
 
 from __future__ import annotations
@@ -69,21 +82,6 @@ _SAME_NAMED = (
     "logical_not",
 )
 
-# torch's own names where they differ from numpy's.
-_TORCH_NAMES = {
-    "power": "pow",
-    "subtract": "sub",
-    "multiply": "mul",
-    "divide": "div",
-    "negative": "neg",
-    "less": "lt",
-    "less_equal": "le",
-    "greater": "gt",
-    "greater_equal": "ge",
-    "equal": "eq",
-    "not_equal": "ne",
-}
-
 
 class Library:
     """The primitives a traced backend provides; ``KerasLibrary`` and ``JaxLibrary``."""
@@ -109,6 +107,15 @@ class Library:
 
     def cast(self, x: Any, dtype: str) -> Any:
         raise NotImplementedError
+
+    @staticmethod
+    def concrete(x: Any) -> np.ndarray | None:
+        """x's values if they are known now (an eager tensor, a jax array outside a
+        trace), else None (a symbolic tensor inside a trace)."""
+        try:
+            return np.asarray(x)
+        except Exception:  # tf's symbolic tensors and jax's tracers refuse to convert
+            return None
 
 
 class KerasLibrary(Library):
@@ -142,42 +149,6 @@ class KerasLibrary(Library):
         return self.ops.where(t < 0, -magnitude, magnitude)
 
 
-class TorchLibrary(Library):
-    """torch itself, for Keras's torch backend: keras.ops there types minimum/maximum of
-    two float64 tensors as float32 (Keras 3.15's result_type of torch dtypes), which
-    would round steps past 2**24. ``KerasSchedule`` asks the host instead, even under
-    torch.compile (which can call Python); this keeps the namespace whole on that backend
-    (``tests/test_traced.py`` runs the formulas through it)."""
-
-    def __init__(self):
-        import torch
-
-        self.torch = torch
-        for ours in (*_SAME_NAMED, "fmod"):
-            if ours != "take":  # indexing, below
-                setattr(self, ours, getattr(torch, _TORCH_NAMES.get(ours, ours)))
-
-    def _device(self):
-        import keras
-
-        return keras.src.backend.torch.core.get_device()
-
-    def constant(self, value):
-        return self.torch.as_tensor(np.asarray(value, dtype=np.float64), device=self._device())
-
-    def cast(self, x, dtype):
-        return self.torch.as_tensor(x).to(getattr(self.torch, dtype))
-
-    def full(self, shape, value):
-        return self.torch.full(tuple(shape), value, dtype=self.torch.float64, device=self._device())
-
-    def take(self, table, index):
-        return table[index]
-
-    def searchsorted(self, edges, t, side):
-        return self.torch.searchsorted(edges, t.contiguous(), right=side == "right")
-
-
 class JaxLibrary(Library):
     """jax.numpy (float64 needs ``jax_enable_x64``; float32 otherwise)."""
 
@@ -204,10 +175,10 @@ class JaxLibrary(Library):
 
 
 def keras_library() -> Library:
-    """The library for Keras's current backend (torch directly, see ``TorchLibrary``)."""
-    import keras
-
-    return TorchLibrary() if keras.backend.backend() == "torch" else KerasLibrary()
+    """keras.ops on Keras's current backend (``KerasSchedule`` traces it under tensorflow;
+    on the torch backend it computes on the host, and keras.ops there types minimum and
+    maximum of two float64 tensors as float32, which would round steps past 2**24)."""
+    return KerasLibrary()
 
 
 class Array:
@@ -350,9 +321,12 @@ class TracedOps:
     log1p: Callable[[Any], Array]
     sqrt: Callable[[Any], Array]
 
-    def __init__(self, lib: Library):
+    def __init__(self, lib: Library, *, user_functions: bool = False):
         self.lib = lib
         self.name = f"traced:{type(lib).__name__}"
+        # Off by default: a user's function traced on tensors is only used where an
+        # adapter has checked it against the core (see ``user``).
+        self.user_functions = user_functions
 
     def _wrap(self, raw: Any) -> Array:
         return Array(raw, self.lib)
@@ -448,10 +422,45 @@ class TracedOps:
         return self.asarray(schedule._values(t, self))
 
     def user(self, fn, t):
-        check.refuse(
-            f"a user function ({getattr(fn, '__name__', fn)!r}) cannot run inside traced code",
-            TypeError,
-        )
+        """fn called on the step tensor itself (with ``user_functions``; refused otherwise).
+
+        Its factors are checked (finite, >= 0) where their values are known, i.e. on eager
+        tensors; inside a trace nothing can check them (see the module docstring).
+        """
+        name = getattr(fn, "__qualname__", repr(fn))
+        if not self.user_functions:
+            check.refuse(f"a user function ({name!r}) cannot run inside traced code", TypeError)
+        try:
+            factors = self.asarray(fn(t.value))
+        except Exception as error:
+            raise UntracedFunction(
+                fn, f"{name} could not be run on a tensor: {type(error).__name__}: {error}"
+            ) from error
+        if factors.shape != t.shape:
+            if factors.shape not in ((), (1,)):
+                raise UntracedFunction(
+                    fn, f"{name} returned shape {factors.shape} for steps of shape {t.shape}"
+                )
+            factors = factors + self.full_like(t, 0.0)
+        values = self.lib.concrete(factors.value)
+        steps = self.lib.concrete(t.value)
+        if values is not None and steps is not None:
+            where = check.first_negative_or_nonfinite(values)
+            if where is not None:
+                raise UntracedFunction(
+                    fn,
+                    f"{name} returned {float(values[where])!r} on a tensor at "
+                    f"{float(steps[where])!r}; factors must be finite and >= 0",
+                )
+        return factors
+
+
+class UntracedFunction(TypeError):
+    """A user's function that cannot be used traced (``TracedOps.user``): ``reason`` says why."""
+
+    def __init__(self, fn: Callable, reason: str):
+        super().__init__(reason)
+        self.fn, self.reason = fn, reason
 
 
 def traced_values(schedule: Any, steps: Any, ops: TracedOps) -> Any:
@@ -470,3 +479,47 @@ def _elementwise(name: str):
 # The one-argument functions of the vocabulary: the library's own, on float tensors.
 for _name in ("floor", "cos", "sin", "tanh", "abs", "exp", "log", "log1p", "sqrt"):
     setattr(TracedOps, _name, _elementwise(_name))
+
+
+# Near 0 the bound is absolute: this fraction of the schedule's scale (module docstring).
+NEAR_ZERO = 2.0**-48
+
+
+def scale(schedule: Any, steps: np.ndarray) -> float:
+    """What the bound near 0 is relative to: the schedule's largest value at step 0 and at
+    ``steps``; for a product, at least the product of its factors' scales; for another
+    composite, at least the largest of its parts' (see the module docstring)."""
+    import lrsched
+
+    with np.errstate(all="ignore"):
+        values = np.asarray(schedule(np.concatenate([[0.0], steps])), dtype=np.float64)
+    largest = float(values.max())
+    if isinstance(schedule, lrsched.product):
+        factors = math.prod(
+            scale(factor, steps) if isinstance(factor, lrsched.Schedule) else float(factor)
+            for factor in schedule.factors
+        )
+        return max(largest, factors)
+    parts = [largest]
+    for child in schedule.children():
+        try:
+            parts.append(scale(child, steps))
+        except (TypeError, ValueError):  # a part the core refuses alone (float64 overflow)
+            continue
+    return max(parts)
+
+
+def first_disagreement(schedule: Any, steps: np.ndarray, got: np.ndarray) -> int | None:
+    """The index of the first of ``steps`` (float64) where the float32 ``got`` is not the
+    core's ``np.float32(s(t))`` within the bound of the module docstring, or None."""
+    want = np.asarray(schedule(steps), dtype=np.float32)
+    got = np.asarray(got, dtype=np.float32)
+    # + 0.0 turns -0.0 into 0.0; LRs are >= 0, so float32 bit patterns order like values.
+    bits_got = (got + np.float32(0.0)).view(np.int32).astype(np.int64)
+    bits_want = (want + np.float32(0.0)).view(np.int32).astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        near = np.abs(np.float64(got) - np.float64(want)) <= NEAR_ZERO * scale(schedule, steps)
+    # TensorFlow's XLA flushes float32 subnormals to 0.
+    near |= (np.abs(want) < np.finfo(np.float32).tiny) & (got == 0.0)
+    bad = ~(np.isfinite(got) & (got >= 0.0) & ((np.abs(bits_got - bits_want) <= 1) | near))
+    return int(np.argmax(bad)) if bad.any() else None

@@ -33,15 +33,27 @@ from the core's numbers (``lrsched.adapters._tables`` describes the table):
     through the array namespace of ``lrsched.adapters._traced`` (the same ``_values`` code
     numpy runs), rounded to float32: ``np.float32(s(t))`` or one float32 ulp from it where
     s(t) lies within a few float64 ulps of a rounding boundary, and near 0 within 2**-48
-    of the schedule's largest value (tested at steps 10**7 to 2**31 for every family). A
-    user function (``lambda_lr``, ``multiplicative``, ``cyclic(scale_fn=...)``) has no
-    such formula, and XLA has no run-time error either (``tf.debugging.Assert`` and
-    ``check_numerics`` compile to nothing), so a step past the table could get neither
-    its value nor a loud failure: such a schedule, unless its table covers every step,
-    is refused while the train step compiles, before the first update, with a message
-    naming the fixes (``jit_compile=False``, or ``ScheduleCallback``). Tracing the user's
-    function on tensors is not done: the core checks every factor it returns (finite,
-    >= 0), which compiled XLA code cannot check;
+    of the schedule's scale (its largest value; for a product, its factors' largest
+    values multiplied), tested at steps 10**7 to 2**31 for every family.
+
+    A user function of the step (``lambda_lr``, ``cyclic(scale_fn=...)``, also inside
+    composites) is traced too: the same ``_values``, with the user's own function called
+    on the float64 step tensor (``TracedOps.user``). XLA has no run-time error
+    (``tf.debugging.Assert`` and ``check_numerics`` compile to nothing), so this is
+    checked while the train step compiles, before the first update (``tf.init_scope``
+    leaves the step's trace to run the check eagerly): the function must run on an eager
+    and on a symbolic tensor, and the traced schedule, at probe steps (the table's last
+    1000 steps, the 1000 after it, and a geometric spread with every power of two up to
+    2**31), must give finite factors >= 0 and agree with the core's ``np.float32(s(t))``
+    within the bound above. A function that cannot run on tensors (a Python ``if``,
+    ``min()``, ``math.*`` or numpy on the step) or that disagrees is refused, with why
+    (the error it raised; the first disagreeing step and both values) and the fixes
+    (``jit_compile=False``, ``ScheduleCallback``, tensor operations in the function).
+    The limit: past the table, under XLA, a traced user function's factors are checked
+    at the probe steps only, not at every step as the core checks them, since XLA has
+    no run-time error to raise. ``multiplicative`` stays refused past its table (its
+    value is a running product of every factor before the step), as does a family
+    with a formula of its own outside lrsched;
   - *torch backend*, eager or ``jit_compile=True`` (``torch.compile``, which breaks its
     graph there, ``torch.compiler.disable``), and eager calls on any backend
     (``run_eagerly=True``): the core on the host, exact.
@@ -176,6 +188,30 @@ def _integer_dtype(value: Any) -> str:
         return type(value).__name__
 
 
+# A user function that fails on tensors could still be written for them.
+_TENSOR_ADVICE = (
+    ", or write the function with tensor operations (keras.ops.where instead of a Python "
+    "if or min(), keras.ops.exp instead of math.exp or numpy)"
+)
+
+
+def _probe_steps(length: int) -> np.ndarray:
+    """Where a traced user function is compared with the core before it is used: the
+    table's last 1000 steps, the 1000 after it, and steps spread geometrically (and
+    around every power of two) from there to 2**31 - 1, as float64."""
+    powers = 2.0 ** np.arange(1, 32)
+    steps = np.concatenate(
+        [
+            np.arange(max(length - 1000, 0), length + 1000),
+            np.round(np.geomspace(length + 1000, 2**31 - 1, 200)),
+            powers - 1.0,
+            powers,
+            powers + 1.0,
+        ]
+    )
+    return np.unique(steps[(steps >= max(length - 1000, 0)) & (steps < 2**31)])
+
+
 @keras.saving.register_keras_serializable(package="lrsched", name="KerasSchedule")
 class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     r"""An lrsched schedule as a Keras ``LearningRateSchedule`` that works in compiled steps.
@@ -197,7 +233,9 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     Raises:
         TypeError: ``schedule`` is not an lrsched schedule, or a step is not a whole
             number; when an XLA-compiled tensorflow step is traced (the first ``fit``),
-            a schedule with a user function that its table cannot cover.
+            a schedule with a user function that its table cannot cover and that cannot
+            be traced (a ``multiplicative``, or a function that fails on tensors or
+            disagrees with the core there; the message says which).
         ValueError: ``max_steps`` is bad, or an eager step is negative.
 
     Keras equivalent: ``keras.optimizers.schedules.CosineDecay(...)`` and friends, e.g.
@@ -230,6 +268,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         # eager backends, and inside a trace would stage a new constant each time.
         self._table = keras.ops.convert_to_tensor(self._table_numpy, dtype="float32")
         self._traced_ops: TracedOps | None = None  # made on first use in a trace
+        # Under XLA, past the table: the checked user functions, or why not (a tuple).
+        self._user_trace: TracedOps | tuple[str, str] | None = None
 
     def _host(self, steps: np.ndarray) -> np.ndarray:
         return _tables.host_values(self.schedule, self._table_numpy, self._layout, steps)
@@ -314,31 +354,106 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 return keras.ops.convert_to_tensor(host, dtype="float32")
 
             return from_host
+        from lrsched.adapters._traced import (
+            TracedOps,
+            UntracedFunction,
+            keras_library,
+            traced_values,
+        )
+
         if self._user is not None:
-            raise check.ArgumentTypeError(
-                f"KerasSchedule(): in {self.schedule!r}, {type(self._user).__name__} calls "
-                f"a Python function, and the schedule goes on past its table of "
-                f"{self._layout.length} steps, but an XLA-compiled {backend} step "
-                "(jit_compile=True; Keras's jit_compile='auto' picks it on a GPU) cannot "
-                "call Python; compile the model with jit_compile=False (steps past the table "
-                "then come from the host, exactly), or use ScheduleCallback(schedule) with a "
-                "float learning rate"
-            )
-        if self._traced_ops is None:
-            from lrsched.adapters._traced import TracedOps, keras_library
-
-            self._traced_ops = TracedOps(keras_library())
-        from lrsched.adapters._traced import traced_values
-
+            traced_ops = self._traced_user_functions()
+        else:
+            if self._traced_ops is None:
+                self._traced_ops = TracedOps(keras_library())
+            traced_ops = self._traced_ops
         ops = keras.ops
-        traced_ops = self._traced_ops
 
         def formula():
             flat = ops.reshape(steps, (-1,))
-            values = traced_values(self.schedule, flat, traced_ops)
+            try:
+                values = traced_values(self.schedule, flat, traced_ops)
+            except UntracedFunction as error:
+                # Eager tensors ran it (the probe check), a symbolic one cannot.
+                raise self._xla_refusal(error.reason, _TENSOR_ADVICE) from error
             return ops.reshape(ops.cast(values, "float32"), ops.shape(steps))
 
         return formula
+
+    def _traced_user_functions(self) -> TracedOps:
+        """The namespace that traces the schedule's user functions themselves, once they
+        have agreed with the core at the probe steps (eagerly); refused otherwise."""
+        if self._user_trace is None:
+            self._user_trace = self._check_user_functions()
+        if isinstance(self._user_trace, tuple):
+            raise self._xla_refusal(*self._user_trace)
+        return self._user_trace
+
+    def _check_user_functions(self) -> TracedOps | tuple[str, str]:
+        """TracedOps with user functions, or why not (and what else would do)."""
+        for family in _tables.user_families(self.schedule):
+            name = type(family).__name__
+            if isinstance(family, lrsched.multiplicative):
+                return (
+                    "multiplicative's value at a step is the running product of every "
+                    "factor before it, which a compiled step cannot compute past the table",
+                    "",
+                )
+            if not isinstance(family, (lrsched.lambda_lr, lrsched.cyclic)):
+                return f"{name} is a family of its own, outside lrsched", ""
+        import tensorflow as tf
+
+        from lrsched.adapters._traced import (
+            TracedOps,
+            UntracedFunction,
+            first_disagreement,
+            keras_library,
+            traced_values,
+        )
+
+        steps = _probe_steps(self._layout.length)
+        try:
+            want = np.asarray(self.schedule(steps), dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            return f"the schedule itself fails past the table: {error}", ""
+        traced_ops = TracedOps(keras_library(), user_functions=True)
+
+        def formula(t):
+            return traced_values(self.schedule, t, traced_ops)
+
+        # Called while the train step is traced: init_scope leaves that trace, so the
+        # formula runs eagerly (on tensors whose values can be read), then is traced on
+        # its own, on a symbolic tensor as in the step (where numpy and Python's if
+        # fail), before the step's trace meets it inside a cond.
+        with tf.init_scope():
+            try:
+                values = formula(tf.constant(steps.astype(np.int64)))
+                tf.function(formula, autograph=False).get_concrete_function(
+                    tf.TensorSpec([1], tf.int64)  # the flattened optimizer.iterations
+                )
+            except UntracedFunction as error:
+                return error.reason, _TENSOR_ADVICE
+            got = np.asarray(tf.cast(values, tf.float32).numpy())
+        bad = first_disagreement(self.schedule, steps, got)
+        if bad is not None:
+            return (
+                f"on tensors it gives {got[bad]!s} at step {int(steps[bad])}, where the "
+                f"schedule is {want[bad]!s}",
+                "",
+            )
+        return traced_ops
+
+    def _xla_refusal(self, why: str, advice: str) -> check.ArgumentTypeError:
+        return check.ArgumentTypeError(
+            f"KerasSchedule(): in {self.schedule!r}, {type(self._user).__name__} calls "
+            f"a Python function, and the schedule goes on past its table of "
+            f"{self._layout.length} steps, but an XLA-compiled tensorflow step "
+            "(jit_compile=True; Keras's jit_compile='auto' picks it on a GPU) cannot "
+            f"call Python, and the function cannot be traced in its place: {why}; compile "
+            "the model with jit_compile=False (steps past the table then come from the "
+            "host, exactly), or use ScheduleCallback(schedule) with a float learning rate"
+            f"{advice}"
+        )
 
     def get_config(self) -> dict:
         """``{"schedule": schedule.to_config(), "max_steps": max_steps}`` (JSON-safe)."""

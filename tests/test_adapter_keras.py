@@ -17,6 +17,7 @@ import atexit
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from keras_fit_cases import (  # noqa: E402
     RESUME_CASE,
     TORCH_JIT_CASES,
     USER_FUNCTION_CASES,
+    XLA_TRACED,
     import_keras,
 )
 
@@ -858,15 +860,49 @@ def test_fit_uses_the_schedule_at_every_step(backend, name):
     np.testing.assert_array_equal(np.float32(results["fits"][name]), exact)
 
 
-def _xla_refusal(case) -> str:
+_TENSOR_ADVICE = (
+    ", or write the function with tensor operations (keras.ops.where instead of a Python "
+    "if or min(), keras.ops.exp instead of math.exp or numpy)"
+)
+# Why XLA refuses each USER_FUNCTION_CASE that is not XLA_TRACED (a regular expression; the
+# error a function raised on a tensor is numpy's or TensorFlow's own words), and the advice.
+_XLA_REFUSED = {
+    "lambda_lr": (r"halve_every_20 could not be run on a tensor: \w+: .+", _TENSOR_ADVICE),
+    "composite": (r"halve_every_20 could not be run on a tensor: \w+: .+", _TENSOR_ADVICE),
+    "lambda_lr_default_table": (r"wobble could not be run on a tensor: \w+: .+", _TENSOR_ADVICE),
+    "lambda_lr_python_if": (r"one_then_half could not be run on a tensor: \w+: .+", _TENSOR_ADVICE),
+    "multiplicative": (
+        re.escape(
+            "multiplicative's value at a step is the running product of every factor before "
+            "it, which a compiled step cannot compute past the table"
+        ),
+        "",
+    ),
+    # The first probe step is the table's first (it has 6 entries): 1 on numpy, 0.5 traced.
+    "lambda_lr_differs_on_tensors": (
+        re.escape("on tensors it gives 0.05 at step 0, where the schedule is 0.1"),
+        "",
+    ),
+}
+
+
+def _xla_refusal(case, why: str, advice: str) -> str:
+    """The refusal's message as a regular expression (``why`` is one already)."""
     length = case.max_steps + 1 if case.max_steps is not None else 10**7
     return (
-        f"KerasSchedule(): in {case.schedule!r}, {type(_user_family(case.schedule)).__name__} "
-        f"calls a Python function, and the schedule goes on past its table of {length} "
-        "steps, but an XLA-compiled tensorflow step (jit_compile=True; Keras's "
-        "jit_compile='auto' picks it on a GPU) cannot call Python; compile the model with "
-        "jit_compile=False (steps past the table then come from the host, exactly), or use "
-        "ScheduleCallback(schedule) with a float learning rate"
+        re.escape(
+            f"KerasSchedule(): in {case.schedule!r}, "
+            f"{type(_user_family(case.schedule)).__name__} calls a Python function, and the "
+            f"schedule goes on past its table of {length} steps, but an XLA-compiled "
+            "tensorflow step (jit_compile=True; Keras's jit_compile='auto' picks it on a GPU) "
+            "cannot call Python, and the function cannot be traced in its place: "
+        )
+        + why
+        + re.escape(
+            "; compile the model with jit_compile=False (steps past the table then come from "
+            "the host, exactly), or use ScheduleCallback(schedule) with a float learning rate"
+            + advice
+        )
     )
 
 
@@ -876,29 +912,60 @@ def _user_family(schedule):
     return uses_user_function(schedule)
 
 
+def assert_within_the_traced_bound(schedule, steps, got):
+    """Past the table under XLA: ``np.float32(s(t))``, or one float32 ulp from it, or within
+    2**-48 of the largest value (the module docstring of lrsched.adapters.keras)."""
+    want = expected_lrs(schedule, steps)
+    got = np.float32(got)
+    ulps = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+    near = np.abs(np.float64(got) - np.float64(want)) <= 2.0**-48 * float(want.max())
+    assert np.isfinite(got).all() and ((ulps <= 1) | near).all(), (steps, got, want)
+
+
+def test_the_xla_cases_cover_traced_and_refused_user_functions():
+    assert set(_XLA_REFUSED) | XLA_TRACED == set(USER_FUNCTION_CASES)
+    assert not set(_XLA_REFUSED) & XLA_TRACED
+    # Each kind of traced family, past a short table and past the default one.
+    traced = [USER_FUNCTION_CASES[name] for name in XLA_TRACED]
+    assert {type(_user_family(case.schedule)).__name__ for case in traced} == {
+        "lambda_lr",
+        "cyclic",
+    }
+    assert {case.max_steps is None for case in traced} == {True, False}
+
+
 @READS_PROBE
 @pytest.mark.parametrize("name", sorted(USER_FUNCTION_CASES))
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_user_functions_across_the_end_of_the_table(backend, name):
-    # lambda_lr, multiplicative, a cyclic scale_fn and a composite, trained from inside
+    # lambda_lr, multiplicative, a cyclic scale_fn and composites, trained from inside
     # their table to past its end: no max_steps is needed, and every LR is the core's.
     case = USER_FUNCTION_CASES[name]
     assert case.max_steps is None or case.start + case.steps > case.max_steps + 1
     if case.max_steps is None:
         assert case.start < 10**7 < case.start + case.steps
     results = probe(backend)["user_functions"]
-    exact = expected_lrs(case.schedule, case.expected_steps())
+    steps = case.expected_steps()
+    exact = expected_lrs(case.schedule, steps)
     jits = (True, False) if backend == "tensorflow" else (backend != "torch",)
     assert {key for key in results if key.startswith(name + "/")} == {
         f"{name}/jit={jit}" for jit in jits
     }
     for jit in jits:
         run = results[f"{name}/jit={jit}"]
-        if backend == "tensorflow" and jit:
+        if backend == "tensorflow" and jit and name not in XLA_TRACED:
             # XLA cannot call Python and has no run-time error to raise past the table:
-            # the fit is refused while it compiles, before any update.
-            assert (run["type"], run["message"]) == ("ArgumentTypeError", _xla_refusal(case))
+            # a function that cannot be traced is refused while the step compiles.
+            assert run["type"] == "ArgumentTypeError"
+            assert re.fullmatch(_xla_refusal(case, *_XLA_REFUSED[name]), run["message"]), run
             assert run["lrs"] == [0.0] * case.steps
+        elif backend == "tensorflow" and jit:
+            # The table exactly; past it, the user's function traced on the step tensor.
+            lrs = np.float32(run["lrs"])
+            length = case.max_steps + 1 if case.max_steps is not None else 10**7
+            inside = steps < length
+            np.testing.assert_array_equal(lrs[inside], exact[inside])
+            assert_within_the_traced_bound(case.schedule, steps[~inside], lrs[~inside])
         else:
             np.testing.assert_array_equal(np.float32(run["lrs"]), exact, err_msg=f"jit={jit}")
 
@@ -1133,9 +1200,10 @@ def test_mirrored_strategy_under_xla_fails_in_keras_whatever_the_learning_rate(m
 
 
 @pytest.mark.tensorflow
-def test_xla_cannot_raise_at_run_time_so_user_functions_are_refused_while_compiling():
-    # Why the refusal comes at compile time: the in-graph checks TensorFlow has compile to
-    # nothing under XLA, so a check at the first step past the table would never fire.
+def test_xla_cannot_raise_at_run_time_so_user_functions_are_checked_while_compiling():
+    # Why a user function is checked (or refused) at compile time: the in-graph checks
+    # TensorFlow has compile to nothing under XLA, so a check of a factor past the table
+    # would never fire.
     tf = pytest.importorskip("tensorflow")
 
     @tf.function(jit_compile=True)

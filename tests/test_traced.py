@@ -2,25 +2,34 @@
 
 Past their tables, the compiled adapters evaluate a schedule's own ``_values`` through the
 traced namespace in float64: under jax (with ``jax_enable_x64``, inside ``jax.jit``) and
-under keras.ops on whichever backend Keras runs here (tensorflow inside an XLA-compiled
-``tf.function`` in the tensorflow CI job; torch eagerly in the default run). The promise,
-checked for every family the strategies generate without a user function, at steps far
-past any table (10**7 to 2**31): rounded to float32, the value is ``np.float32(s(t))`` or
-one float32 ulp from it; where s(t) is 0 or nearly (ulps are then tiny), within 2**-48 of
-the schedule's largest value: XLA may compile a division by a constant as a multiplication
-by its reciprocal, which moves a float64 result by an ulp (one_cycle's momentum ends at
-4e-17 instead of 0). A float32 subnormal (below 1.2e-38) may be flushed to 0 (tensorflow).
+under keras.ops inside an XLA-compiled ``tf.function`` (the tensorflow CI job; on Keras's
+torch backend ``KerasSchedule`` computes on the host, so those tests skip there). The
+promise, checked for every family the strategies generate without a user function, at
+steps far past any table (10**7 to 2**31): rounded to float32, the value is
+``np.float32(s(t))`` or one float32 ulp from it; where s(t) is 0 or nearly (ulps are then
+tiny), within 2**-48 of the schedule's scale: its largest value, and for a product at
+least the product of its factors' largest values (a factor's rounding error is relative to
+its own size: 1e-10 times a polynomial that is 5.6e-17 instead of 0 at step 0 is off by
+5.6e-17, next to a product whose largest value is 3e-11). XLA may also compile a division
+by a constant as a multiplication by its reciprocal, which moves a float64 result by an ulp
+(one_cycle's momentum ends at 4e-17 instead of 0). A float32 subnormal (below 1.2e-38) may
+be flushed to 0 (tensorflow).
+
+With ``user_functions=True`` the namespace also traces a user's function itself on the
+step tensor (what ``KerasSchedule`` does under XLA, after checking it against the core).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
+import lrsched
 from lrsched.testing import strategies as schedules
 
 sys.path.insert(0, str(Path(__file__).parent / "keras_cases"))
@@ -45,9 +54,18 @@ def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
     return np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
 
 
+def _scale(schedule) -> float:
+    """The largest value at STEPS and 0; a product's is at least its factors' product."""
+    largest = float(np.max(schedule(np.append(STEPS, 0).astype(np.float64))))
+    if isinstance(schedule, lrsched.product):
+        factors = [_scale(f) if isinstance(f, lrsched.Schedule) else f for f in schedule.factors]
+        return max(largest, float(np.prod(factors)))
+    return max([largest, *(_scale(child) for child in schedule.children())])
+
+
 def assert_close(schedule, got: np.ndarray, want: np.ndarray) -> None:
-    """One float32 ulp, or 2**-48 of the largest value (see the module docstring)."""
-    scale = float(max(np.max(want), schedule(0), np.finfo(np.float64).tiny))
+    """One float32 ulp, or 2**-48 of the schedule's scale (see the module docstring)."""
+    scale = max(_scale(schedule), np.finfo(np.float64).tiny)
     near = np.abs(np.float64(got) - np.float64(want)) <= scale * 2.0**-48
     # TensorFlow's XLA flushes float32 subnormals (below 1.2e-38) to zero.
     near |= (np.abs(want) < np.finfo(np.float32).tiny) & (got == 0.0)
@@ -89,6 +107,8 @@ def test_jax_float64_formula_matches_the_core(schedule):
 @pytest.mark.slow
 @MANY
 @given(schedule=schedules.schedules())
+# 1e-10 times a polynomial that jax computes as 5.6e-17 at step 0, where the core has 0.
+@example(lrsched.step(1.0, 1, gamma=1e-10) * lrsched.polynomial(0.0, 3, end_lr=1.0))
 def test_jax_float64_formula_matches_the_core_many(schedule):
     _jax_matches_the_core(schedule)
 
@@ -96,20 +116,22 @@ def test_jax_float64_formula_matches_the_core_many(schedule):
 @pytest.fixture(scope="module")
 def keras_ops():
     keras = import_keras("torch")
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        # The jax backend traces through lrsched.adapters.jax; torch computes on the host.
+        pytest.skip("KerasSchedule traces keras.ops under tensorflow only")
+    import tensorflow as tf
+
     from lrsched.adapters._traced import TracedOps, keras_library, traced_values
 
     ops = TracedOps(keras_library())
-    backend = keras.backend.backend()
 
     def evaluate(schedule):
         def run(t):
             return keras.ops.cast(traced_values(schedule, t, ops), "float32")
 
         steps = keras.ops.convert_to_tensor(STEPS, dtype="int64")
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            run = tf.function(run, jit_compile=True)
+        run = tf.function(run, jit_compile=True)
         return np.asarray(keras.ops.convert_to_numpy(run(steps)))
 
     return evaluate
@@ -144,3 +166,93 @@ def test_a_user_function_is_refused_in_traced_code():
     schedule = lrsched.warmup(lrsched.lambda_lr(0.1, lambda t: 0.5), 3)
     with jax.enable_x64(True), pytest.raises(TypeError, match="cannot run inside traced"):
         traced_values(schedule, jax.numpy.arange(4), TracedOps(JaxLibrary("float64")))
+
+
+def _jax_user_ops():
+    pytest.importorskip("jax")
+    from lrsched.adapters._traced import JaxLibrary, TracedOps
+
+    return TracedOps(JaxLibrary("float64"), user_functions=True)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        lrsched.lambda_lr(0.1, lambda t: 1 / (1 + t / 1000)),
+        lrsched.warmup(lrsched.lambda_lr(0.1, lambda t: 1 / (1 + t / 1000)), 3)
+        * lrsched.exponential(1.0, 0.999),
+        lrsched.cyclic(0.01, 0.1, step_size_up=7, scale_fn=lambda c: 0.9 ** (c - 1.0)),
+        lrsched.cyclic(
+            0.01, 0.1, step_size_up=7, scale_fn=lambda t: 1 / (1 + t), scale_mode="iterations"
+        ),
+    ],
+)
+def test_a_users_function_traced_on_the_step_tensor_matches_the_core(schedule):
+    import jax
+
+    from lrsched.adapters._traced import traced_values
+
+    with jax.enable_x64(True):
+        ops = _jax_user_ops()
+        got = np.asarray(jax.jit(lambda t: traced_values(schedule, t, ops))(STEPS))
+    assert_close(schedule, got.astype(np.float32), np.float32(schedule(STEPS.astype(float))))
+
+
+def test_a_users_function_that_cannot_run_on_a_tensor_is_named():
+    import jax
+
+    from lrsched.adapters._traced import UntracedFunction, traced_values
+
+    def one_then_half(t):
+        return 1.0 if t < 5 else 0.5
+
+    schedule = lrsched.lambda_lr(0.1, one_then_half)
+    with jax.enable_x64(True):
+        ops = _jax_user_ops()
+        with pytest.raises(UntracedFunction) as raised:
+            jax.jit(lambda t: traced_values(schedule, t, ops))(STEPS)
+    assert raised.value.fn is one_then_half
+    # jax's own words follow (an array's truth value is ambiguous).
+    assert re.fullmatch(
+        r"test_a_users_function_that_cannot_run_on_a_tensor_is_named\.<locals>\.one_then_half "
+        r"could not be run on a tensor: \w+Error: .+",
+        raised.value.reason,
+    )
+
+
+def test_a_users_negative_factor_on_concrete_tensors_is_refused_naming_the_step():
+    import jax
+
+    from lrsched.adapters._traced import UntracedFunction, traced_values
+
+    schedule = lrsched.lambda_lr(0.1, lambda t: 1.0 - t / 10.0)
+    with jax.enable_x64(True):
+        ops = _jax_user_ops()
+        with pytest.raises(UntracedFunction, match=r"on a tensor at 11\.0; factors must be"):
+            traced_values(schedule, jax.numpy.arange(20), ops)  # eager: values known
+        # Inside jit the values are not known: nothing can check them there.
+        jax.jit(lambda t: traced_values(schedule, t, ops))(jax.numpy.arange(20))
+
+
+def test_first_disagreement_is_the_documented_bound():
+    from lrsched.adapters._traced import first_disagreement
+
+    steps = np.arange(6, dtype=np.float64)
+    schedule = lrsched.exponential(0.1, 0.5)
+    want = np.float32(schedule(steps))
+    one_ulp = want.copy()
+    one_ulp[2] = np.nextafter(want[2], np.float32(1.0))
+    assert first_disagreement(schedule, steps, one_ulp) is None
+    two_ulps = one_ulp.copy()
+    two_ulps[3] = np.nextafter(np.nextafter(want[3], np.float32(1.0)), np.float32(1.0))
+    assert first_disagreement(schedule, steps, two_ulps) == 3
+    nan = want.copy()
+    nan[4] = np.nan
+    assert first_disagreement(schedule, steps, nan) == 4
+    # Near 0 the bound is 2**-48 of the scale, a product's from its factors' sizes.
+    product = lrsched.step(1.0, 1, gamma=1e-10) * lrsched.polynomial(0.0, 3, end_lr=1.0)
+    near = np.float32(product(steps))
+    near[0] = np.float32(5.6e-17)
+    assert first_disagreement(product, steps, near) is None
+    near[0] = np.float32(2.0**-47)
+    assert first_disagreement(product, steps, near) == 0

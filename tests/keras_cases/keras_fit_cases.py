@@ -53,8 +53,27 @@ def keep_98_percent(step):
 
 
 def shrink_per_cycle(cycle):
-    """A user scale_fn for cyclic: 0.9 per cycle."""
-    return np.power(0.9, np.asarray(cycle, dtype=np.float64) - 1.0)
+    """A user scale_fn for cyclic: 0.9 per cycle (arithmetic only, so it also runs on a
+    tensor: traced under XLA)."""
+    return 0.9 ** (cycle - 1.0)
+
+
+def inverse_in_t(step):
+    """A user factor for lambda_lr, 1 / (1 + t/1000): arithmetic, so it runs on a tensor."""
+    return 1 / (1 + step / 1000)
+
+
+def one_then_half(step):
+    """A user factor for lambda_lr with a Python if: one step at a time only."""
+    return 1.0 if step < 5 else 0.5
+
+
+def halves_on_tensors(step):
+    """A user factor for lambda_lr that is 1 on numpy's steps and 0.5 on anything else
+    (a tensor): what the check before tracing a function under XLA must catch."""
+    if isinstance(step, (np.ndarray, np.generic, int, float)):
+        return np.ones(np.shape(step))
+    return step * 0.0 + 0.5
 
 
 def wobble(step):
@@ -62,7 +81,15 @@ def wobble(step):
     return 1.0 + 0.5 * np.sin(np.asarray(step, dtype=np.float64) / 3.0)
 
 
-for _function in (halve_every_20, keep_98_percent, shrink_per_cycle, wobble):
+for _function in (
+    halve_every_20,
+    keep_98_percent,
+    shrink_per_cycle,
+    wobble,
+    inverse_in_t,
+    one_then_half,
+    halves_on_tensors,
+):
     # ValueError: this file imported a second time under another module name; the first stays.
     with contextlib.suppress(ValueError):
         lrsched.register_function(_function)
@@ -175,8 +202,9 @@ TORCH_JIT_CASES = ("warmup_cosine", "cyclic_far", "inverse_sqrt_far", "lambda_lr
 
 # Schedules calling a user's Python function that never settle, trained across the end of
 # their table: a short one (max_steps) from step 0, and the default table of 10**7 steps
-# from just before its end. Exact wherever the compiled step can call Python; refused
-# before the first update where it cannot (XLA on tensorflow).
+# from just before its end. Exact wherever the compiled step can call Python. Under XLA on
+# tensorflow, the function traced on the step tensor where it runs there and agrees with
+# the core before use (XLA_TRACED), refused before the first update otherwise.
 USER_FUNCTION_CASES: dict[str, FitCase] = {
     "lambda_lr": FitCase(L.lambda_lr(0.1, "halve_every_20"), steps=30, max_steps=5),
     "multiplicative": FitCase(L.multiplicative(0.1, "keep_98_percent"), steps=30, max_steps=5),
@@ -189,6 +217,26 @@ USER_FUNCTION_CASES: dict[str, FitCase] = {
         max_steps=8,
     ),
     "lambda_lr_default_table": FitCase(L.lambda_lr(0.1, "wobble"), steps=20, start=10_000_000 - 10),
+    "lambda_lr_tensor_ops": FitCase(L.lambda_lr(0.1, "inverse_in_t"), steps=30, max_steps=5),
+    "composite_tensor_ops": FitCase(
+        L.warmup(L.lambda_lr(0.1, "inverse_in_t"), steps=5) * L.exponential(1.0, 0.99),
+        steps=30,
+        max_steps=8,
+    ),
+    "lambda_lr_tensor_ops_default_table": FitCase(
+        L.lambda_lr(0.1, "inverse_in_t"), steps=20, start=10_000_000 - 10
+    ),
+    "lambda_lr_python_if": FitCase(L.lambda_lr(0.1, "one_then_half"), steps=30, max_steps=5),
+    "lambda_lr_differs_on_tensors": FitCase(
+        L.lambda_lr(0.1, "halves_on_tensors"), steps=30, max_steps=5
+    ),
+}
+# The USER_FUNCTION_CASES whose function runs on tensors and agrees with the core there.
+XLA_TRACED = {
+    "cyclic_scale_fn",
+    "lambda_lr_tensor_ops",
+    "composite_tensor_ops",
+    "lambda_lr_tensor_ops_default_table",
 }
 
 
