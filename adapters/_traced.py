@@ -445,8 +445,9 @@ class TracedOps:
         values = self.lib.concrete(factors.value)
         steps = self.lib.concrete(t.value)
         if values is not None and steps is not None:
-            where = check.first_negative_or_nonfinite(values)
-            if where is not None:
+            bad = np.flatnonzero(~(np.isfinite(values) & (values >= 0)))
+            if bad.size:
+                where = bad[0]
                 raise UntracedFunction(
                     fn,
                     f"{name} returned {float(values[where])!r} on a tensor at "

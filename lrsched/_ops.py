@@ -97,7 +97,8 @@ class NumpyOps:
             return np.full(exponent.shape, scale, dtype=np.float64)
         if exponent.size > 1:
             lowest, highest = exponent.min(), exponent.max()
-            if highest - lowest < exponent.size:
+            # Exponents from 2**53 on are not all distinct floats: arange would miss them.
+            if highest - lowest < exponent.size and highest < 2.0**53:
                 table = np.power(base, np.arange(lowest, highest + 1.0))
                 table *= scale
                 if lowest == highest:  # a block inside one decay: no lookup needed

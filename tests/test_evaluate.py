@@ -46,7 +46,14 @@ def test_floor_divmod_is_numpys_floor_divide_and_fmod(divisor):
 
 @pytest.mark.parametrize("base", [0.5, 0.999, 1.0001, 3.0])
 def test_integer_powers_are_numpys_power(base):
-    for exponent in (np.arange(50.0), RNG.integers(0, 3000, 1000).astype(float), np.array([7.0])):
+    huge = np.array([2.0**53, 2.0**53, 2.0**53 + 2.0, 1e16])  # not every whole float from 2**53
+    for exponent in (
+        np.arange(50.0),
+        RNG.integers(0, 3000, 1000).astype(float),
+        np.array([7.0]),
+        huge[:2],
+        huge,
+    ):
         with np.errstate(over="ignore"):
             assert np.array_equal(
                 _bits(NUMPY.integer_powers(0.1, base, exponent)),
