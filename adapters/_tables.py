@@ -54,7 +54,7 @@ class Layout(NamedTuple):
     def repeats_from(self) -> int:
         """The first step of the last, repeating period (of a layout with a period)."""
         if self.period is None:
-            raise ValueError("a layout without a period does not repeat")
+            raise AssertionError("a layout without a period does not repeat")
         return self.length - self.period
 
 
@@ -138,11 +138,21 @@ def uses_user_function(schedule: Any) -> Any:
     return found[0] if found else None
 
 
+def _library_families() -> set[type]:
+    """lrsched's own schedule classes: the public ones (a user's family is not among them)."""
+    public = (getattr(lrsched, name) for name in lrsched.__all__)
+    return {
+        obj
+        for obj in public
+        if isinstance(obj, type)
+        and issubclass(obj, lrsched.Schedule)
+        and obj is not lrsched.Schedule
+    }
+
+
 def user_families(schedule: Any) -> list:
     """Every family in ``schedule`` that ``uses_user_function`` could name, first first."""
-    from lrsched._registry import library_families
-
-    builtin = set(library_families().values())
+    builtin = _library_families()
     found = []
     pending = [schedule]
     while pending:

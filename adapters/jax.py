@@ -143,7 +143,7 @@ class JaxSchedule:
 
     def __init__(self, schedule: lrsched.Schedule, *, max_steps: int | None = None):
         if isinstance(schedule, lrsched.plateau):
-            raise check.ArgumentTypeError(
+            raise lrsched.ArgumentTypeError(
                 "JaxSchedule(): schedule must be an lrsched schedule of the step; a plateau "
                 "depends on a metric: keep its state on the host and feed state.lr to "
                 "optax.inject_hyperparams (see lrsched.adapters.jax), got "
@@ -170,18 +170,18 @@ class JaxSchedule:
 
     def __call__(self, count: Any) -> Any:
         if isinstance(count, (bool, np.bool_)):
-            raise check.ArgumentTypeError(
+            raise lrsched.ArgumentTypeError(
                 f"JaxSchedule(): step must be a whole number, got {count!r}"
             )
         if isinstance(count, (numbers.Integral, float, np.floating)):
             value = float(count)
             if not value.is_integer():
-                raise check.ArgumentTypeError(
+                raise lrsched.ArgumentTypeError(
                     f"JaxSchedule(): step must be a whole number, got {count!r}; for "
                     "fractional steps call the lrsched schedule itself"
                 )
             if value < 0:
-                raise check.ArgumentError(f"JaxSchedule(): step must be >= 0, got {count!r}")
+                raise lrsched.ArgumentError(f"JaxSchedule(): step must be >= 0, got {count!r}")
             return jnp.float32(
                 _tables.host_value(self.schedule, self._tables()[1], self._layout, int(count))
             )
@@ -189,7 +189,7 @@ class JaxSchedule:
         if not (
             jnp.issubdtype(array.dtype, jnp.integer) or jnp.issubdtype(array.dtype, jnp.floating)
         ):
-            raise check.ArgumentTypeError(
+            raise lrsched.ArgumentTypeError(
                 f"JaxSchedule(): step must be a whole number, got {count!r}"
             )
         if not isinstance(array, jax.core.Tracer):
@@ -197,11 +197,11 @@ class JaxSchedule:
             if steps.dtype.kind == "f" and not (
                 np.isfinite(steps).all() and (steps == np.floor(steps)).all()
             ):
-                raise check.ArgumentTypeError(
+                raise lrsched.ArgumentTypeError(
                     f"JaxSchedule(): step must be a whole number, got {count!r}"
                 )
             if steps.size and steps.min() < 0:
-                raise check.ArgumentError(
+                raise lrsched.ArgumentError(
                     f"JaxSchedule(): step must be >= 0, got {steps.min().item()!r}"
                 )
         return lookup(self.schedule, *self._tables(), self._layout, array)

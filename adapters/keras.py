@@ -123,7 +123,7 @@ MAX_TABLE_STEPS = _tables.MAX_TABLE_STEPS
 def _step_schedule(func: str, value: Any) -> lrsched.Schedule:
     """``value`` if it is an lrsched schedule; the two near misses get advice."""
     if isinstance(value, lrsched.plateau):
-        raise check.ArgumentTypeError(
+        raise lrsched.ArgumentTypeError(
             f"{func}(): schedule must be an lrsched schedule of the step; a plateau depends "
             "on a metric, use PlateauCallback(plateau, monitor=...) with a float learning "
             f"rate instead, got {value!r}"
@@ -173,8 +173,8 @@ def _in_xla() -> bool:
     return bool(control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph()))
 
 
-def _not_whole(shown: Any, dtype: str) -> check.ArgumentTypeError:
-    return check.ArgumentTypeError(
+def _not_whole(shown: Any, dtype: str) -> lrsched.ArgumentTypeError:
+    return lrsched.ArgumentTypeError(
         "KerasSchedule(): step must be a whole number (Keras passes optimizer.iterations); "
         f"got {shown!r} of dtype {dtype}; for fractional steps call the lrsched schedule "
         "itself"
@@ -283,7 +283,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             bad = steps[~(np.isfinite(steps) & (steps == np.floor(steps)))].flat[0]
             raise _not_whole(float(bad), _integer_dtype(value))
         if steps.size and steps.min() < 0:
-            raise check.ArgumentError(
+            raise lrsched.ArgumentError(
                 f"KerasSchedule(): step must be >= 0, got {steps.min().item()}"
             )
         return steps.astype(np.int64)
@@ -294,7 +294,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if isinstance(step, numbers.Integral):
             step = int(step)
             if step < 0:
-                raise check.ArgumentError(f"KerasSchedule(): step must be >= 0, got {step}")
+                raise lrsched.ArgumentError(f"KerasSchedule(): step must be >= 0, got {step}")
             # Python integers stay exact however large (keras.ops would cast to int32).
             return keras.ops.convert_to_tensor(
                 _tables.host_value(self.schedule, self._table_numpy, self._layout, step),
@@ -443,8 +443,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             )
         return traced_ops
 
-    def _xla_refusal(self, why: str, advice: str) -> check.ArgumentTypeError:
-        return check.ArgumentTypeError(
+    def _xla_refusal(self, why: str, advice: str) -> lrsched.ArgumentTypeError:
+        return lrsched.ArgumentTypeError(
             f"KerasSchedule(): in {self.schedule!r}, {type(self._user).__name__} calls "
             f"a Python function, and the schedule goes on past its table of "
             f"{self._layout.length} steps, but an XLA-compiled tensorflow step "
@@ -474,7 +474,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             or "schedule" not in config
             or set(config) - {"schedule", "max_steps"}
         ):
-            raise check.ArgumentError(
+            raise lrsched.ArgumentError(
                 "KerasSchedule.from_config(): config must be a dict with keys 'schedule' "
                 f"and 'max_steps', got {config!r}"
             )
@@ -482,7 +482,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             schedule = _step_schedule("KerasSchedule", lrsched.from_config(config["schedule"]))
             return cls(schedule, max_steps=config.get("max_steps"))
         except (TypeError, ValueError) as error:
-            raise check.ArgumentError(
+            raise lrsched.ArgumentError(
                 f"KerasSchedule.from_config(): cannot rebuild the saved schedule: {error}"
             ) from error
 
@@ -504,7 +504,7 @@ def _set_learning_rate(optimizer: Any, lr: float, who: str) -> None:
     try:
         optimizer.learning_rate = float(lr)
     except (TypeError, AttributeError) as error:
-        raise check.ArgumentTypeError(
+        raise lrsched.ArgumentTypeError(
             f"{who}(): cannot set the learning rate of {type(optimizer).__name__}: it was "
             "built with a LearningRateSchedule (or a callable) as learning_rate, and Keras "
             "does not allow setting those. Build the optimizer with a float learning rate, "
@@ -516,7 +516,7 @@ def _set_learning_rate(optimizer: Any, lr: float, who: str) -> None:
 def _optimizer_of(model: Any, who: str) -> Any:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
-        raise check.ArgumentError(
+        raise lrsched.ArgumentError(
             f"{who}(): the model has no optimizer; call model.compile(optimizer=...) before fit"
         )
     return optimizer
@@ -570,7 +570,7 @@ class ScheduleCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         model = self.model
         if self.interval == "step" and getattr(model, "steps_per_execution", 1) != 1:
-            raise check.ArgumentError(
+            raise lrsched.ArgumentError(
                 "ScheduleCallback(): interval='step' needs steps_per_execution=1 (Keras calls "
                 "batch callbacks once per execution), got "
                 f"steps_per_execution={model.steps_per_execution}; use "
@@ -688,7 +688,7 @@ class PlateauCallback(keras.callbacks.Callback):
     def _observe(self, logs: dict | None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
-            raise check.ArgumentError(
+            raise lrsched.ArgumentError(
                 f"PlateauCallback(): monitor={self.monitor!r} is not in the logs; logged "
                 f"metrics: {sorted(logs)} (val_* metrics need validation data, every epoch)"
             )
@@ -696,7 +696,7 @@ class PlateauCallback(keras.callbacks.Callback):
         try:
             metric = float(value)
         except (TypeError, ValueError):
-            raise check.ArgumentTypeError(
+            raise lrsched.ArgumentTypeError(
                 f"PlateauCallback(): monitor={self.monitor!r} must log a number, got {value!r}"
             ) from None
         self.state = self.plateau.update(self.state, metric)

@@ -7,8 +7,6 @@ errors read like the library's: ``func(): name must be <rule>, got <value>``, ra
 ``func``, the parameter's ``name`` and the ``value``, and returns the value normalised to
 a plain Python number (numpy scalars are accepted, bools are not numbers), so schedules
 built from it compare, hash and serialise the same way whatever the caller passed.
-``ArgumentError`` and ``ArgumentTypeError`` are here too, the same classes as
-``lrsched.ArgumentError`` and ``lrsched.ArgumentTypeError``.
 
 >>> import dataclasses, lrsched
 >>> from lrsched import validation as check
@@ -36,8 +34,6 @@ halving(): period must be a positive integer, got 0
 # The code lives in lrsched._validation, which `import lrsched` loads anyway (the error
 # types); this module is the documented subset of it, so the core's own helpers (the
 # evaluator's checks of computed values) stay free to change.
-from lrsched._validation import ArgumentError as ArgumentError
-from lrsched._validation import ArgumentTypeError as ArgumentTypeError
 from lrsched._validation import boolean as boolean
 from lrsched._validation import choice as choice
 from lrsched._validation import fail as fail
@@ -53,8 +49,6 @@ from lrsched._validation import sequence_of as sequence_of
 from lrsched._validation import whole_if_integral as whole_if_integral
 
 __all__ = [
-    "ArgumentError",
-    "ArgumentTypeError",
     "boolean",
     "choice",
     "fail",

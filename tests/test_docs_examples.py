@@ -239,9 +239,6 @@ RENDERED_AS = {
     "lrsched.plot": "lrsched._plot.plot",
     "lrsched.adapters.torch.range_test": "lrsched.adapters._range_test_torch.range_test",
     "lrsched.adapters.keras.range_test": "lrsched.adapters._range_test_keras.range_test",
-    # The error types are rendered once, as lrsched's.
-    "lrsched.validation.ArgumentError": "lrsched.ArgumentError",
-    "lrsched.validation.ArgumentTypeError": "lrsched.ArgumentTypeError",
 }
 
 
