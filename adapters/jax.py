@@ -17,17 +17,17 @@ numpy cannot run on it, so the LR comes from the mechanism ``KerasSchedule`` use
   branch of a ``lax.cond`` that runs only there, the schedule itself; never NaN, never
   clamped or wrapped, with no ``max_steps``:
 
-  - by default (float32 jax), a ``jax.pure_callback`` asks the core for
-    ``np.float32(s(t))`` on the host: exact, user functions included. A traced float32
-    formula could not be exact: float32 cannot even hold a step past 2**24. The cost:
-    nothing measurable while the steps are in the table (the untaken branch adds about
-    0.3 us per iteration inside ``lax.scan``/``fori_loop`` on CPU); past it, one host
-    round trip per step, about 0.2 ms on CPU;
-  - with ``jax_enable_x64``, the core's own formula traced in float64 through
-    ``lrsched.adapters._traced`` (no host call): ``np.float32(s(t))``, or one float32 ulp
-    from it where s(t) lies within a few float64 ulps of a float32 rounding boundary, and
-    near 0 within 2**-48 of the largest value (``tests/test_traced.py``). Schedules with
-    user functions still use the callback.
+  - the core's own formula, traced in float64 through ``lrsched.adapters._traced``
+    (float64 inside that branch only, with or without ``jax_enable_x64``; a float32
+    formula could not even hold a step past 2**24): ``np.float32(s(t))``, or one float32
+    ulp from it where s(t) lies within a few float64 ulps of a float32 rounding boundary,
+    and near 0 within 2**-48 of the schedule's scale (``tests/test_traced.py``). No host
+    call: a ``jax.pure_callback`` anywhere in a compiled train step, even in a branch
+    that never runs, cost Keras's ``fit`` about 100 us a step on CPU
+    (``benchmarks/bench_keras.py``: 1.49x a float LR, against 1.02x traced);
+  - a schedule with a user function (``lambda_lr``, ``multiplicative``, a ``cyclic``
+    ``scale_fn``), which has no formula to trace: a ``jax.pure_callback`` asks the core
+    for ``np.float32(s(t))`` on the host, exactly, at that per-step cost.
 
 The count optax passes is int32 without ``jax_enable_x64``, so steps stop at 2**31 - 1
 there, as optax's own counts do. Called with a Python number outside ``jit``, the value
@@ -85,18 +85,37 @@ def lookup(
     def from_table(steps):
         return table[jnp.minimum(steps, last)]
 
-    if jax.config.read("jax_enable_x64") and _tables.uses_user_function(schedule) is None:
-        from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
-
-        ops = TracedOps(JaxLibrary("float64"))
-
-        def past_table(steps):
-            values = traced_values(schedule, steps.reshape(-1), ops)
-            return values.astype(jnp.float32).reshape(steps.shape)
+    if _FLOAT64 is not None and _tables.uses_user_function(schedule) is None:
+        past_table = _formula(schedule)
     else:
         past_table = _from_host(schedule, table_numpy, shape)
     # One branch runs: the formula or the host only when some step lies past the table.
     return jax.lax.cond(jnp.all(count <= last), from_table, past_table, count)
+
+
+# float64 for the formula's own branch, whatever jax_enable_x64 says outside it (optax and
+# Keras keep jax in float32): a context that older jax spells jax.experimental.enable_x64.
+_FLOAT64: Any = getattr(jax, "enable_x64", None)
+if _FLOAT64 is None:  # pragma: no cover - older jax
+    _FLOAT64 = getattr(jax.experimental, "enable_x64", None)
+
+
+def _formula(schedule):
+    """The core's own formula, traced in float64, for the steps past the table.
+
+    Not a host callback: its mere presence in a compiled train step cost Keras's ``fit``
+    on jax ~100 us a step (1.49x a float LR against 1.02x traced,
+    ``benchmarks/bench_keras.py``'s exponential), even at steps the table serves.
+    """
+    from lrsched.adapters._traced import JaxLibrary, TracedOps, traced_values
+
+    def past_table(steps):
+        with _FLOAT64(True):
+            ops = TracedOps(JaxLibrary("float64"))
+            values = traced_values(schedule, steps.reshape(-1), ops)
+            return values.astype(jnp.float32).reshape(steps.shape)
+
+    return past_table
 
 
 def _from_host(schedule, table_numpy, shape):
@@ -121,7 +140,7 @@ class JaxSchedule:
             docstring).
         max_steps: optional, an integer >= 0: a schedule that does not settle gets a table
             of ``max_steps + 1`` steps instead of 10**7 (less memory, faster to build and
-            compile); later steps are still exact, from the host.
+            compile); later steps still follow the schedule (see above).
 
     Returns (when called): a float32 jax array shaped like the count.
 

@@ -22,9 +22,10 @@ from the core's numbers (``lrsched.adapters._tables`` describes the table):
 * **Past the table** the LR keeps following the schedule, never NaN, never clamped or
   wrapped, computed where the compiled step can compute it:
 
-  - *jax backend*: a ``jax.pure_callback`` to the core, in the branch of a ``lax.cond``
-    that only runs past the table, so the value is exact there too
-    (``lrsched.adapters.jax`` holds the lookup both adapters use);
+  - *jax backend*: in the branch of a ``lax.cond`` that only runs past the table, the
+    core's formula traced in float64 (the tolerance below), or for a user function a
+    ``jax.pure_callback`` to the core, exact (``lrsched.adapters.jax`` holds the lookup
+    both adapters use and says why the callback is kept for those alone);
   - *tensorflow, plain* ``tf.function`` (``jit_compile=False``, MirroredStrategy
     included): a ``tf.numpy_function`` to the core on the host, in the branch of a
     ``tf.cond`` that only runs past the table: exact, user functions included;

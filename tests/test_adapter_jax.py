@@ -4,8 +4,8 @@ The LR an update used is recorded exactly with a one-hot SGD: the loss at step k
 ``params @ e_k``, so its gradient is e_k and plain SGD leaves ``params[k] = -lr_k`` bit for
 bit, touching no other entry. Adam and ``inject_hyperparams`` are checked against optax
 fed the core's float32 values directly. Schedules come from the family strategies, with
-short tables (``max_steps``) so that the steps past them, served from the host, are
-trained through too.
+short tables (``max_steps``) so that the steps past them (the traced formula, or the host
+for a user function) are trained through too.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ optax = pytest.importorskip("optax")
 import jax.numpy as jnp  # noqa: E402
 from bad_calls import assert_refused, table  # noqa: E402
 
+from lrsched.adapters._traced import first_disagreement  # noqa: E402
 from lrsched.adapters.jax import JaxSchedule  # noqa: E402
 
 
@@ -75,7 +76,8 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_sgd_under_jit_uses_the_schedule_at_every_step(name):
     schedule = CASES[name]
-    # A table of 16 steps: the later updates are served past it, exactly.
+    # A table of 16 steps: the later updates are served past it (by the traced formula,
+    # or the host for lambda_lr), and for these schedules exactly.
     lrs = one_hot_sgd_lrs(optax.sgd(learning_rate=JaxSchedule(schedule, max_steps=15)), 40)
     np.testing.assert_array_equal(lrs, exact(schedule, np.arange(40)))
 
@@ -176,13 +178,33 @@ def test_any_schedule_under_jit_is_exact_inside_and_past_its_table(schedule, tab
     except ValueError:  # a growing schedule that overflows: refused by the core, not here
         return
     lr = JaxSchedule(schedule, max_steps=table)
-    got = jax.jit(lr)(jnp.asarray(steps, dtype=jnp.int32))
-    np.testing.assert_array_equal(flushed(np.asarray(got)), flushed(expected))
+    got = np.asarray(jax.jit(lr)(jnp.asarray(steps, dtype=jnp.int32)))
+    inside = steps <= table
+    np.testing.assert_array_equal(flushed(got[inside]), flushed(expected[inside]))
+    # Past the table: the traced float64 formula (or the host, for a user function),
+    # within the bound lrsched.adapters._traced documents.
+    assert first_disagreement(schedule, steps[~inside].astype(np.float64), got[~inside]) is None
     assert float(lr(int(steps[4]))) == expected[4]
 
 
+def test_no_host_call_in_the_step_unless_a_user_function_needs_it():
+    # A callback in a compiled step costs Keras's fit on jax ~100 us a step even where the
+    # table serves every step: past the table the core's formula runs traced in float64.
+    schedule = lrsched.warmup(lrsched.exponential(0.1, 0.999, decay_steps=3), 5)
+    lr = JaxSchedule(schedule, max_steps=10)
+    steps = jnp.asarray([3, 10, 11, 5000, 10**9, 2**31 - 1], dtype=jnp.int32)
+    assert "callback" not in jax.jit(lr).lower(steps).as_text()
+    got = np.asarray(jax.jit(lr)(steps))
+    assert got.dtype == np.float32
+    assert first_disagreement(schedule, np.asarray(steps, dtype=np.float64), got) is None
+    user = lrsched.lambda_lr(0.1, lambda t: 1.0 if t < 17 else 0.25)
+    from_host = JaxSchedule(user, max_steps=10)
+    assert "callback" in jax.jit(from_host).lower(steps).as_text()
+    np.testing.assert_array_equal(np.asarray(jax.jit(from_host)(steps)), exact(user, steps))
+
+
 def test_float64_formula_past_the_table_with_x64():
-    # With jax_enable_x64 the core's formula runs traced (no host call) past the table.
+    # With jax_enable_x64 too, the core's formula runs traced (no host call) past the table.
     schedule = lrsched.warmup(lrsched.exponential(0.1, 0.999, decay_steps=3), 5)
     with jax.enable_x64(True):
         lr = JaxSchedule(schedule, max_steps=10)
