@@ -421,25 +421,29 @@ class TracedOps:
     def values_of(self, schedule, t):
         return self.asarray(schedule._values(t, self))
 
-    def user(self, fn, t):
+    def user(self, fn, t, *, func: str, name: str, at: str = "step"):
         """fn called on the step tensor itself (with ``user_functions``; refused otherwise).
 
         Its factors are checked (finite, >= 0) where their values are known, i.e. on eager
-        tensors; inside a trace nothing can check them (see the module docstring).
+        tensors; inside a trace nothing can check them (see the module docstring). The
+        refusals name the function itself (``func``, ``name`` and ``at`` are numpy's: the
+        family and parameter its errors name).
         """
-        name = getattr(fn, "__qualname__", repr(fn))
+        described = getattr(fn, "__qualname__", repr(fn))
         if not self.user_functions:
-            check.refuse(f"a user function ({name!r}) cannot run inside traced code", TypeError)
+            check.refuse(
+                f"a user function ({described!r}) cannot run inside traced code", TypeError
+            )
         try:
             factors = self.asarray(fn(t.value))
         except Exception as error:
             raise UntracedFunction(
-                fn, f"{name} could not be run on a tensor: {type(error).__name__}: {error}"
+                fn, f"{described} could not be run on a tensor: {type(error).__name__}: {error}"
             ) from error
         if factors.shape != t.shape:
             if factors.shape not in ((), (1,)):
                 raise UntracedFunction(
-                    fn, f"{name} returned shape {factors.shape} for steps of shape {t.shape}"
+                    fn, f"{described} returned shape {factors.shape} for steps of shape {t.shape}"
                 )
             factors = factors + self.full_like(t, 0.0)
         values = self.lib.concrete(factors.value)
@@ -450,7 +454,7 @@ class TracedOps:
                 where = bad[0]
                 raise UntracedFunction(
                     fn,
-                    f"{name} returned {float(values[where])!r} on a tensor at "
+                    f"{described} returned {float(values[where])!r} on a tensor at "
                     f"{float(steps[where])!r}; factors must be finite and >= 0",
                 )
         return factors

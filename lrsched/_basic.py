@@ -12,7 +12,6 @@ from lrsched._base import Schedule, Tail, frozen, function_field, user_function
 from lrsched._evaluate import running_products
 from lrsched._ops import NUMPY
 from lrsched._structure import Every
-from lrsched._user import checked_factors
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
@@ -583,7 +582,7 @@ class lambda_lr(Schedule):
         )
 
     def _values(self, t, xp=NUMPY):
-        return checked_factors("lambda_lr", "fn", xp.user(self.fn, t), t) * self.base_lr
+        return xp.user(self.fn, t, func="lambda_lr", name="fn") * self.base_lr
 
     def _breakpoints(self, low, high):
         return None  # the user's function decides
@@ -622,7 +621,7 @@ class multiplicative(Schedule):
         )
 
     def _factors(self, ks: np.ndarray) -> np.ndarray:
-        return checked_factors("multiplicative", "fn", NUMPY.user(self.fn, ks), ks)
+        return NUMPY.user(self.fn, ks, func="multiplicative", name="fn")
 
     def _values(self, t, xp=NUMPY):
         if xp is not NUMPY:

@@ -12,7 +12,6 @@ from lrsched._base import Route, Schedule, Tail, frozen, function_field, user_fu
 from lrsched._cosine import half_cosine
 from lrsched._ops import NUMPY
 from lrsched._structure import Every
-from lrsched._user import checked_factors
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -109,11 +108,11 @@ class cyclic(Schedule):
     def _scale(self, t: np.ndarray, cycle: np.ndarray, xp=NUMPY) -> np.ndarray:
         if self.scale_fn is not None:
             argument = cycle if self.scale_mode == "cycle" else t
-            return checked_factors(
-                "cyclic",
-                "scale_fn",
-                xp.user(self.scale_fn, argument),
+            return xp.user(
+                self.scale_fn,
                 argument,
+                func="cyclic",
+                name="scale_fn",
                 at=self.scale_mode.rstrip("s"),
             )
         if self.mode == "triangular2":

@@ -132,10 +132,12 @@ class NumpyOps:
         return schedule._values(t)
 
     @staticmethod
-    def user(fn: Callable, t: np.ndarray) -> np.ndarray:
-        from lrsched._user import apply_user_function
+    def user(fn: Callable, t: np.ndarray, *, func: str, name: str, at: str = "step") -> np.ndarray:
+        """``fn`` at the steps ``t``, refused (naming ``func``'s ``name`` and the ``at``
+        value) where it is negative or not finite."""
+        from lrsched._user import apply_user_function, checked_factors
 
-        return apply_user_function(fn, t)
+        return checked_factors(func, name, apply_user_function(fn, t), t, at=at)
 
 
 def _pieces(t: np.ndarray, edges: Sequence[float], side: Side):

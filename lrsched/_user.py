@@ -75,14 +75,7 @@ def _shorten(value: Any, limit: int = 60) -> str:
 def checked_factors(
     func: str, name: str, factors: np.ndarray, t: np.ndarray, *, at: str = "step"
 ) -> np.ndarray:
-    """Refuse a user function's negative or non-finite output, naming its argument.
-
-    Only numpy's factors are checked here; another namespace's (traced tensors) pass
-    through: their values are not known while tracing, and the namespace checks them
-    wherever they are (``lrsched.adapters._traced``).
-    """
-    if not isinstance(factors, np.ndarray):
-        return factors
+    """Refuse a user function's negative or non-finite output, naming its argument."""
     where = check.first_negative_or_nonfinite(factors)
     if where is not None:
         check.refuse(
