@@ -66,6 +66,11 @@ def run_command(line: str, where: str) -> None:
         OMP_NUM_THREADS="1",
     )
     done = subprocess.run(words, env=env, capture_output=True, text=True, timeout=600)
+    if words[2:3] == ["torch.distributed.run"] and _torch_exit_abort(done):
+        # torch's gloo group can abort at interpreter exit, after the script finished
+        # (a background thread still joinable: torch issue 56297); that is torch's
+        # shutdown, not the recipe, so the run is repeated once.
+        done = subprocess.run(words, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (
         f"{where}: `{line}` failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     )
@@ -104,3 +109,11 @@ def test_recipe_examples_run(page, tmp_path, monkeypatch):
             ) from error
         ran += 1
     assert ran > 0
+
+
+def _torch_exit_abort(done: subprocess.CompletedProcess) -> bool:
+    """Whether a torchrun failed only by a worker aborting at exit (SIGABRT, exit code -6,
+    with C++'s "terminate called without an active exception")."""
+    return done.returncode != 0 and "terminate called without an active exception" in (
+        done.stdout + done.stderr
+    )
