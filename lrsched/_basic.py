@@ -9,13 +9,11 @@ import numpy as np
 
 from lrsched import _validation as check
 from lrsched._base import Schedule, Tail, frozen, function_field, user_function
-from lrsched._evaluate import running_products
 from lrsched._ops import NUMPY
 from lrsched._structure import Every
 
 # A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
 # hazard, so it is refused rather than attempted.
-MULTIPLICATIVE_MAX_STEPS = 10**8
 
 
 @frozen
@@ -620,24 +618,13 @@ class multiplicative(Schedule):
             fn=user_function("multiplicative", "fn", self.fn),
         )
 
-    def _factors(self, ks: np.ndarray) -> np.ndarray:
-        return NUMPY.user(self.fn, ks, func="multiplicative", name="fn")
-
     def _values(self, t, xp=NUMPY):
-        if xp is not NUMPY:
-            check.refuse(
-                "multiplicative(): a running product of a user function is "
-                "evaluated with numpy only",
-                TypeError,
-            )
-        last = int(t.max()) if t.size else 0  # floor of the largest step (t >= 0)
-        if last > MULTIPLICATIVE_MAX_STEPS:
-            check.refuse(
-                f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are "
-                f"supported (each one multiplies the factors of every step before it), got step {last}"
-            )
-        # Truncation is the floor for steps >= 0.
-        return running_products(self, self.base_lr, t.astype(np.intp), self._factors)
+        def factors(steps):
+            return xp.user(self.fn, steps, func="multiplicative", name="fn")
+
+        # Truncation is the floor for steps >= 0. The namespace keeps the products: the
+        # evaluator's, for numpy; a traced one keeps the latest in the compiled step.
+        return xp.running_products(self, self.base_lr, t.astype(np.intp), factors)
 
     def _breakpoints(self, low, high):
         return None  # the user's function decides

@@ -17,6 +17,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+# A running product needs every factor before its step: 10**8 of them is 800 MB of
+# float64 computed once (kept in a bounded ring, lrsched._evaluate).
+MULTIPLICATIVE_MAX_STEPS = 10**8
+
 # numpy.searchsorted's side: "right" counts an edge equal to the step as below it.
 Side = Literal["left", "right"]
 
@@ -130,6 +134,24 @@ class NumpyOps:
         """A child schedule's formula at t (users' own families may define ``_values(t)``
         without a namespace: numpy is the default)."""
         return schedule._values(t)
+
+    @staticmethod
+    def running_products(
+        schedule: Any, base: float, ks: np.ndarray, factors: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """``base * factors(1) * ... * factors(k)`` at the whole steps ``ks``, kept with
+        ``schedule`` by the evaluator (``multiplicative``), up to ``MULTIPLICATIVE_MAX_STEPS``."""
+        from lrsched._evaluate import running_products
+
+        last = int(ks.max()) if ks.size else 0
+        if last > MULTIPLICATIVE_MAX_STEPS:
+            from lrsched._validation import refuse
+
+            refuse(
+                f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are supported "
+                f"(each one multiplies the factors of every step before it), got step {last}"
+            )
+        return running_products(schedule, base, ks, factors)
 
     @staticmethod
     def user(fn: Callable, t: np.ndarray, *, func: str, name: str, at: str = "step") -> np.ndarray:
