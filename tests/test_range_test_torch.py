@@ -194,7 +194,10 @@ class PackedLinear(torch.nn.Module):
         self.linear = torch.nn.Linear(features, 1)
 
     def forward(self, packed):
-        return torch.nn.functional.mse_loss(self.linear(packed[:, :-1]), packed[:, -1:])
+        # Contiguous copies: a strided view of the inputs can take another matmul kernel,
+        # whose float32 rounding differs, and the range test's divergence amplifies it.
+        inputs, targets = packed[:, :-1].contiguous(), packed[:, -1:].contiguous()
+        return torch.nn.functional.mse_loss(self.linear(inputs), targets)
 
 
 def _least_squares_torch(seed=0, **kwargs):
