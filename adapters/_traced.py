@@ -16,11 +16,20 @@ piece reaches the result.
 A user's function (``lambda_lr``'s ``fn``, ``cyclic``'s ``scale_fn``) is refused by
 ``user`` unless the namespace is made with ``user_functions=True``: it is then called on
 the raw step tensor itself (a float64 tensor of the backend, so ``keras.ops`` or
-``jax.numpy`` work in it, and numpy, ``math`` or a Python ``if`` on the step fail there,
-raising ``UntracedFunction`` with the reason). Its factors are checked (finite, >= 0)
+``jax.numpy`` work in it). Where that fails, tensorflow calls it on each step alone with
+AutoGraph (``Library.elementwise``), which turns a Python ``if`` on the step into the
+graph's own branch; numpy, ``math`` or ``min()`` on the step fail either way, raising
+``UntracedFunction`` with the reason. Its factors are checked (finite, >= 0)
 only where their values are known, on eager tensors: inside a trace nothing can check
 them, so an adapter uses a traced user function only after comparing it with the core
 (``first_disagreement``) at steps of its choosing; ``KerasSchedule`` does this under XLA.
+
+``multiplicative``'s running product needs every factor before its step, so the namespace
+keeps one in the compiled step (``running_products``, ``KeptProduct``): variables (on
+tensorflow; jax's compiled steps are pure functions, and there the adapters ask the host)
+hold the latest step asked and its product, the next step multiplies in one factor, and any
+other step computes its product from the nearest one kept, in chunks. Each factor's float64
+rounding carries into the product: about 1e-16 of it a factor.
 
 Precision: the namespace computes in float64 (``dtype``) where the backend allows it
 (tensorflow, jax with ``jax_enable_x64``). The operations are the same as numpy's, in the
@@ -105,6 +114,15 @@ class Library:
     def constant(self, value: Any) -> Any:
         raise NotImplementedError
 
+    def call(self, fn: Callable, t: Any) -> Any:
+        """fn on the whole step tensor ``t``, as the user wrote it."""
+        return fn(t)
+
+    def elementwise(self, fn: Callable, t: Any) -> Any:
+        """fn at each step of ``t`` alone, where fn fails on the whole tensor (a Python
+        ``if`` on the step); None where the library cannot."""
+        return None
+
     def cast(self, x: Any, dtype: str) -> Any:
         raise NotImplementedError
 
@@ -142,6 +160,50 @@ class KerasLibrary(Library):
 
     def searchsorted(self, edges, t, side):
         return self.ops.searchsorted(edges, t, side=side)
+
+    def call(self, fn, t):
+        if self.backend != "tensorflow":
+            return fn(t)
+        import tensorflow as tf
+
+        # Inside a tf.function with AutoGraph (a user's own), fn would be converted too,
+        # and its if on a tensor of several steps would become a branch on a vector, which
+        # XLA refuses only when it compiles; unconverted, it fails here, and elementwise
+        # below runs it a step at a time.
+        return tf.autograph.experimental.do_not_convert(fn)(t)
+
+    def elementwise(self, fn, t):
+        if self.backend != "tensorflow":
+            return None
+        import tensorflow as tf
+
+        # AutoGraph turns a Python if on a scalar step tensor into the graph's own branch
+        # (tf.cond), which XLA compiles; math.*, min() or numpy on the step still fail.
+        converted = tf.autograph.to_graph(fn)
+
+        def one(step):
+            return tf.cast(converted(step), tf.float64)
+
+        return tf.map_fn(one, tf.cast(t, tf.float64), fn_output_signature=tf.float64)
+
+    def variable(self, value: Any, dtype: str) -> Any:
+        """A variable a compiled step can read and assign, made outside any trace, or None
+        where the backend's compiled steps cannot keep one (jax's are pure functions)."""
+        if self.backend != "tensorflow":
+            return None
+        import tensorflow as tf
+
+        # init_scope: made once, eagerly, even when asked while the train step is traced.
+        # ON_READ: under a tf.distribute strategy each replica keeps its own copy (they
+        # all see the same steps), so assigning one needs no cross-replica aggregation.
+        with tf.init_scope():
+            return tf.Variable(
+                value,
+                dtype=dtype,
+                trainable=False,
+                synchronization=tf.VariableSynchronization.ON_READ,
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            )
 
     def fmod(self, t, divisor):
         # floormod is exact on tensorflow and jax; C's fmod keeps the dividend's sign.
@@ -327,6 +389,7 @@ class TracedOps:
         # Off by default: a user's function traced on tensors is only used where an
         # adapter has checked it against the core (see ``user``).
         self.user_functions = user_functions
+        self._kept_products: dict[int, KeptProduct] = {}
 
     def _wrap(self, raw: Any) -> Array:
         return Array(raw, self.lib)
@@ -435,11 +498,18 @@ class TracedOps:
                 f"a user function ({described!r}) cannot run inside traced code", TypeError
             )
         try:
-            factors = self.asarray(fn(t.value))
+            factors = self.asarray(self.lib.call(fn, t.value))
         except Exception as error:
-            raise UntracedFunction(
-                fn, f"{described} could not be run on a tensor: {type(error).__name__}: {error}"
-            ) from error
+            try:
+                one_at_a_time = self.lib.elementwise(fn, t.value)
+            except Exception:  # the first error says more: the function's own
+                one_at_a_time = None
+            if one_at_a_time is None:
+                raise UntracedFunction(
+                    fn,
+                    f"{described} could not be run on a tensor: {type(error).__name__}: {error}",
+                ) from error
+            factors = self.asarray(one_at_a_time)
         if factors.shape != t.shape:
             if factors.shape not in ((), (1,)):
                 raise UntracedFunction(
@@ -459,13 +529,143 @@ class TracedOps:
                 )
         return factors
 
+    def running_products(self, schedule, base: float, ks: Array, factors: Callable) -> Array:
+        """``multiplicative``'s running products at the whole steps ``ks`` (an index tensor).
+
+        The product at step k needs every factor before it, and a compiled step cannot ask
+        the host's, so the namespace keeps one in the compiled step (``KeptProduct``): the
+        latest step asked and its product, in variables. A training loop asks the same step
+        or the next one, one factor a step, multiplied in the core's order; any other step
+        (the first after a resume, a jump) is computed from the nearest kept product in
+        chunks of ``KeptProduct.CHUNK`` factors. Where it starts is the product the core
+        computed on the host at the smallest step of the first, eager, call (the adapter's
+        check, which also proves the user's function on tensors); a step before that starts
+        from ``base`` at step 0.
+        """
+        if not self.user_functions:
+            check.refuse(
+                "a running product of a user function cannot run inside traced code", TypeError
+            )
+        kept = self._kept_products.get(id(schedule))
+        if kept is None:
+            kept = self._kept_products[id(schedule)] = KeptProduct.start(self, schedule, base, ks)
+        return kept.at(ks, factors)
+
 
 class UntracedFunction(TypeError):
     """A user's function that cannot be used traced (``TracedOps.user``): ``reason`` says why."""
 
-    def __init__(self, fn: Callable, reason: str):
+    def __init__(self, fn: Callable | None, reason: str):
         super().__init__(reason)
         self.fn, self.reason = fn, reason
+
+
+class KeptProduct:
+    """A multiplicative's latest running product, kept in a compiled step's variables
+    (``TracedOps.running_products`` says how it is used)."""
+
+    CHUNK = 2**12  # factors per loop turn where a step is far from the kept product
+
+    def __init__(self, ops: TracedOps, checkpoint: int, product: float, base: float):
+        lib = ops.lib
+        self.ops, self.base = ops, base
+        self.checkpoint, self.checkpoint_product = checkpoint, product
+        if not isinstance(lib, KerasLibrary) or (kept := lib.variable(checkpoint, "int64")) is None:
+            raise UntracedFunction(
+                None,
+                "multiplicative's value at a step is the running product of every factor "
+                "before it, which this backend's compiled step cannot keep",
+            )
+        self.lib = lib
+        self.last_step = kept
+        self.last_product = lib.variable(product, "float64")
+
+    @classmethod
+    def start(cls, ops: TracedOps, schedule: Any, base: float, ks: Array) -> KeptProduct:
+        steps = ops.lib.concrete(ks.value)
+        if steps is None or not steps.size:
+            raise UntracedFunction(
+                getattr(schedule, "fn", None),
+                "multiplicative's running product is kept in a compiled step only from a "
+                "product the core computed first, at steps known eagerly",
+            )
+        first = int(steps.min())
+        # The core's own product at that step, on the host: exact, and cached with it.
+        product = float(np.asarray(schedule(np.array([float(first)])), dtype=np.float64)[0])
+        return cls(ops, first, product, base)
+
+    def at(self, ks: Array, factors: Callable) -> Array:
+        ops = self.lib.ops
+        flat = ops.reshape(ops.cast(ks.value, "int64"), (-1,))
+        last = ops.convert_to_tensor(self.last_step)
+        product = ops.convert_to_tensor(self.last_product)
+        if flat.shape[0] == 1:
+            step = flat[0]
+
+            def next_one():
+                # One step on from the kept one (or the same): one factor, in the core's
+                # order, ((base * f(1)) * f(2)) * ...
+                factor = self._factors(ops.reshape(step, (1,)), factors)[0]
+                return ops.where(step == last, product, product * factor)
+
+            value = ops.cond(
+                ops.logical_and(step >= last, step <= last + 1),
+                next_one,
+                lambda: self._from_nearest(flat, last, product, factors)[0],
+            )
+            values = ops.reshape(value, (1,))
+            newest = step
+        else:
+            values = self._from_nearest(flat, last, product, factors)
+            where = ops.argmax(flat)
+            newest, value = flat[where], values[where]
+        self.last_step.assign(newest)
+        self.last_product.assign(value)
+        return self.ops._wrap(ops.reshape(values, ops.shape(ks.value)))
+
+    def _factors(self, steps: Any, factors: Callable) -> Any:
+        steps = self.ops.steps(steps)
+        return _float(factors(steps), self.lib)
+
+    def _from_nearest(self, flat: Any, last: Any, product: Any, factors: Callable) -> Any:
+        """The products at ``flat`` from the nearest kept product at or before them all:
+        the latest, the checkpoint, or ``base`` at step 0."""
+        ops, chunk = self.lib.ops, self.CHUNK
+        low = ops.min(flat)
+        checkpoint = ops.convert_to_tensor(self.checkpoint, "int64")
+        from_latest, from_checkpoint = low >= last, low >= checkpoint
+        start = ops.where(
+            from_latest, last, ops.where(from_checkpoint, checkpoint, ops.zeros_like(last))
+        )
+        start_product = ops.where(
+            from_latest,
+            product,
+            ops.where(
+                from_checkpoint,
+                ops.convert_to_tensor(self.checkpoint_product, "float64"),
+                ops.convert_to_tensor(self.base, "float64"),
+            ),
+        )
+        stop = ops.max(flat)
+        offsets = ops.arange(chunk, dtype="int64")
+        first = ops.equal(offsets, 0)
+        found = ops.where(flat == start, start_product, ops.zeros_like(flat, "float64"))
+
+        def more(begin, carried, values):
+            return begin <= stop
+
+        def turn(begin, carried, values):
+            steps = begin + offsets
+            chunk_factors = self._factors(steps, factors)
+            # The core's order again: the carried product times the first factor, then on.
+            chunk_products = ops.cumprod(ops.where(first, chunk_factors * carried, chunk_factors))
+            inside = ops.logical_and(flat >= begin, flat < begin + chunk)
+            index = ops.clip(flat - begin, 0, chunk - 1)
+            values = ops.where(inside, ops.take(chunk_products, index), values)
+            return begin + chunk, chunk_products[chunk - 1], values
+
+        _, _, found = ops.while_loop(more, turn, (start + 1, start_product, found))
+        return found
 
 
 def traced_values(schedule: Any, steps: Any, ops: TracedOps) -> Any:

@@ -46,15 +46,24 @@ from the core's numbers (``lrsched.adapters._tables`` describes the table):
     and on a symbolic tensor, and the traced schedule, at probe steps (the table's last
     1000 steps, the 1000 after it, and a geometric spread with every power of two up to
     2**31), must give finite factors >= 0 and agree with the core's ``np.float32(s(t))``
-    within the bound above. A function that cannot run on tensors (a Python ``if``,
-    ``min()``, ``math.*`` or numpy on the step) or that disagrees is refused, with why
+    within the bound above. A Python ``if`` on the step is turned into the graph's own
+    branch (AutoGraph, one step at a time). A function that cannot run on tensors
+    (``min()``, ``math.*`` or numpy on the step) or that disagrees is refused, with why
     (the error it raised; the first disagreeing step and both values) and the fixes
     (``jit_compile=False``, ``ScheduleCallback``, tensor operations in the function).
     The limit: past the table, under XLA, a traced user function's factors are checked
     at the probe steps only, not at every step as the core checks them, since XLA has
-    no run-time error to raise. ``multiplicative`` stays refused past its table (its
-    value is a running product of every factor before the step), as does a family
-    with a formula of its own outside lrsched;
+    no run-time error to raise. A family with a formula of its own outside lrsched
+    is refused.
+
+    ``multiplicative`` (the running product of every factor before the step) keeps its
+    product in the compiled step: variables hold the latest step and its product, the
+    next step multiplies in one traced factor in the core's order, and any other step
+    (the first after a resume) is computed from the nearest product kept, in chunks
+    (``lrsched.adapters._traced.KeptProduct``). It starts from the core's own product
+    at the first probe step, and its probes stay within 1000 steps of the table's end;
+    past it the rounding of each factor carries into the product (about 1e-16 of it a
+    factor: the bound above for 10**8 steps past the table);
   - *torch backend*, eager or ``jit_compile=True`` (``torch.compile``, which breaks its
     graph there, ``torch.compiler.disable``), and eager calls on any backend
     (``run_eagerly=True``): the core on the host, exact.
@@ -191,19 +200,22 @@ def _integer_dtype(value: Any) -> str:
 
 # A user function that fails on tensors could still be written for them.
 _TENSOR_ADVICE = (
-    ", or write the function with tensor operations (keras.ops.where instead of a Python "
-    "if or min(), keras.ops.exp instead of math.exp or numpy)"
+    ", or write the function with tensor operations (keras.ops.minimum instead of min(), "
+    "keras.ops.exp instead of math.exp or numpy)"
 )
 
 
-def _probe_steps(length: int) -> np.ndarray:
+def _probe_steps(length: int, far: bool = True) -> np.ndarray:
     """Where a traced user function is compared with the core before it is used: the
-    table's last 1000 steps, the 1000 after it, and steps spread geometrically (and
-    around every power of two) from there to 2**31 - 1, as float64."""
+    table's last 1000 steps, the 1000 after it, and (``far``) steps spread geometrically
+    (and around every power of two) from there to 2**31 - 1, as float64."""
     powers = 2.0 ** np.arange(1, 32)
+    near = np.arange(max(length - 1000, 0), length + 1000)
+    if not far:
+        return near.astype(np.float64)
     steps = np.concatenate(
         [
-            np.arange(max(length - 1000, 0), length + 1000),
+            near,
             np.round(np.geomspace(length + 1000, 2**31 - 1, 200)),
             powers - 1.0,
             powers,
@@ -235,8 +247,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         TypeError: ``schedule`` is not an lrsched schedule, or a step is not a whole
             number; when an XLA-compiled tensorflow step is traced (the first ``fit``),
             a schedule with a user function that its table cannot cover and that cannot
-            be traced (a ``multiplicative``, or a function that fails on tensors or
-            disagrees with the core there; the message says which).
+            be traced (a function that fails on tensors or disagrees with the core
+            there; the message says which).
         ValueError: ``max_steps`` is bad, or an eager step is negative.
 
     Keras equivalent: ``keras.optimizers.schedules.CosineDecay(...)`` and friends, e.g.
@@ -396,15 +408,10 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def _check_user_functions(self) -> TracedOps | tuple[str, str]:
         """TracedOps with user functions, or why not (and what else would do)."""
-        for family in _tables.user_families(self.schedule):
+        families = _tables.user_families(self.schedule)
+        for family in families:
             name = type(family).__name__
-            if isinstance(family, lrsched.multiplicative):
-                return (
-                    "multiplicative's value at a step is the running product of every "
-                    "factor before it, which a compiled step cannot compute past the table",
-                    "",
-                )
-            if not isinstance(family, (lrsched.lambda_lr, lrsched.cyclic)):
+            if not isinstance(family, (lrsched.lambda_lr, lrsched.cyclic, lrsched.multiplicative)):
                 return f"{name} is a family of its own, outside lrsched", ""
         import tensorflow as tf
 
@@ -416,7 +423,10 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
             traced_values,
         )
 
-        steps = _probe_steps(self._layout.length)
+        # A running product's probes stay near the table: its value at step t takes t
+        # factors (its later steps are the same product carried on, step by step).
+        products = any(isinstance(family, lrsched.multiplicative) for family in families)
+        steps = _probe_steps(self._layout.length, far=not products)
         try:
             want = np.asarray(self.schedule(steps), dtype=np.float32)
         except (TypeError, ValueError) as error:

@@ -40,6 +40,7 @@ from keras_fit_cases import (  # noqa: E402
     MIRRORED_CASES,
     MIRRORED_PLATEAU,
     PAST_END_CASE,
+    PRODUCT_RESUME_CASE,
     RESUME_CASE,
     TORCH_JIT_CASES,
     USER_FUNCTION_CASES,
@@ -851,7 +852,7 @@ def test_fit_uses_the_schedule_at_every_step(backend, name):
         np.testing.assert_array_equal(np.float32(results["fits_without_jit"][name]), exact)
     # Under XLA on tensorflow, a Python function whose table ends is refused before the
     # first update (test_user_functions_across_the_end_of_the_table has the message).
-    refused = {"lambda_lr", "multiplicative"} if backend == "tensorflow" else set()
+    refused = {"lambda_lr"} if backend == "tensorflow" else set()
     assert set(results["refused"]) == refused
     if name in refused:
         assert results["refused"][name]["type"] == "ArgumentTypeError"
@@ -861,8 +862,8 @@ def test_fit_uses_the_schedule_at_every_step(backend, name):
 
 
 _TENSOR_ADVICE = (
-    ", or write the function with tensor operations (keras.ops.where instead of a Python "
-    "if or min(), keras.ops.exp instead of math.exp or numpy)"
+    ", or write the function with tensor operations (keras.ops.minimum instead of min(), "
+    "keras.ops.exp instead of math.exp or numpy)"
 )
 # Why XLA refuses each USER_FUNCTION_CASE that is not XLA_TRACED (a regular expression; the
 # error a function raised on a tensor is numpy's or TensorFlow's own words), and the advice.
@@ -870,14 +871,6 @@ _XLA_REFUSED = {
     "lambda_lr": (r"halve_every_20 could not be run on a tensor: \w+: .+", _TENSOR_ADVICE),
     "composite": (r"halve_every_20 could not be run on a tensor: \w+: .+", _TENSOR_ADVICE),
     "lambda_lr_default_table": (r"wobble could not be run on a tensor: \w+: .+", _TENSOR_ADVICE),
-    "lambda_lr_python_if": (r"one_then_half could not be run on a tensor: \w+: .+", _TENSOR_ADVICE),
-    "multiplicative": (
-        re.escape(
-            "multiplicative's value at a step is the running product of every factor before "
-            "it, which a compiled step cannot compute past the table"
-        ),
-        "",
-    ),
     # The first probe step is the table's first (it has 6 entries): 1 on numpy, 0.5 traced.
     "lambda_lr_differs_on_tensors": (
         re.escape("on tensors it gives 0.05 at step 0, where the schedule is 0.1"),
@@ -930,6 +923,7 @@ def test_the_xla_cases_cover_traced_and_refused_user_functions():
     assert {type(_user_family(case.schedule)).__name__ for case in traced} == {
         "lambda_lr",
         "cyclic",
+        "multiplicative",
     }
     assert {case.max_steps is None for case in traced} == {True, False}
 
@@ -1089,6 +1083,23 @@ def test_resuming_from_model_save_at_any_point_keeps_the_lr_trajectory(point):
         f"KerasSchedule({RESUME_CASE.schedule!r}, max_steps={RESUME_CASE.max_steps})"
     )
     np.testing.assert_array_equal(np.float32(resumed["lrs"]), np.float32(runs["straight"]))
+
+
+@READS_PROBE
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("point", PRODUCT_RESUME_CASE.points)
+def test_resuming_a_running_product_under_xla_keeps_the_lr_trajectory(point):
+    # Past a table of 6 steps under tensorflow's XLA: the product is carried in the
+    # compiled step, and after load_model computed afresh at the restored step.
+    runs = probe("tensorflow")["product_resume_points"]
+    case = PRODUCT_RESUME_CASE
+    steps = np.arange(case.steps)
+    straight = np.float32(runs["straight"])
+    np.testing.assert_array_equal(straight[:6], expected_lrs(case.schedule, steps[:6]))
+    assert_within_the_traced_bound(case.schedule, steps[6:], straight[6:])
+    resumed = runs["resumed"][str(point)]
+    assert resumed["restored_iterations"] == point
+    np.testing.assert_array_equal(np.float32(resumed["lrs"]), straight)
 
 
 @READS_PROBE

@@ -256,3 +256,92 @@ def test_first_disagreement_is_the_documented_bound():
     assert first_disagreement(product, steps, near) is None
     near[0] = np.float32(2.0**-47)
     assert first_disagreement(product, steps, near) == 0
+
+
+def test_a_running_product_is_carried_in_the_compiled_step():
+    # multiplicative under XLA: the product kept in variables, one factor a step; any
+    # other step from the nearest product kept (the latest, the core's at the first step
+    # asked eagerly, or base_lr at step 0), in chunks.
+    keras = import_keras("torch")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("only tensorflow's compiled steps keep variables")
+    import tensorflow as tf
+
+    from lrsched.adapters._traced import KeptProduct, TracedOps, keras_library, traced_values
+
+    def factor(k):
+        return 1.0 - 1e-3 / (1.0 + k / 100.0)
+
+    schedule = lrsched.multiplicative(0.1, factor)
+    ops = TracedOps(keras_library(), user_functions=True)
+
+    def check(steps, got):
+        want = np.float32(schedule(np.asarray(steps, dtype=np.float64)))
+        assert (_ulps(np.float32(got), want) <= 1).all(), (steps, got, want)
+
+    eager = [40, 45, 50, 60]
+    check(eager, traced_values(schedule, tf.constant(eager, tf.int64), ops).numpy())
+    (kept,) = ops._kept_products.values()
+    assert (kept.checkpoint, kept.last_step.numpy()) == (40, 60)
+
+    @tf.function(jit_compile=True)
+    def lr(step):
+        return traced_values(schedule, tf.reshape(step, (1,)), ops)[0]
+
+    # In order, a jump far ahead, back before the checkpoint, the same step twice.
+    for step in [61, 62, 63, 63, 50, 51, 9000, 9001, 2 * KeptProduct.CHUNK + 3, 3, 4, 0]:
+        check([step], [lr(tf.constant(step, tf.int64)).numpy()])
+        assert kept.last_step.numpy() == step
+
+    @tf.function(jit_compile=True)
+    def lrs(steps):
+        return traced_values(schedule, steps, ops)
+
+    steps = [7, 12_000, 41, 20]
+    check(steps, lrs(tf.constant(steps, tf.int64)).numpy())
+    assert kept.last_step.numpy() == 12_000
+
+
+def test_a_running_product_is_refused_where_no_state_can_be_kept():
+    import jax
+
+    from lrsched.adapters._traced import UntracedFunction, traced_values
+
+    schedule = lrsched.multiplicative(0.1, lambda k: 0.5 + 0.0 * k)
+    with jax.enable_x64(True):
+        ops = _jax_user_ops()
+        with pytest.raises(UntracedFunction, match="this backend's compiled step cannot keep"):
+            traced_values(schedule, jax.numpy.arange(4), ops)
+
+
+def test_a_python_if_on_the_step_is_traced_one_step_at_a_time_under_tensorflow():
+    # What fails on the whole step tensor is called on each step alone through AutoGraph,
+    # which turns a Python if into the graph's branch; math.* still cannot run there.
+    keras = import_keras("torch")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("AutoGraph is tensorflow's")
+    import math
+
+    import tensorflow as tf
+
+    from lrsched.adapters._traced import TracedOps, UntracedFunction, keras_library, traced_values
+
+    def one_then_half(t):
+        return 1.0 if t < 5 else 0.5
+
+    def with_math(t):
+        return math.exp(-t / 10)
+
+    ops = TracedOps(keras_library(), user_functions=True)
+    steps = np.arange(12)
+    schedule = lrsched.lambda_lr(0.1, one_then_half)
+    compiled = tf.function(lambda t: traced_values(schedule, t, ops), jit_compile=True)
+    for run in (lambda t: traced_values(schedule, t, ops), compiled):
+        got = np.asarray(run(tf.constant(steps, tf.int64)))
+        np.testing.assert_array_equal(np.float32(got), np.float32(schedule(steps)))
+    schedule = lrsched.lambda_lr(0.1, with_math)
+    with pytest.raises(UntracedFunction, match=r"with_math could not be run on a tensor: "):
+        # autograph=False, as KerasSchedule's check traces (AutoGraph would wrap the error).
+        tf.function(
+            lambda t: traced_values(schedule, t, ops), autograph=False
+        ).get_concrete_function(tf.TensorSpec([3], tf.int64))

@@ -34,6 +34,7 @@ def main(out_path: str, mode: str = "fits") -> None:
     from keras_fit_cases import (
         FIT_CASES,
         PAST_END_CASE,
+        PRODUCT_RESUME_CASE,
         RESUME_CASE,
         TORCH_JIT_CASES,
         USER_FUNCTION_CASES,
@@ -175,6 +176,10 @@ def main(out_path: str, mode: str = "fits") -> None:
     results["plateau"] = plateau_runs(keras, np, lrsched, PlateauCallback, traced)
     if traced:
         results["resume_points"] = resume_at_points(keras, np, KerasSchedule, RESUME_CASE)
+    if backend == "tensorflow":
+        results["product_resume_points"] = resume_at_points(
+            keras, np, KerasSchedule, PRODUCT_RESUME_CASE
+        )
 
     with open(out_path, "w") as handle:
         json.dump(results, handle)
@@ -268,7 +273,8 @@ def resume_at_points(keras, np, KerasSchedule, case):
     resumed run's LRs are its final weights: the ones before k come from the file, the
     rest from training after load_model. Data comes from a generator over one-hot rows,
     restarted at row k when resuming mid-epoch: the rest of that epoch first, then the
-    remaining epochs with ``initial_epoch``, as a user resumes from a mid-epoch checkpoint.
+    remaining epochs with ``initial_epoch`` (from a generator of their own), as a user
+    resumes from a mid-epoch checkpoint.
     """
     steps = case.steps
     rows = np.eye(steps, dtype="float32")
@@ -320,10 +326,9 @@ def resume_at_points(keras, np, KerasSchedule, case):
             assert loaded.jit_compile
             restored = int(keras.ops.convert_to_numpy(loaded.optimizer.iterations))
             epoch, batch = divmod(point, case.steps_per_epoch)
-            data = batches(point)
             if batch:
                 loaded.fit(
-                    data,
+                    batches(point),
                     epochs=1,
                     steps_per_epoch=case.steps_per_epoch - batch,
                     shuffle=False,
@@ -331,6 +336,9 @@ def resume_at_points(keras, np, KerasSchedule, case):
                 )
                 epoch += 1
             if epoch < case.epochs:
+                # A new generator: tensorflow's fit reads one batch ahead, so the first
+                # fit may have taken a row from the old one that it never trained on.
+                data = batches(epoch * case.steps_per_epoch)
                 loaded.fit(data, epochs=case.epochs, initial_epoch=epoch, **fit)
             schedule = loaded.optimizer._learning_rate
             runs["resumed"][str(point)] = {

@@ -52,6 +52,12 @@ def keep_98_percent(step):
     return np.full(np.shape(step), 0.98)
 
 
+def nearly_one(step):
+    """A user factor for multiplicative, 1 - 2e-8 / (1 + t/10**7): arithmetic, so it runs
+    on a tensor, and its product still changes 10**8 steps out (0.28 at 3 * 10**7)."""
+    return 1.0 - 2e-8 / (1.0 + step / 10**7)
+
+
 def shrink_per_cycle(cycle):
     """A user scale_fn for cyclic: 0.9 per cycle (arithmetic only, so it also runs on a
     tensor: traced under XLA)."""
@@ -64,7 +70,8 @@ def inverse_in_t(step):
 
 
 def one_then_half(step):
-    """A user factor for lambda_lr with a Python if: one step at a time only."""
+    """A user factor for lambda_lr with a Python if: one step at a time only (under XLA,
+    AutoGraph turns the if into the graph's own branch)."""
     return 1.0 if step < 5 else 0.5
 
 
@@ -84,6 +91,7 @@ def wobble(step):
 for _function in (
     halve_every_20,
     keep_98_percent,
+    nearly_one,
     shrink_per_cycle,
     wobble,
     inverse_in_t,
@@ -226,6 +234,20 @@ USER_FUNCTION_CASES: dict[str, FitCase] = {
     "lambda_lr_tensor_ops_default_table": FitCase(
         L.lambda_lr(0.1, "inverse_in_t"), steps=20, start=10_000_000 - 10
     ),
+    # A running product carried on in the compiled step: from inside the default table,
+    # from a short one, inside a composite, and far past a table (the first step there is
+    # a product of 3 * 10**7 factors, as after resuming a long run).
+    "multiplicative_default_table": FitCase(
+        L.multiplicative(0.1, "nearly_one"), steps=20, start=10_000_000 - 10
+    ),
+    "multiplicative_composite": FitCase(
+        L.warmup(L.multiplicative(0.1, "keep_98_percent"), steps=5) * L.cosine(1.0, 20),
+        steps=30,
+        max_steps=8,
+    ),
+    "multiplicative_far": FitCase(
+        L.multiplicative(0.1, "nearly_one"), steps=10, max_steps=5, start=3 * 10**7
+    ),
     "lambda_lr_python_if": FitCase(L.lambda_lr(0.1, "one_then_half"), steps=30, max_steps=5),
     "lambda_lr_differs_on_tensors": FitCase(
         L.lambda_lr(0.1, "halves_on_tensors"), steps=30, max_steps=5
@@ -234,9 +256,14 @@ USER_FUNCTION_CASES: dict[str, FitCase] = {
 # The USER_FUNCTION_CASES whose function runs on tensors and agrees with the core there.
 XLA_TRACED = {
     "cyclic_scale_fn",
+    "multiplicative",
+    "multiplicative_default_table",
+    "multiplicative_composite",
+    "multiplicative_far",
     "lambda_lr_tensor_ops",
     "composite_tensor_ops",
     "lambda_lr_tensor_ops_default_table",
+    "lambda_lr_python_if",  # one step at a time, its if turned into the graph's (AutoGraph)
 }
 
 
@@ -273,6 +300,12 @@ def _resume_case(seed: int = 20261121, epochs: int = 5, steps_per_epoch: int = 6
 
 
 RESUME_CASE = _resume_case()
+
+# The same points, resumed under tensorflow's XLA from a running product past its table:
+# after load_model the compiled step computes the product at the restored step afresh.
+PRODUCT_RESUME_CASE = RESUME_CASE._replace(
+    schedule=L.multiplicative(0.1, "keep_98_percent"), max_steps=5
+)
 
 # Trained under tf.distribute.MirroredStrategy (mirrored_probe.py), as KerasSchedule and as
 # ScheduleCallback: a table that covers every step, one crossed in the fit (the formula
