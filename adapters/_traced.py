@@ -187,10 +187,8 @@ class KerasLibrary(Library):
         return tf.map_fn(one, tf.cast(t, tf.float64), fn_output_signature=tf.float64)
 
     def variable(self, value: Any, dtype: str) -> Any:
-        """A variable a compiled step can read and assign, made outside any trace, or None
-        where the backend's compiled steps cannot keep one (jax's are pure functions)."""
-        if self.backend != "tensorflow":
-            return None
+        """A tensorflow variable a compiled step can read and assign, made outside any
+        trace (jax's compiled steps are pure functions: they keep none)."""
         import tensorflow as tf
 
         # init_scope: made once, eagerly, even when asked while the train step is traced.
@@ -555,7 +553,7 @@ class TracedOps:
 class UntracedFunction(TypeError):
     """A user's function that cannot be used traced (``TracedOps.user``): ``reason`` says why."""
 
-    def __init__(self, fn: Callable | None, reason: str):
+    def __init__(self, fn: Callable, reason: str):
         super().__init__(reason)
         self.fn, self.reason = fn, reason
 
@@ -566,33 +564,32 @@ class KeptProduct:
 
     CHUNK = 2**12  # factors per loop turn where a step is far from the kept product
 
-    def __init__(self, ops: TracedOps, checkpoint: int, product: float, base: float):
-        lib = ops.lib
-        self.ops, self.base = ops, base
+    def __init__(self, ops: TracedOps, lib: KerasLibrary, checkpoint: int, product: float, base):
+        self.ops, self.lib, self.base = ops, lib, base
         self.checkpoint, self.checkpoint_product = checkpoint, product
-        if not isinstance(lib, KerasLibrary) or (kept := lib.variable(checkpoint, "int64")) is None:
-            raise UntracedFunction(
-                None,
-                "multiplicative's value at a step is the running product of every factor "
-                "before it, which this backend's compiled step cannot keep",
-            )
-        self.lib = lib
-        self.last_step = kept
+        self.last_step = lib.variable(checkpoint, "int64")
         self.last_product = lib.variable(product, "float64")
 
     @classmethod
     def start(cls, ops: TracedOps, schedule: Any, base: float, ks: Array) -> KeptProduct:
-        steps = ops.lib.concrete(ks.value)
+        lib = ops.lib
+        if not (isinstance(lib, KerasLibrary) and lib.backend == "tensorflow"):
+            raise UntracedFunction(
+                schedule.fn,
+                "multiplicative's value at a step is the running product of every factor "
+                "before it, which this backend's compiled step cannot keep",
+            )
+        steps = lib.concrete(ks.value)
         if steps is None or not steps.size:
             raise UntracedFunction(
-                getattr(schedule, "fn", None),
+                schedule.fn,
                 "multiplicative's running product is kept in a compiled step only from a "
                 "product the core computed first, at steps known eagerly",
             )
         first = int(steps.min())
         # The core's own product at that step, on the host: exact, and cached with it.
         product = float(np.asarray(schedule(np.array([float(first)])), dtype=np.float64)[0])
-        return cls(ops, first, product, base)
+        return cls(ops, lib, first, product, base)
 
     def at(self, ks: Array, factors: Callable) -> Array:
         ops = self.lib.ops

@@ -4,10 +4,10 @@ The same small model (an MLP on 32 features, batch 64, Adam) trains with a float
 rate, with ``KerasSchedule(lrsched.cosine(...))`` (served from its table), with
 ``keras.optimizers.schedules.CosineDecay`` of the same parameters, and with
 ``KerasSchedule(lrsched.exponential(...))`` (a schedule that never settles: its step also
-holds the branch past the table), and with a ``multiplicative`` past a table of 11 steps (its
-running product: kept in the compiled step under tensorflow's XLA). Runs alternate between the variants so that load on the
-machine hits all alike; each run is ``--steps`` steps of ``model.fit`` after a warm-up fit
-that compiles. Reported: median time per step, the spread (interquartile range), and the
+holds the branch past the table), and with a ``multiplicative`` past a table of 11 steps
+(its running product: kept in the compiled step under tensorflow's XLA). Runs alternate
+between the variants so that load on the machine hits all alike; each run is ``--steps``
+steps of ``model.fit`` after a warm-up fit that compiles. Reported: median time per step, the spread (interquartile range), and the
 ratios of medians to the float LR; under jax also the schedule alone (a jitted loop of LR
 lookups). Each backend runs in its own process (Keras picks it at import): jax and
 tensorflow with ``jit_compile=True`` (the schedule is traced) and torch (eager, one thread).

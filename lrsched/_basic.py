@@ -12,9 +12,6 @@ from lrsched._base import Schedule, Tail, frozen, function_field, user_function
 from lrsched._ops import NUMPY
 from lrsched._structure import Every
 
-# A multiplicative schedule materialises fn(1..t); past this many steps that is a memory
-# hazard, so it is refused rather than attempted.
-
 
 @frozen
 class constant(Schedule):

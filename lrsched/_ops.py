@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lrsched._validation import refuse
+
 # A running product needs every factor before its step: 10**8 of them is 800 MB of
 # float64 computed once (kept in a bounded ring, lrsched._evaluate).
 MULTIPLICATIVE_MAX_STEPS = 10**8
@@ -145,8 +147,6 @@ class NumpyOps:
 
         last = int(ks.max()) if ks.size else 0
         if last > MULTIPLICATIVE_MAX_STEPS:
-            from lrsched._validation import refuse
-
             refuse(
                 f"multiplicative(): steps up to {MULTIPLICATIVE_MAX_STEPS} are supported "
                 f"(each one multiplies the factors of every step before it), got step {last}"
